@@ -1,0 +1,35 @@
+/**
+ * Mints a bearer token signed with the configured secret (JWT_SECRET, or the one zero-config
+ * mode keeps under DATA_DIR).
+ *
+ *   npm run token -- --role admin --sub alice
+ *   npm run token -- --role engineer --sub bob --tenants team-a,team-b --ttl 86400
+ */
+import { parseArgs } from 'node:util';
+import { roles } from '../server/auth/principal.js';
+import { resolveJwtSecret } from '../server/auth/resolve-secret.js';
+import { signToken } from '../server/auth/tokens.js';
+import { loadConfig } from '../server/config.js';
+
+const { values } = parseArgs({
+  options: {
+    role: { type: 'string' },
+    sub: { type: 'string' },
+    tenants: { type: 'string' },
+    ttl: { type: 'string', default: '86400' },
+  },
+});
+if (!values.role || !(roles as readonly string[]).includes(values.role) || !values.sub) {
+  console.error(`usage: npm run token -- --role <${roles.join('|')}> --sub <name> [--tenants a,b] [--ttl seconds]`);
+  process.exit(2);
+}
+const ttl = Number(values.ttl);
+if (!Number.isInteger(ttl) || ttl <= 0) {
+  console.error('--ttl must be a positive number of seconds');
+  process.exit(2);
+}
+const config = loadConfig(process.env);
+const secret = await resolveJwtSecret(config);
+const tenants = values.tenants ? values.tenants.split(',').filter(Boolean) : undefined;
+if (values.role === 'engineer' && !tenants) console.error('note: an engineer token without --tenants sees no tenants');
+console.log(signToken({ secret, issuer: config.auth.issuer }, { sub: values.sub, role: values.role, tenants }, ttl));

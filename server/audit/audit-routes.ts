@@ -1,0 +1,33 @@
+/** `GET /v1/audit` (admin): the audit log with filters, newest first, cursor-paginated. */
+import express, { type Router } from 'express';
+import type { Knex } from 'knex';
+import { requireRole } from '../http/auth-middleware.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { listAudit } from './audit-store.js';
+
+/** Router for the audit log. */
+export function auditRoutes(db: Knex): Router {
+  const r = express.Router();
+  r.get('/audit', requireRole('admin'), async (req, res) => {
+    const q = req.query as Record<string, string | number | undefined>;
+    const limit = Number(q.limit ?? 100);
+    const cursor = typeof q.cursor === 'string' ? decodeCursor(q.cursor) : undefined;
+    const rows = await listAudit(db, {
+      tenantId: q.tenantId as string | undefined,
+      entityType: q.entityType as string | undefined,
+      entityId: q.entityId as string | undefined,
+      action: q.action as string | undefined,
+      actor: q.actor as string | undefined,
+      since: q.since ? new Date(String(q.since)) : undefined,
+      until: q.until ? new Date(String(q.until)) : undefined,
+      beforeId: cursor ? BigInt(cursor) : undefined,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    res.json({
+      items: page.map((e) => ({ ...e, at: e.at.toISOString() })),
+      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
+    });
+  });
+  return r;
+}

@@ -1,0 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { AppConfig } from '../config.js';
+import { loadOrCreate } from './secret-file.js';
+
+/**
+ * The HS256 secret: `JWT_SECRET` when set, otherwise a random one created once under DATA_DIR
+ * so tokens keep working across restarts in zero-config mode.
+ */
+export async function resolveJwtSecret(config: Pick<AppConfig, 'auth' | 'dataDir'>): Promise<string> {
+  if (config.auth.secret) return config.auth.secret;
+  return loadOrCreate(path.join(config.dataDir, 'jwt-secret'), () => randomBytes(32).toString('base64url'));
+}

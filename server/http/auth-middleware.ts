@@ -1,0 +1,34 @@
+/** Bearer-token authentication and role checks for /v1 routes. */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Role } from '../auth/principal.js';
+import { TokenError, verifyToken, type TokenSettings } from '../auth/tokens.js';
+import { errors } from './errors.js';
+import './request-context.js';
+
+/** Verifies `Authorization: Bearer <jwt>`; any failure is a 401 that says why. */
+export function authenticate(settings: TokenSettings): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    if (!header) return next(errors.unauthenticated('missing Authorization header (expected "Bearer <token>")'));
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return next(errors.unauthenticated('Authorization header must be "Bearer <token>"'));
+    try {
+      req.principal = verifyToken(m[1]!, settings);
+      next();
+    } catch (err) {
+      next(err instanceof TokenError ? errors.unauthenticated(err.message) : err);
+    }
+  };
+}
+
+/** Allows only the listed roles; others get 403 (they are authenticated, just not allowed). */
+export function requireRole(...allowed: Role[]): RequestHandler {
+  return (req, _res, next) => {
+    const role = req.principal?.role;
+    if (!role) return next(errors.unauthenticated('no verified caller'));
+    if (!allowed.includes(role)) {
+      return next(errors.forbidden(`role "${role}" may not do this; needs one of: ${allowed.join(', ')}`));
+    }
+    next();
+  };
+}

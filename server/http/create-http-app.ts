@@ -1,0 +1,77 @@
+/**
+ * Assembles the express app from already-constructed parts. Order matters: request id and
+ * logging first, then metrics, health probes, docs, authentication, body parsing, OpenAPI
+ * validation, feature routers, and the problem+json error handler last.
+ */
+import express, { type Router } from 'express';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { ulid } from 'ulid';
+import type { TokenSettings } from '../auth/tokens.js';
+import { authenticate } from './auth-middleware.js';
+import { errorMiddleware, notFoundMiddleware } from './error-middleware.js';
+import { errors } from './errors.js';
+import type { HttpMetrics } from './metrics.js';
+import { docsRouter, openApiValidator } from './openapi.js';
+
+/** Everything the HTTP layer needs, built by the composition root. */
+export interface HttpAppDeps {
+  log: Logger;
+  db: Knex;
+  metrics: HttpMetrics;
+  spec: Record<string, unknown>;
+  tokens: TokenSettings;
+  bodyLimit: string;
+  trustProxy: boolean;
+  /** Feature routers, mounted under /v1 after authentication. */
+  routers: Router[];
+}
+
+/** Builds the express application (does not listen). */
+export function createHttpApp(d: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', d.trustProxy);
+  app.use(
+    pinoHttp({
+      logger: d.log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : ulid();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Never log credentials.
+      serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use(d.metrics.middleware);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res, next) => {
+    try {
+      await d.db.raw('select 1');
+      res.json({ status: 'ok' });
+    } catch (err) {
+      d.log.warn({ err }, 'readiness check failed');
+      next(errors.unavailable('database is not reachable'));
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
+  });
+  app.use(docsRouter(d.spec));
+
+  // Authenticate before parsing or validating, so an anonymous caller learns nothing about bodies.
+  app.use('/v1', authenticate(d.tokens));
+  app.use(express.json({ limit: d.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(openApiValidator(d.spec));
+  for (const r of d.routers) app.use('/v1', r);
+  app.use(notFoundMiddleware);
+  app.use(errorMiddleware(d.log, d.bodyLimit));
+  return app;
+}

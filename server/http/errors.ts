@@ -1,0 +1,89 @@
+/**
+ * One error hierarchy: every error the API returns carries its own HTTP status and a stable
+ * machine `code`. The error middleware renders them as RFC 9457 problem+json; anything that is
+ * not an {@link ApiError} becomes a 500 whose details stay in the log.
+ */
+
+/** An error with a true HTTP status, a stable code and a human detail. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+  }
+}
+
+/** The catalog: one factory per error the API can return, so codes are greppable and stable. */
+export const errors = {
+  validation: (detail: string, problems: { path: string; message: string }[] = []) =>
+    new ApiError(400, 'validation_failed', 'Request is invalid', detail, problems.length ? { errors: problems } : {}),
+  malformedJson: (detail: string) => new ApiError(400, 'malformed_json', 'Body is not valid JSON', detail),
+  payloadTooLarge: (limit: string) =>
+    new ApiError(413, 'payload_too_large', 'Body too large', `request bodies are limited to ${limit}`),
+  unsupportedMediaType: (detail: string) =>
+    new ApiError(415, 'unsupported_media_type', 'Unsupported media type', detail),
+  unauthenticated: (detail: string) => new ApiError(401, 'unauthenticated', 'Authentication required', detail),
+  forbidden: (detail: string) => new ApiError(403, 'forbidden', 'Not allowed', detail),
+  routeNotFound: (method: string, path: string) =>
+    new ApiError(404, 'not_found', 'Not found', `no route ${method} ${path}`),
+  methodNotAllowed: (method: string, path: string) =>
+    new ApiError(405, 'method_not_allowed', 'Method not allowed', `${method} is not allowed on ${path}`),
+  tenantNotFound: (tenantId: string) =>
+    new ApiError(404, 'tenant_not_found', 'Tenant not found', `tenant "${tenantId}" does not exist`),
+  tenantExists: (tenantId: string) =>
+    new ApiError(409, 'tenant_exists', 'Tenant already exists', `tenant "${tenantId}" already exists with different details`),
+  volumeNotFound: (volumeId: string) =>
+    new ApiError(404, 'volume_not_found', 'Volume not found', `volume "${volumeId}" does not exist`),
+  volumeNameTaken: (tenantId: string, name: string) =>
+    new ApiError(
+      409,
+      'volume_name_taken',
+      'Volume name taken',
+      `tenant "${tenantId}" already has a volume "${name}" created with a different body; use another name or repeat the original request`,
+    ),
+  volumeState: (volumeId: string, state: string, action: string) =>
+    new ApiError(409, 'volume_state_conflict', 'Volume is in the wrong state', `cannot ${action} volume "${volumeId}" while it is ${state}`),
+  quotaInvalid: (detail: string) => new ApiError(400, 'quota_invalid', 'Quota is invalid', detail),
+  engineNotConfigured: (engine: string) =>
+    new ApiError(400, 'engine_not_configured', 'Engine not configured', `metadata engine "${engine}" is not configured on this server`),
+  idempotencyKeyReused: () =>
+    new ApiError(
+      422,
+      'idempotency_key_reused',
+      'Idempotency key reused',
+      'this Idempotency-Key was already used with a different request',
+    ),
+  idempotencyInProgress: () =>
+    new ApiError(409, 'idempotency_in_progress', 'Request in progress', 'a request with this Idempotency-Key is still being processed'),
+  badCursor: () => new ApiError(400, 'invalid_cursor', 'Cursor is invalid', 'the cursor is malformed or expired; start again without it'),
+  unavailable: (detail: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail),
+};
+
+/** Body of an `application/problem+json` response (see openapi `Problem`). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  [k: string]: unknown;
+}
+
+/** Renders an {@link ApiError} as problem+json; `instance` is the request id for support. */
+export function toProblem(err: ApiError, requestId?: string): Problem {
+  return {
+    type: `https://headroom.dev/problems/${err.code}`,
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...(requestId ? { instance: `urn:request:${requestId}` } : {}),
+    ...err.extra,
+  };
+}

@@ -1,0 +1,38 @@
+/** Prometheus metrics for the HTTP layer, on a registry owned by the app (not the global one). */
+import type { RequestHandler } from 'express';
+import client from 'prom-client';
+
+/** The app's metric registry and the HTTP middleware that feeds it. */
+export interface HttpMetrics {
+  registry: client.Registry;
+  middleware: RequestHandler;
+}
+
+/**
+ * Counts requests and observes latency by method, route template (not the raw URL, so ids do
+ * not explode cardinality) and status.
+ */
+export function createHttpMetrics(): HttpMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status'] as const;
+  const requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
+  const duration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const middleware: RequestHandler = (req, res, next) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const labels = { method: req.method, route, status: String(res.statusCode) };
+      requests.inc(labels);
+      end(labels);
+    });
+    next();
+  };
+  return { registry, middleware };
+}

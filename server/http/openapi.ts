@@ -1,0 +1,55 @@
+/**
+ * The OpenAPI document in `openapi/openapi.yaml` is the contract: it is served as JSON, rendered
+ * at /docs, and every request is validated against it before a route sees it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Router } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import swaggerUiDist from 'swagger-ui-dist';
+import { parse } from 'yaml';
+
+/** Absolute path of the spec file. */
+export const specPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../openapi/openapi.yaml');
+
+/** The spec as a plain object (read once per call; callers keep it). */
+export function loadSpec(): Record<string, unknown> {
+  return parse(readFileSync(specPath, 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Request validation: unknown body fields, unknown query parameters, wrong types and
+ * out-of-range numbers are rejected with 400 before any handler runs, so nothing is written.
+ */
+export function openApiValidator(spec: Record<string, unknown>) {
+  return OpenApiValidator.middleware({
+    // The validator mutates what it is given (it dereferences); give it its own copy.
+    apiSpec: structuredClone(spec) as never,
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+    validateResponses: false,
+    validateSecurity: false,
+    validateFormats: true,
+    ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
+  });
+}
+
+/** `/openapi.json` and `/docs` (Swagger UI from the swagger-ui-dist package, no CDN). */
+export function docsRouter(spec: Record<string, unknown>): Router {
+  const router = express.Router();
+  const json = JSON.stringify(spec);
+  router.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(json);
+  });
+  router.get(['/docs', '/docs/'], (_req, res) => {
+    res.type('html').send(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Headroom API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script>
+</body></html>`);
+  });
+  router.use('/docs/assets', express.static(swaggerUiDist.getAbsoluteFSPath(), { index: false }));
+  return router;
+}

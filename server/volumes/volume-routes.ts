@@ -1,0 +1,50 @@
+/** HTTP routes for volumes. Bodies and parameters are already validated against the OpenAPI spec. */
+import express, { type Router } from 'express';
+import type { Knex } from 'knex';
+import { requireRole } from '../http/auth-middleware.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { replayOrThrow, withIdempotencyKey } from '../http/idempotency.js';
+import { actorOf, principalOf } from '../http/request-context.js';
+import { presentVolume, type VolumeState } from './volume.js';
+import type { VolumeService } from './volume-service.js';
+
+/** Router for volume routes. */
+export function volumeRoutes(db: Knex, service: VolumeService): Router {
+  const r = express.Router();
+
+  r.post('/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
+    const actor = actorOf(req);
+    const tenantId = String(req.params.tenantId);
+    const run = async () => {
+      const { volume, created } = await service.create(actor, tenantId, req.body);
+      return { status: created ? 201 : 200, body: presentVolume(volume) as unknown };
+    };
+    const key = req.header('idempotency-key');
+    const out = key
+      ? replayOrThrow(await withIdempotencyKey(db, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run))
+      : await run();
+    res.status(out.status).json(out.body);
+  });
+
+  r.get('/volumes', async (req, res) => {
+    const limit = Number(req.query.limit ?? 100);
+    const afterId = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined;
+    const rows = await service.list(principalOf(req), {
+      tenantId: req.query.tenantId as string | undefined,
+      state: req.query.state as VolumeState | undefined,
+      afterId,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    res.json({ items: page.map(presentVolume), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null });
+  });
+
+  r.get('/volumes/:volumeId', async (req, res) => {
+    res.json(presentVolume(await service.get(principalOf(req), String(req.params.volumeId))));
+  });
+
+  r.delete('/volumes/:volumeId', requireRole('admin'), async (req, res) => {
+    res.json(presentVolume(await service.delete(actorOf(req), String(req.params.volumeId))));
+  });
+  return r;
+}

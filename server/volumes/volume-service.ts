@@ -1,0 +1,159 @@
+/**
+ * Volume use cases. Creation is idempotent by (tenant, name, normalised body): the record and
+ * its prefix are committed first as `provisioning` (so a crash never loses a claimed prefix),
+ * then the metadata provisioner formats the prefix, then the volume becomes `active` or
+ * `failed`. Each step is its own audited transaction.
+ */
+import type { Knex } from 'knex';
+import { ulid } from 'ulid';
+import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
+import { recordAudit, type Actor } from '../audit/audit-store.js';
+import type { AppConfig } from '../config.js';
+import { inTransaction } from '../db/database.js';
+import { errors } from '../http/errors.js';
+import { hashRequest } from '../http/idempotency.js';
+import { findTenant } from '../tenants/tenant-store.js';
+import { buildMetaUrl } from './meta-url.js';
+import type { MetadataProvisioner } from './metadata-provisioner.js';
+import { allocatePrefix, derivePrefix, retirePrefix } from './prefix-allocator.js';
+import { presentVolume, type EngineKind, type Quota, type Volume, type VolumeState } from './volume.js';
+import { findLiveVolumeByName, findVolume, insertVolume, listVolumes, setVolumeState } from './volume-store.js';
+
+/** The create-volume body after OpenAPI validation. */
+export interface CreateVolumeInput {
+  name: string;
+  engine?: EngineKind;
+  quota?: { softBytes?: number; hardBytes?: number; softInodes?: number; hardInodes?: number; graceSeconds?: number };
+}
+
+/** Volume use cases. */
+export class VolumeService {
+  constructor(
+    private readonly db: Knex,
+    private readonly config: Pick<AppConfig, 'meta' | 'quotas'>,
+    private readonly provisioner: MetadataProvisioner | undefined,
+  ) {}
+
+  /** Creates (or, for an identical repeat, returns) a volume. */
+  async create(actor: Actor, tenantId: string, input: CreateVolumeInput): Promise<{ volume: Volume; created: boolean }> {
+    const engine = input.engine ?? this.config.meta.defaultEngine;
+    const quota = this.normaliseQuota(input.quota);
+    // Hash the normalised request so `{}` and an explicit default are the same request.
+    const requestHash = hashRequest({ name: input.name, engine, quota: presentQuota(quota) });
+    buildMetaUrl(this.config.meta, engine, 'probe'); // fail fast, before writing anything
+
+    const existing = await this.findRepeat(tenantId, input.name, requestHash);
+    if (existing) return { volume: await this.finishProvisioning(actor, existing), created: false };
+
+    let volume: Volume;
+    try {
+      volume = await inTransaction(this.db, async (trx) => {
+        if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
+        const id = `vol_${ulid().toLowerCase()}`;
+        const prefix = await allocatePrefix(trx, id, derivePrefix(tenantId, input.name));
+        const v = await insertVolume(trx, {
+          id,
+          tenantId,
+          name: input.name,
+          prefix,
+          engine,
+          metaUrl: buildMetaUrl(this.config.meta, engine, prefix),
+          quota,
+          requestHash,
+        });
+        await recordAudit(trx, actor, { action: 'volume.created', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
+        return v;
+      });
+    } catch (err) {
+      // Lost a race with a concurrent create of the same name: answer as the repeat would.
+      if (isUniqueViolation(err, 'volumes_tenant_name_live')) {
+        const winner = await this.findRepeat(tenantId, input.name, requestHash);
+        if (winner) return { volume: winner, created: false };
+      }
+      throw err;
+    }
+    return { volume: await this.finishProvisioning(actor, volume), created: true };
+  }
+
+  /** The live volume with this name if the request repeats it exactly; 409 if it differs. */
+  private async findRepeat(tenantId: string, name: string, requestHash: string): Promise<Volume | undefined> {
+    const v = await findLiveVolumeByName(this.db, tenantId, name);
+    if (v && v.requestHash !== requestHash) throw errors.volumeNameTaken(tenantId, name);
+    return v;
+  }
+
+  /** Runs the provisioner for a `provisioning` volume and records the outcome. */
+  private async finishProvisioning(actor: Actor, v: Volume): Promise<Volume> {
+    if (v.state !== 'provisioning' || !this.provisioner) return v;
+    let next: VolumeState = 'active';
+    let detail: string | null = null;
+    try {
+      await this.provisioner.provision(v);
+    } catch (err) {
+      next = 'failed';
+      detail = `metadata provisioning failed: ${(err as Error).message}`;
+    }
+    return this.transition(actor, v.id, ['provisioning'], next, detail, next === 'active' ? 'volume.activated' : 'volume.failed');
+  }
+
+  /** Moves a volume between states under a row lock, auditing the change. */
+  private async transition(actor: Actor, volumeId: string, from: VolumeState[], to: VolumeState, detail: string | null, action: string): Promise<Volume> {
+    return inTransaction(this.db, async (trx) => {
+      const before = await findVolume(trx, volumeId, { forUpdate: true });
+      if (!before) throw errors.volumeNotFound(volumeId);
+      if (!from.includes(before.state)) return before;
+      const after = await setVolumeState(trx, volumeId, to, detail);
+      if (to === 'deleting') await retirePrefix(trx, before.prefix);
+      await recordAudit(trx, actor, { action, entityType: 'volume', entityId: volumeId, tenantId: before.tenantId, before: presentVolume(before), after: presentVolume(after) });
+      return after;
+    });
+  }
+
+  /** A volume the caller may see; anything else is "not found", never "forbidden". */
+  async get(principal: Principal, volumeId: string): Promise<Volume> {
+    const v = await findVolume(this.db, volumeId);
+    if (!v || !canSeeTenant(principal, v.tenantId)) throw errors.volumeNotFound(volumeId);
+    return v;
+  }
+
+  /** Volumes the caller may see, filtered. */
+  async list(principal: Principal, f: { tenantId?: string; state?: VolumeState; afterId?: string; limit: number }): Promise<Volume[]> {
+    const visible = visibleTenants(principal);
+    let tenantIds = visible;
+    if (f.tenantId) tenantIds = visible && !visible.includes(f.tenantId) ? [] : [f.tenantId];
+    return listVolumes(this.db, { tenantIds, state: f.state, afterId: f.afterId, limit: f.limit });
+  }
+
+  /** Soft delete: state `deleting`, prefix retired forever, data kept for a later purge. */
+  async delete(actor: Actor, volumeId: string): Promise<Volume> {
+    return this.transition(actor, volumeId, ['provisioning', 'active', 'failed'], 'deleting', null, 'volume.deleted');
+  }
+
+  /** Applies defaults and the cross-field rules the schema cannot express. */
+  private normaliseQuota(q: CreateVolumeInput['quota'] = {}): Quota {
+    const b = (x: number | undefined) => (x === undefined ? null : BigInt(x));
+    const quota: Quota = {
+      softBytes: b(q.softBytes),
+      hardBytes: b(q.hardBytes),
+      softInodes: b(q.softInodes),
+      hardInodes: b(q.hardInodes),
+      graceSeconds: q.graceSeconds ?? this.config.quotas.defaultGraceSeconds,
+    };
+    if (quota.softBytes !== null && quota.hardBytes !== null && quota.hardBytes < quota.softBytes) {
+      throw errors.quotaInvalid(`hardBytes (${quota.hardBytes}) must not be below softBytes (${quota.softBytes})`);
+    }
+    if (quota.softInodes !== null && quota.hardInodes !== null && quota.hardInodes < quota.softInodes) {
+      throw errors.quotaInvalid(`hardInodes (${quota.hardInodes}) must not be below softInodes (${quota.softInodes})`);
+    }
+    return quota;
+  }
+}
+
+function presentQuota(q: Quota) {
+  return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === constraint;
+}

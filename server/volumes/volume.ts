@@ -1,0 +1,56 @@
+/** The volume aggregate: domain types shared by the volume store, service and routes. */
+
+/** Metadata engines a volume can live on. */
+export type EngineKind = 'local' | 'etcd' | 'tikv';
+
+/** Lifecycle of a volume. `deleting` is terminal until a purge (a later issue) removes its data. */
+export type VolumeState = 'provisioning' | 'active' | 'failed' | 'deleting';
+
+/** Limits in bytes and inodes; `null` = unlimited. */
+export interface Quota {
+  softBytes: bigint | null;
+  hardBytes: bigint | null;
+  softInodes: bigint | null;
+  hardInodes: bigint | null;
+  graceSeconds: number;
+}
+
+/** One JuiceFS file system owned by a tenant. */
+export interface Volume {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  engine: EngineKind;
+  metaUrl: string;
+  state: VolumeState;
+  stateDetail: string | null;
+  quota: Quota;
+  requestHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The API shape of a volume (numbers, not bigints: quotas are capped at 2^53-1 on input). */
+export function presentVolume(v: Volume) {
+  const n = (x: bigint | null) => (x === null ? null : Number(x));
+  return {
+    id: v.id,
+    tenantId: v.tenantId,
+    name: v.name,
+    prefix: v.prefix,
+    engine: v.engine,
+    metaUrl: v.metaUrl,
+    state: v.state,
+    stateDetail: v.stateDetail,
+    quota: {
+      softBytes: n(v.quota.softBytes),
+      hardBytes: n(v.quota.hardBytes),
+      softInodes: n(v.quota.softInodes),
+      hardInodes: n(v.quota.hardInodes),
+      graceSeconds: v.quota.graceSeconds,
+    },
+    createdAt: v.createdAt.toISOString(),
+    updatedAt: v.updatedAt.toISOString(),
+  };
+}

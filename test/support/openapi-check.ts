@@ -1,0 +1,49 @@
+/**
+ * Checks real responses against `openapi/openapi.yaml`: the status must be declared for the
+ * operation, the content type must match, and the body must validate (strictly: the response
+ * schemas forbid unknown properties).
+ */
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { expect } from 'vitest';
+import { loadSpec } from '../../server/http/openapi.js';
+
+const spec = loadSpec() as { paths: Record<string, Record<string, Operation>> } & Record<string, unknown>;
+interface Operation {
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
+}
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema(spec as object, 'spec');
+
+const templates = Object.keys(spec.paths).map((t) => ({
+  template: t,
+  re: new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+}));
+
+function resolve<T>(obj: T & { $ref?: string }): T {
+  if (!obj.$ref) return obj;
+  const parts = obj.$ref.replace(/^#\//, '').split('/');
+  return parts.reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], spec) as T;
+}
+
+/** Asserts that a supertest response matches the spec for its method and path. */
+export function expectMatchesSpec(res: { status: number; headers: Record<string, string>; body: unknown; req: { method: string; path: string } }): void {
+  const urlPath = res.req.path.split('?')[0]!;
+  const match = templates.find((t) => t.re.test(urlPath));
+  expect(match, `no path in the spec matches ${urlPath}`).toBeDefined();
+  const op = spec.paths[match!.template]![res.req.method.toLowerCase()];
+  expect(op, `no ${res.req.method} ${match!.template} in the spec`).toBeDefined();
+  const declared = op!.responses[String(res.status)];
+  expect(declared, `${res.req.method} ${match!.template} does not declare status ${res.status}`).toBeDefined();
+  const response = resolve(declared!);
+  const contentType = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const media = response.content?.[contentType];
+  expect(media, `${res.req.method} ${match!.template} ${res.status} does not declare ${contentType}`).toBeDefined();
+  // Refs inside the spec resolve against the document registered as 'spec'.
+  const schema = media!.schema as { $ref?: string };
+  const validate = ajv.compile(schema.$ref ? { $ref: `spec${schema.$ref}` } : schema);
+  const ok = validate(res.body);
+  expect(ok, `response does not match the spec: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(res.body)}`).toBe(true);
+}

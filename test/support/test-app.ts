@@ -1,0 +1,40 @@
+/** Builds a real Headroom app on a fresh test database, with a token minter. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { buildApp } from '../../server/app.js';
+import { signToken } from '../../server/auth/tokens.js';
+import { loadConfig } from '../../server/config.js';
+import type { MetadataProvisioner } from '../../server/volumes/metadata-provisioner.js';
+import { createTestDatabase, type TestDatabase } from './pg.js';
+
+/** Secret used by every test app; tests that forge tokens use another. */
+export const testSecret = 'test-secret-test-secret-test-secret-0123';
+
+/** A running-in-process app plus helpers. */
+export interface TestApp {
+  http: ReturnType<typeof buildApp>['http'];
+  database: TestDatabase;
+  dataDir: string;
+  token(role: string, sub?: string, tenants?: string[]): string;
+  close(): Promise<void>;
+}
+
+/** Creates a test database and an app on it; `env` overrides configuration. */
+export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+  const app = buildApp({ config, log: pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, provisioner });
+  return {
+    http: app.http,
+    database,
+    dataDir,
+    token: (role, sub = `${role}-user`, tenants) => signToken({ secret: testSecret, issuer: config.auth.issuer }, { sub, role, tenants }),
+    close: async () => {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
