@@ -8,7 +8,7 @@ import { listAudit } from './audit-store.js';
 /** Router for the audit log. */
 export function auditRoutes(db: Knex): Router {
   const r = express.Router();
-  r.get('/audit', requireRole('admin'), async (req, res) => {
+  r.get('/v1/audit', requireRole('admin'), async (req, res) => {
     const q = req.query as Record<string, string | number | undefined>;
     const limit = Number(q.limit ?? 100);
     const cursor = typeof q.cursor === 'string' ? decodeCursor(q.cursor) : undefined;

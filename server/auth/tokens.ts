@@ -2,6 +2,7 @@
  * HS256 bearer tokens. Verification pins the algorithm (so `alg: none` and RS/HS confusion are
  * rejected), requires `exp`, the issuer, a subject and a known role.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { roles, type Principal, type Role } from './principal.js';
 
@@ -19,11 +20,23 @@ export interface TokenSettings {
   issuer: string;
 }
 
+// jsonwebtoken, given a string secret, first tries to parse it as a PEM public key and throws;
+// that failed parse dominated request CPU (bench:api). A KeyObject, built once, skips it.
+const keyCache = new Map<string, KeyObject>();
+function secretKey(secret: string): KeyObject {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
 /** Verifies a compact JWT and returns the caller, or throws {@link TokenError}. */
 export function verifyToken(token: string, s: TokenSettings): Principal {
   let claims: jwt.JwtPayload;
   try {
-    const decoded = jwt.verify(token, s.secret, { algorithms: ['HS256'], issuer: s.issuer, clockTolerance: 5 });
+    const decoded = jwt.verify(token, secretKey(s.secret), { algorithms: ['HS256'], issuer: s.issuer, clockTolerance: 5 });
     if (typeof decoded === 'string') throw new TokenError('token payload must be a JSON object');
     claims = decoded;
   } catch (err) {

@@ -7,7 +7,7 @@ import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { ulid } from 'ulid';
+import { randomUUID } from 'node:crypto';
 import type { TokenSettings } from '../auth/tokens.js';
 import { authenticate } from './auth-middleware.js';
 import { errorMiddleware, notFoundMiddleware } from './error-middleware.js';
@@ -24,7 +24,7 @@ export interface HttpAppDeps {
   tokens: TokenSettings;
   bodyLimit: string;
   trustProxy: boolean;
-  /** Feature routers, mounted under /v1 after authentication. */
+  /** Feature routers (full /v1 paths, so metrics see the whole route template), after authentication. */
   routers: Router[];
 }
 
@@ -32,13 +32,14 @@ export interface HttpAppDeps {
 export function createHttpApp(d: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // API answers are not cached; hashing every body cost CPU for nothing
   app.set('trust proxy', d.trustProxy);
   app.use(
     pinoHttp({
       logger: d.log,
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : ulid();
+        const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
       },
@@ -70,7 +71,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.use('/v1', authenticate(d.tokens));
   app.use(express.json({ limit: d.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(openApiValidator(d.spec));
-  for (const r of d.routers) app.use('/v1', r);
+  for (const r of d.routers) app.use(r);
   app.use(notFoundMiddleware);
   app.use(errorMiddleware(d.log, d.bodyLimit));
   return app;

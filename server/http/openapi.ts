@@ -26,7 +26,8 @@ export function openApiValidator(spec: Record<string, unknown>) {
   return OpenApiValidator.middleware({
     // The validator mutates what it is given (it dereferences); give it its own copy.
     apiSpec: structuredClone(spec) as never,
-    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true },
+    // Bodies are never coerced ("42" is not 42); query and path parameters always are.
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
     validateResponses: false,
     validateSecurity: false,
     validateFormats: true,

@@ -17,18 +17,18 @@ export const presentTenant = (t: Tenant) => ({
 /** Router for /v1/tenants. */
 export function tenantRoutes(service: TenantService): Router {
   const r = express.Router();
-  r.post('/tenants', requireRole('admin', 'platform'), async (req, res) => {
+  r.post('/v1/tenants', requireRole('admin', 'platform'), async (req, res) => {
     const { tenant, created } = await service.create(actorOf(req), req.body);
     res.status(created ? 201 : 200).json(presentTenant(tenant));
   });
-  r.get('/tenants', async (req, res) => {
+  r.get('/v1/tenants', async (req, res) => {
     const limit = Number(req.query.limit ?? 100);
     const afterId = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined;
     const rows = await service.list(principalOf(req), { afterId, limit: limit + 1 });
     const page = rows.slice(0, limit);
     res.json({ items: page.map(presentTenant), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null });
   });
-  r.get('/tenants/:tenantId', async (req, res) => {
+  r.get('/v1/tenants/:tenantId', async (req, res) => {
     res.json(presentTenant(await service.get(principalOf(req), String(req.params.tenantId))));
   });
   return r;

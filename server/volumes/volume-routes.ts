@@ -12,7 +12,7 @@ import type { VolumeService } from './volume-service.js';
 export function volumeRoutes(db: Knex, service: VolumeService): Router {
   const r = express.Router();
 
-  r.post('/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
+  r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
     const actor = actorOf(req);
     const tenantId = String(req.params.tenantId);
     const run = async () => {
@@ -26,7 +26,7 @@ export function volumeRoutes(db: Knex, service: VolumeService): Router {
     res.status(out.status).json(out.body);
   });
 
-  r.get('/volumes', async (req, res) => {
+  r.get('/v1/volumes', async (req, res) => {
     const limit = Number(req.query.limit ?? 100);
     const afterId = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined;
     const rows = await service.list(principalOf(req), {
@@ -39,11 +39,11 @@ export function volumeRoutes(db: Knex, service: VolumeService): Router {
     res.json({ items: page.map(presentVolume), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null });
   });
 
-  r.get('/volumes/:volumeId', async (req, res) => {
+  r.get('/v1/volumes/:volumeId', async (req, res) => {
     res.json(presentVolume(await service.get(principalOf(req), String(req.params.volumeId))));
   });
 
-  r.delete('/volumes/:volumeId', requireRole('admin'), async (req, res) => {
+  r.delete('/v1/volumes/:volumeId', requireRole('admin'), async (req, res) => {
     res.json(presentVolume(await service.delete(actorOf(req), String(req.params.volumeId))));
   });
   return r;

@@ -1,0 +1,58 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectMatchesSpec } from '../support/openapi-check.js';
+import { pgAvailable } from '../support/pg.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('healthz and readyz answer without a token', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await request(t.http).get(path);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ status: 'ok' });
+      expectMatchesSpec(res);
+    }
+  });
+
+  it('every response carries a request id, and a sane given one is echoed', async () => {
+    const res = await request(t.http).get('/healthz').set('X-Request-Id', 'abc-123');
+    expect(res.headers['x-request-id']).toBe('abc-123');
+    const gen = await request(t.http).get('/healthz').set('X-Request-Id', 'bad id with spaces');
+    expect(gen.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('metrics count requests by route template and status', async () => {
+    await request(t.http).get('/v1/volumes/vol_00000000000000000000000000').set('authorization', `Bearer ${t.token('admin')}`);
+    const res = await request(t.http).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/http_requests_total\{method="GET",route="\/v1\/volumes\/:volumeId",status="404"\} 1/);
+    expect(res.text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/healthz",status="200"\}|http_request_duration_seconds_bucket/);
+  });
+
+  it('readyz is 503 when the database is gone', async () => {
+    const other = await createTestApp();
+    await other.database.db.destroy();
+    const res = await request(other.http).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('unavailable');
+    expectMatchesSpec(res);
+    await other.close().catch(() => {});
+  });
+
+  it('serves the spec as JSON and Swagger UI at /docs', async () => {
+    const spec = await request(t.http).get('/openapi.json');
+    expect(spec.status).toBe(200);
+    expect(spec.body.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.body.paths)).toContain('/v1/tenants/{tenantId}/volumes');
+    const docs = await request(t.http).get('/docs');
+    expect(docs.text).toContain('/openapi.json');
+    const asset = await request(t.http).get('/docs/assets/swagger-ui-bundle.js');
+    expect(asset.status).toBe(200);
+  });
+});

@@ -1,0 +1,188 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectMatchesSpec } from '../support/openapi-check.js';
+import { pgAvailable } from '../support/pg.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+describe.skipIf(!pgAvailable())('volumes', () => {
+  let t: TestApp;
+  let admin: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = `Bearer ${t.token('admin', 'alice')}`;
+    for (const id of ['acme', 'other']) {
+      await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, email: `${id}@example.com` }).expect(201);
+    }
+  });
+  afterAll(() => t?.close());
+
+  const create = (tenant: string, body: object, auth = admin) =>
+    request(t.http).post(`/v1/tenants/${tenant}/volumes`).set('authorization', auth).send(body);
+
+  it('creates a volume with a derived prefix and an audit row, and answers a repeat with 200', async () => {
+    const body = { name: 'data', quota: { softBytes: 900, hardBytes: 1000, graceSeconds: 60 } };
+    const first = await create('acme', body);
+    expect(first.status).toBe(201);
+    expectMatchesSpec(first);
+    expect(first.body).toMatchObject({
+      tenantId: 'acme',
+      name: 'data',
+      prefix: 'acme-data',
+      engine: 'local',
+      // No metadata provisioner injected: the volume is recorded, not pretended formatted.
+      state: 'provisioning',
+      quota: { softBytes: 900, hardBytes: 1000, softInodes: null, hardInodes: null, graceSeconds: 60 },
+    });
+    expect(first.body.metaUrl).toMatch(/^local:\/\/.+\?prefix=acme-data$/);
+
+    const again = await create('acme', body);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+
+    const conflict = await create('acme', { name: 'data', quota: { hardBytes: 5 } });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.code).toBe('volume_name_taken');
+    expectMatchesSpec(conflict);
+
+    const audit = await request(t.http).get(`/v1/audit?entityId=${first.body.id}`).set('authorization', admin);
+    expectMatchesSpec(audit);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['volume.created']);
+    expect(audit.body.items[0]).toMatchObject({ actor: 'alice', actorRole: 'admin', tenantId: 'acme', before: null });
+    expect(audit.body.items[0].after.prefix).toBe('acme-data');
+  });
+
+  it('builds TiKV meta URLs from the configured PD endpoints', async () => {
+    const tikv = await createTestApp({ TIKV_PD_ENDPOINTS: 'pd1:2379,pd2:2379' });
+    try {
+      const a = `Bearer ${tikv.token('platform')}`;
+      await request(tikv.http).post('/v1/tenants').set('authorization', a).send({ id: 'acme', displayName: 'A', email: 'a@example.com' }).expect(201);
+      const res = await request(tikv.http).post('/v1/tenants/acme/volumes').set('authorization', a).send({ name: 'ckpt', engine: 'tikv' });
+      expect(res.status).toBe(201);
+      expect(res.body.metaUrl).toBe('tikv://pd1:2379,pd2:2379/acme-ckpt');
+      const etcd = await request(tikv.http).post('/v1/tenants/acme/volumes').set('authorization', a).send({ name: 'x', engine: 'etcd' });
+      expect(etcd.status).toBe(400);
+      expect(etcd.body.code).toBe('engine_not_configured');
+    } finally {
+      await tikv.close();
+    }
+  });
+
+  it('honours Idempotency-Key: same key and body replays, different body is 422', async () => {
+    const send = (body: object) => create('acme', body).set('Idempotency-Key', 'key-1');
+    const a = await send({ name: 'idem' });
+    const b = await send({ name: 'idem' });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201); // the stored first response, replayed
+    expect(b.body).toEqual(a.body);
+    const c = await send({ name: 'idem-2' });
+    expect(c.status).toBe(422);
+    expect(c.body.code).toBe('idempotency_key_reused');
+    expectMatchesSpec(c);
+  });
+
+  it('50 concurrent creates whose names collide after truncation get 50 distinct prefixes', async () => {
+    // Every name shares its first 60 characters, so every derived prefix truncates to the same 63 bytes.
+    const stem = 'x'.repeat(58);
+    const names = Array.from({ length: 50 }, (_, i) => `${stem}-${String(i).padStart(2, '0')}`);
+    const results = await Promise.all(names.map((name) => create('acme', { name })));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const prefixes = results.map((r) => r.body.prefix as string);
+    expect(new Set(prefixes).size).toBe(50);
+    for (const p of prefixes) {
+      expect(p).toMatch(/^[a-z0-9][a-z0-9-]{0,62}$/);
+      expect(p.startsWith('acme-xxxx')).toBe(true);
+    }
+    const rows = await t.database.db('volume_prefixes').whereIn('prefix', prefixes).count<{ count: bigint }[]>('* as count');
+    expect(Number(rows[0]!.count)).toBe(50);
+  });
+
+  it('concurrent identical creates yield one volume', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => create('acme', { name: 'race' })));
+    const ids = new Set(results.map((r) => r.body.id));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+  });
+
+  it('cross-tenant collisions are resolved too: (a, b-c) and (a-b, c) never share a prefix', async () => {
+    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme-b', displayName: 'x', email: 'x@example.com' }).expect(201);
+    const one = await create('acme', { name: 'b-c' });
+    const two = await create('acme-b', { name: 'c' });
+    expect(one.body.prefix).toBe('acme-b-c');
+    expect(two.body.prefix).not.toBe('acme-b-c');
+    expect(two.body.prefix).toMatch(/^acme-b-c-[a-z0-9]{5}$/);
+  });
+
+  it('a deleted volume keeps its prefix retired: recreating the name gets a new prefix', async () => {
+    const v = (await create('acme', { name: 'temp' })).body;
+    const engineerDelete = await request(t.http).delete(`/v1/volumes/${v.id}`).set('authorization', `Bearer ${t.token('engineer', 'bob', ['acme'])}`);
+    expect(engineerDelete.status).toBe(403);
+    const del = await request(t.http).delete(`/v1/volumes/${v.id}`).set('authorization', admin);
+    expect(del.status).toBe(200);
+    expectMatchesSpec(del);
+    expect(del.body.state).toBe('deleting');
+    const retired = await t.database.db('volume_prefixes').where({ prefix: v.prefix }).first();
+    expect(retired.retired_at).toBeInstanceOf(Date);
+    const again = await create('acme', { name: 'temp' });
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(v.id);
+    expect(again.body.prefix).not.toBe(v.prefix);
+    const audit = await request(t.http).get(`/v1/audit?entityId=${v.id}&action=volume.deleted`).set('authorization', admin);
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0].before.state).toBe('provisioning');
+    expect(audit.body.items[0].after.state).toBe('deleting');
+  });
+
+  it('lists with filters and cursor pagination; engineers see only their tenants', async () => {
+    await create('other', { name: 'o1' }).expect(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: request.Response = await request(t.http)
+        .get('/v1/volumes')
+        .query({ tenantId: 'acme', limit: 7, ...(cursor ? { cursor } : {}) })
+        .set('authorization', admin);
+      expect(res.status).toBe(200);
+      expectMatchesSpec(res);
+      expect(res.body.items.length).toBeLessThanOrEqual(7);
+      seen.push(...res.body.items.map((v: { id: string; tenantId: string }) => {
+        expect(v.tenantId).toBe('acme');
+        return v.id;
+      }));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    const total = await t.database.db('volumes').where({ tenant_id: 'acme' }).count<{ count: bigint }[]>('* as count');
+    expect(seen.length).toBe(Number(total[0]!.count));
+    expect([...seen].sort()).toEqual(seen);
+
+    const deleting = await request(t.http).get('/v1/volumes?state=deleting').set('authorization', admin);
+    expect(deleting.body.items.every((v: { state: string }) => v.state === 'deleting')).toBe(true);
+    expect(deleting.body.items.length).toBeGreaterThan(0);
+
+    const eng = `Bearer ${t.token('engineer', 'olga', ['other'])}`;
+    const mine = await request(t.http).get('/v1/volumes').set('authorization', eng);
+    expect(mine.body.items.map((v: { name: string }) => v.name)).toEqual(['o1']);
+    const foreign = await request(t.http).get('/v1/volumes?tenantId=acme').set('authorization', eng);
+    expect(foreign.body.items).toEqual([]);
+    const acmeVolume = seen[0]!;
+    const hidden = await request(t.http).get(`/v1/volumes/${acmeVolume}`).set('authorization', eng);
+    expect(hidden.status).toBe(404);
+    expect(hidden.body.code).toBe('volume_not_found');
+    expectMatchesSpec(hidden);
+
+    const bad = await request(t.http).get('/v1/volumes?limit=501').set('authorization', admin);
+    expect(bad.status).toBe(400);
+    const badCursor = await request(t.http).get('/v1/volumes?cursor=zzz').set('authorization', admin);
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.code).toBe('invalid_cursor');
+  });
+
+  it('creating in an unknown tenant is a 404 and writes nothing', async () => {
+    const before = await t.database.db('volume_prefixes').count<{ count: bigint }[]>('* as count');
+    const res = await create('ghost', { name: 'x' });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('tenant_not_found');
+    const after = await t.database.db('volume_prefixes').count<{ count: bigint }[]>('* as count');
+    expect(after[0]!.count).toBe(before[0]!.count);
+  });
+});
