@@ -29,18 +29,20 @@ function resolve<T>(obj: T & { $ref?: string }): T {
 }
 
 /** Asserts that a supertest response matches the spec for its method and path. */
-export function expectMatchesSpec(res: { status: number; headers: Record<string, string>; body: unknown; req: { method: string; path: string } }): void {
-  const urlPath = res.req.path.split('?')[0]!;
+export function expectMatchesSpec(res: { status: number; headers: Record<string, string>; body: unknown }): void {
+  // supertest keeps the underlying ClientRequest on `req`; its types do not say so.
+  const req = (res as unknown as { req: { method: string; path: string } }).req;
+  const urlPath = req.path.split('?')[0]!;
   const match = templates.find((t) => t.re.test(urlPath));
   expect(match, `no path in the spec matches ${urlPath}`).toBeDefined();
-  const op = spec.paths[match!.template]![res.req.method.toLowerCase()];
-  expect(op, `no ${res.req.method} ${match!.template} in the spec`).toBeDefined();
+  const op = spec.paths[match!.template]![req.method.toLowerCase()];
+  expect(op, `no ${req.method} ${match!.template} in the spec`).toBeDefined();
   const declared = op!.responses[String(res.status)];
-  expect(declared, `${res.req.method} ${match!.template} does not declare status ${res.status}`).toBeDefined();
+  expect(declared, `${req.method} ${match!.template} does not declare status ${res.status}`).toBeDefined();
   const response = resolve(declared!);
   const contentType = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
   const media = response.content?.[contentType];
-  expect(media, `${res.req.method} ${match!.template} ${res.status} does not declare ${contentType}`).toBeDefined();
+  expect(media, `${req.method} ${match!.template} ${res.status} does not declare ${contentType}`).toBeDefined();
   // Refs inside the spec resolve against the document registered as 'spec'.
   const schema = media!.schema as { $ref?: string };
   const validate = ajv.compile(schema.$ref ? { $ref: `spec${schema.$ref}` } : schema);

@@ -62,7 +62,7 @@ export class MemoryEngine implements KvEngine {
 
   async *scan(start: Uint8Array, end: Uint8Array, opts: ScanOptions = {}): AsyncIterable<KvPair> {
     const pageSize = opts.pageSize ?? 1000;
-    let cursor = Uint8Array.from(start);
+    let cursor: Uint8Array = Uint8Array.from(start);
     let inclusive = true;
     let emitted = 0;
     for (;;) {
