@@ -6,14 +6,13 @@
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
-import { randomUUID } from 'node:crypto';
 import type { TokenSettings } from '../auth/tokens.js';
 import { authenticate } from './auth-middleware.js';
 import { errorMiddleware, notFoundMiddleware } from './error-middleware.js';
 import { errors } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { docsRouter, openApiValidator } from './openapi.js';
+import { requestLog } from './request-log.js';
 
 /** Everything the HTTP layer needs, built by the composition root. */
 export interface HttpAppDeps {
@@ -34,20 +33,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false); // API answers are not cached; hashing every body cost CPU for nothing
   app.set('trust proxy', d.trustProxy);
-  app.use(
-    pinoHttp({
-      logger: d.log,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Never log credentials.
-      serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    }),
-  );
+  app.use(requestLog(d.log));
   app.use(d.metrics.middleware);
 
   app.get('/healthz', (_req, res) => {

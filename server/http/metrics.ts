@@ -25,12 +25,12 @@ export function createHttpMetrics(): HttpMetrics {
     registers: [registry],
   });
   const middleware: RequestHandler = (req, res, next) => {
-    const end = duration.startTimer();
+    const start = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route?.path ? String(req.route.path) : 'unmatched';
       const labels = { method: req.method, route, status: String(res.statusCode) };
       requests.inc(labels);
-      end(labels);
+      duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     });
     next();
   };
