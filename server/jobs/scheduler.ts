@@ -1,0 +1,127 @@
+/**
+ * Runs named jobs on cron schedules and on demand. Each job: never overlaps itself, runs only
+ * while this instance holds the job's lease, has a deadline (an AbortSignal), and records every
+ * run in `job_runs` with its counts or error, plus Prometheus metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import { ulid } from 'ulid';
+import { finishRun, insertRun } from './job-run-store.js';
+import { LeaseLostError, type Lease } from './lease.js';
+
+/** What a job gets while it runs. */
+export interface JobContext {
+  signal: AbortSignal;
+  lease: Lease;
+  log: Logger;
+}
+
+/** A job: a name, a schedule, a deadline, and a function that calls a service. */
+export interface Job {
+  name: string;
+  cron: string;
+  timeoutMs: number;
+  run(ctx: JobContext): Promise<Record<string, number>>;
+}
+
+/** Outcome of one trigger. */
+export type TriggerResult = { runId: string; state: 'succeeded' | 'failed' | 'skipped'; counts: Record<string, number>; error: string | null };
+
+/** The scheduler of one process. */
+export class Scheduler {
+  readonly instance = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<TriggerResult> }>();
+  private readonly duration: client.Histogram<'job' | 'state'>;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly log: Logger,
+    private readonly jobs: Job[],
+    private readonly leaseFor: (job: string) => Lease,
+    registry: client.Registry,
+    /** How often a running job renews its lease; keep it well under the lease TTL. */
+    private readonly renewEveryMs = 1000,
+  ) {
+    this.duration = new client.Histogram({
+      name: 'headroom_job_duration_seconds',
+      help: 'Job run duration by outcome',
+      labelNames: ['job', 'state'],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers: [registry],
+    });
+  }
+
+  /** The jobs this scheduler knows. */
+  get names(): string[] {
+    return this.jobs.map((j) => j.name);
+  }
+
+  /** Starts the cron schedules. */
+  start(): void {
+    for (const job of this.jobs) {
+      this.tasks.push(cron.schedule(job.cron, () => void this.trigger(job.name, 'schedule').catch((err) => this.log.error({ err, job: job.name }, 'job trigger failed'))));
+    }
+  }
+
+  /**
+   * Runs a job now unless it is already running here or another instance holds its lease
+   * (then the run is recorded as `skipped`). Resolves when the run ends.
+   */
+  async trigger(name: string, trigger: 'schedule' | 'manual'): Promise<TriggerResult> {
+    const job = this.jobs.find((j) => j.name === name);
+    if (!job) throw new Error(`unknown job "${name}"`);
+    const running = this.active.get(name);
+    if (running) return running.done; // never overlap: join the run in progress
+    const controller = new AbortController();
+    const done = this.execute(job, trigger, controller).finally(() => this.active.delete(name));
+    this.active.set(name, { controller, done });
+    return done;
+  }
+
+  private async execute(job: Job, trigger: 'schedule' | 'manual', controller: AbortController): Promise<TriggerResult> {
+    const runId = `run_${ulid().toLowerCase()}`;
+    await insertRun(this.db, { id: runId, job: job.name, trigger, instance: this.instance });
+    const lease = this.leaseFor(job.name);
+    const end = this.duration.startTimer({ job: job.name });
+    if (!(await lease.acquire().catch(() => false))) {
+      await finishRun(this.db, runId, 'skipped', {}, 'another instance holds the lease');
+      end({ state: 'skipped' });
+      return { runId, state: 'skipped', counts: {}, error: 'another instance holds the lease' };
+    }
+    const timer = setTimeout(() => controller.abort(new Error(`deadline of ${job.timeoutMs} ms exceeded`)), job.timeoutMs);
+    // Renew well inside the TTL; a failed renewal aborts the run before anyone else can start.
+    const renew = setInterval(() => {
+      void lease.renew().then(
+        (ok) => ok || controller.abort(new LeaseLostError(job.name)),
+        () => controller.abort(new LeaseLostError(job.name)),
+      );
+    }, this.renewEveryMs);
+    try {
+      const counts = await job.run({ signal: controller.signal, lease, log: this.log.child({ job: job.name, runId }) });
+      await finishRun(this.db, runId, 'succeeded', counts, null);
+      end({ state: 'succeeded' });
+      return { runId, state: 'succeeded', counts, error: null };
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.warn({ err, job: job.name, runId }, 'job failed');
+      await finishRun(this.db, runId, 'failed', {}, message);
+      end({ state: 'failed' });
+      return { runId, state: 'failed', counts: {}, error: message };
+    } finally {
+      clearTimeout(timer);
+      clearInterval(renew);
+      await lease.release().catch(() => {});
+    }
+  }
+
+  /** Stops schedules, aborts running jobs and waits for them to record their end. */
+  async stop(): Promise<void> {
+    for (const t of this.tasks) await t.stop();
+    for (const a of this.active.values()) a.controller.abort(new Error('shutting down'));
+    await Promise.allSettled([...this.active.values()].map((a) => a.done));
+  }
+}
