@@ -13,6 +13,7 @@ import {
   type ScanOptions,
   type TxnOptions,
 } from '../kv.js';
+import { runTxn, TxnBuffer, type TxnSource } from '../txn-buffer.js';
 
 interface Entry {
   key: Uint8Array;
@@ -87,31 +88,32 @@ export class MemoryEngine implements KvEngine {
   }
 
   async txn<T>(fn: (txn: KvTxn) => Promise<T>, opts: TxnOptions = {}): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const t = new MemoryTxn(this);
-      const result = await fn(t);
-      try {
-        this.commit(t);
-        return result;
-      } catch (err) {
-        if (err instanceof KvConflictError && attempt < (opts.retries ?? 0)) continue;
-        throw err;
-      }
-    }
+    return runTxn(() => new TxnBuffer<number>(this.source, this.clock), fn, (t) => this.commit(t), opts);
   }
 
-  /** Checks every key the transaction read or wrote is unchanged since its first read, then applies. */
-  private commit(t: MemoryTxn): void {
-    for (const [hex, seen] of t.readVersions) {
-      if (this.version(Buffer.from(hex, 'hex')) !== seen) throw new KvConflictError();
+  private readonly source: TxnSource<number> = {
+    readAt: async (_snap, key) => ({ value: await this.get(key) }),
+    scanAt: (_snap, start, end, opts) => this.scan(start, end, opts),
+  };
+
+  /** Fails if anything the transaction read, scanned or writes changed after it started; then applies. */
+  private commit(t: TxnBuffer<number>): void {
+    const start = t.snapshot;
+    for (const k of t.readKeys()) if (this.version(k) > start) throw new KvConflictError();
+    for (const [k] of t.writeEntries()) if (this.version(k) > start) throw new KvConflictError();
+    for (const [s, e] of t.readRanges()) {
+      const inRange = (k: Uint8Array) => compareKeys(k, s) >= 0 && (e.length === 0 || compareKeys(k, e) < 0);
+      if (this.entries.some((x) => x.version > start && inRange(x.key))) throw new KvConflictError();
+      for (const [hex, v] of this.tombstones) if (v > start && inRange(Buffer.from(hex, 'hex'))) throw new KvConflictError();
     }
-    for (const [hex, value] of t.writes) {
-      const key = new Uint8Array(Buffer.from(hex, 'hex'));
-      const version = ++this.clock;
+    if (t.writeCount() === 0) return;
+    const version = ++this.clock;
+    for (const [k, value] of t.writeEntries()) {
+      const key = copy(k);
       const { index, found } = this.find(key);
       if (value === null) {
         if (found) this.entries.splice(index, 1);
-        this.tombstones.set(hex, version);
+        this.tombstones.set(hexKey(key), version);
       } else if (found) {
         this.entries[index] = { key, value: copy(value), version };
       } else {
@@ -120,67 +122,7 @@ export class MemoryEngine implements KvEngine {
     }
   }
 
-  /** @internal used by MemoryTxn to record what it saw. */
-  versionOf(key: Uint8Array): number {
-    return this.version(key);
-  }
-
   async close(): Promise<void> {}
-}
-
-class MemoryTxn implements KvTxn {
-  readonly readVersions = new Map<string, number>();
-  readonly writes = new Map<string, Uint8Array | null>();
-  constructor(private readonly engine: MemoryEngine) {}
-
-  private track(key: Uint8Array): void {
-    const hex = hexKey(key);
-    if (!this.readVersions.has(hex)) this.readVersions.set(hex, this.engine.versionOf(key));
-  }
-
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const hex = hexKey(key);
-    if (this.writes.has(hex)) return this.writes.get(hex) ?? undefined;
-    this.track(key);
-    return this.engine.get(key);
-  }
-
-  async batchGet(keys: Uint8Array[]): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    for (const k of keys) {
-      const v = await this.get(k);
-      if (v) out.set(hexKey(k), v);
-    }
-    return out;
-  }
-
-  async *scan(start: Uint8Array, end: Uint8Array, opts: ScanOptions = {}): AsyncIterable<KvPair> {
-    // Merge committed data with this transaction's own writes in key order.
-    const committed: KvPair[] = [];
-    for await (const p of this.engine.scan(start, end, { ...opts, limit: undefined })) {
-      this.track(p.key);
-      committed.push(p);
-    }
-    const merged = new Map<string, KvPair>();
-    for (const p of committed) merged.set(hexKey(p.key), p);
-    for (const [hex, value] of this.writes) {
-      const key = new Uint8Array(Buffer.from(hex, 'hex'));
-      if (compareKeys(key, start) < 0 || (end.length > 0 && compareKeys(key, end) >= 0)) continue;
-      if (value === null) merged.delete(hex);
-      else merged.set(hex, { key, value: opts.keysOnly ? new Uint8Array(0) : copy(value) });
-    }
-    const sorted = [...merged.values()].sort((a, b) => compareKeys(a.key, b.key));
-    const n = opts.limit ?? sorted.length;
-    for (const p of sorted.slice(0, n)) yield p;
-  }
-
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.writes.set(hexKey(key), copy(value));
-  }
-
-  delete(key: Uint8Array): void {
-    this.writes.set(hexKey(key), null);
-  }
 }
 
 function copy(b: Uint8Array): Uint8Array {
