@@ -1,0 +1,300 @@
+/**
+ * The full walk of a volume: per-directory usage from range scans only, no per-inode round trips.
+ *
+ * Every key of an inode starts with `P 'A' ino(LE)`, so the inode range splits into 256 (or 65,536
+ * for very large volumes) disjoint partitions by the low byte(s) of the inode number, each holding
+ * whole inodes. Partitions are read with bounded concurrency. That matters on etcd, whose limited
+ * range requests count the whole remaining range: paging one huge range is quadratic, paging many
+ * small ones is linear.
+ *
+ * What is kept in memory is one accumulator per directory; files are folded into their parent's
+ * accumulator as their attr goes by. A regular file's parent comes from its attr; a hard-linked
+ * file (attr parent 0) is counted once, under its lowest-numbered parent from its `A ino P` keys,
+ * which sort right after its attr. Space is counted as JuiceFS counts it (align4K per file, 4 KiB
+ * per other inode), so totals are comparable with the `usedSpace`/`totalInodes` counters.
+ */
+import type { KvEngine } from '../../engines/kv.js';
+import { ROOT_INODE, TRASH_INODE, parseInodeKey, type VolumeKeys } from './keys.js';
+import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry, inodeSpace } from './records.js';
+
+/** Walk options. */
+export interface WalkOptions {
+  /** Partitions read at once (default 4). */
+  concurrency?: number;
+  /** Keys per request inside a partition (default 10,000). */
+  pageSize?: number;
+  signal?: AbortSignal;
+  /** Called with the running key count after each page. */
+  onProgress?: (keysRead: number) => void;
+  /** Awaited after each page with the keys it held: the hook for a read budget. */
+  throttle?: (keys: number) => Promise<void>;
+  /** Expected inode count (the counter), used to pick the partition width. */
+  expectedInodes?: bigint;
+}
+
+/** Usage of one directory; "direct" is its immediate children, the rest its whole subtree (itself excluded). */
+export interface WalkedDirectory {
+  inode: bigint;
+  parent: bigint;
+  /** Raw path bytes, `/`-joined, base64: exact even for non-UTF-8 names. */
+  pathBase64: string;
+  /** The same path decoded as UTF-8 with U+FFFD for invalid bytes: for display only. */
+  path: string;
+  depth: number;
+  inTrash: boolean;
+  bytes: bigint;
+  logicalBytes: bigint;
+  inodes: bigint;
+  files: bigint;
+  dirs: bigint;
+  directBytes: bigint;
+  directLogicalBytes: bigint;
+  directInodes: bigint;
+}
+
+/** Walk result: per-directory usage plus totals for the tree and for the trash. */
+export interface WalkResult {
+  keysRead: number;
+  /** Everything reachable from `/` (root itself excluded, as the counters exclude it). */
+  tree: { bytes: bigint; logicalBytes: bigint; inodes: bigint };
+  /** Everything under `.trash` (the trash root excluded). */
+  trash: { bytes: bigint; logicalBytes: bigint; inodes: bigint };
+  /** Inodes whose parent directory was not found (detached or being deleted). */
+  detached: { bytes: bigint; inodes: bigint };
+  directories: WalkedDirectory[];
+}
+
+interface DirAcc {
+  parent: bigint;
+  isDir: boolean;
+  name: Buffer | undefined;
+  directBytes: bigint;
+  directLogical: bigint;
+  directInodes: bigint;
+  files: bigint;
+  dirs: bigint;
+  // filled by the roll-up
+  bytes: bigint;
+  logical: bigint;
+  inodes: bigint;
+  rfiles: bigint;
+  rdirs: bigint;
+}
+
+const newAcc = (): DirAcc => ({
+  parent: 0n, isDir: false, name: undefined,
+  directBytes: 0n, directLogical: 0n, directInodes: 0n, files: 0n, dirs: 0n,
+  bytes: 0n, logical: 0n, inodes: 0n, rfiles: 0n, rdirs: 0n,
+});
+
+const lossy = new TextDecoder('utf-8', { fatal: false });
+
+/** Walks the volume under `keys` on `engine`. */
+export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkOptions = {}): Promise<WalkResult> {
+  const dirs = new Map<bigint, DirAcc>();
+  const acc = (ino: bigint) => {
+    let a = dirs.get(ino);
+    if (!a) dirs.set(ino, (a = newAcc()));
+    return a;
+  };
+  let keysRead = 0;
+  const offset = keys.p.length;
+
+  /** Adds one child inode to its parent's direct figures. */
+  const addChild = (parent: bigint, type: number, length: bigint) => {
+    const a = acc(parent);
+    a.directBytes += inodeSpace(type, length);
+    a.directLogical += type === TYPE_FILE ? length : 0n;
+    a.directInodes += 1n;
+    if (type === TYPE_DIR) a.dirs += 1n;
+    else a.files += 1n;
+  };
+
+  const readPartition = async (start: Buffer, end: Buffer) => {
+    // A hard-linked inode waits for its parent keys, which follow its attr in key order.
+    let pending: { ino: bigint; type: number; length: bigint; parent: bigint | undefined } | undefined;
+    const flush = () => {
+      if (pending) addChild(pending.parent ?? 0n, pending.type, pending.length);
+      pending = undefined;
+    };
+    let inPage = 0;
+    for await (const { key, value } of engine.scan(start, end, { pageSize: opts.pageSize ?? 10_000, signal: opts.signal })) {
+      keysRead++;
+      if (++inPage === (opts.pageSize ?? 10_000)) {
+        opts.onProgress?.(keysRead);
+        if (opts.throttle) await opts.throttle(inPage);
+        inPage = 0;
+      }
+      const k = Buffer.isBuffer(key) ? key : Buffer.from(key);
+      const parsed = parseInodeKey(k, offset);
+      if (!parsed) continue;
+      if (pending && parsed.ino !== pending.ino) flush();
+      switch (parsed.kind) {
+        case 'attr': {
+          const ino = parsed.ino;
+          const a = attrSummary(value, k.toString('hex'));
+          if (a.type === TYPE_DIR) {
+            const d = acc(ino);
+            d.isDir = true;
+            d.parent = ino === ROOT_INODE ? 0n : a.parent;
+          }
+          if (ino === ROOT_INODE || ino === TRASH_INODE) break; // not counted by JuiceFS either
+          if (a.parent === 0n && a.type !== TYPE_DIR) pending = { ino, type: a.type, length: a.length, parent: undefined };
+          else addChild(a.parent, a.type, a.length);
+          break;
+        }
+        case 'parent': {
+          if (pending && (pending.parent === undefined || parsed.parent < pending.parent) && value.length === 8 && Buffer.from(value).readBigInt64LE(0) > 0n) {
+            pending.parent = parsed.parent;
+          }
+          break;
+        }
+        case 'dentry': {
+          if (value.length > 0 && value[0] === TYPE_DIR) {
+            const child = decodeDentry(value, k.toString('hex')).ino;
+            acc(child).name = Buffer.from(parsed.name);
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    flush();
+    if (inPage > 0) {
+      opts.onProgress?.(keysRead);
+      if (opts.throttle) await opts.throttle(inPage);
+    }
+  };
+
+  const partitions = partitionsFor(keys, opts.expectedInodes ?? 0n);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(opts.concurrency ?? 4, partitions.length) }, async () => {
+    while (next < partitions.length) {
+      const [s, e] = partitions[next++]!;
+      await readPartition(s, e);
+    }
+  });
+  await Promise.all(workers);
+  return rollUp(dirs, keysRead);
+}
+
+/** 256 partitions, or 65,536 when the volume is big enough that 256 would be too coarse. */
+function partitionsFor(keys: VolumeKeys, expectedInodes: bigint): Array<[Buffer, Buffer]> {
+  const coarse = keys.inodePartitions();
+  if (expectedInodes < 5_000_000n) return coarse;
+  const out: Array<[Buffer, Buffer]> = [];
+  for (const [s, e] of coarse) {
+    for (let j = 0; j < 256; j++) out.push([Buffer.concat([s, Buffer.from([j])]), j === 255 ? e : Buffer.concat([s, Buffer.from([j + 1])])]);
+  }
+  return out;
+}
+
+/** Sums subtrees bottom-up and builds paths; detached entries are reported, not hidden. */
+function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number): WalkResult {
+  const depth = new Map<bigint, number>([[ROOT_INODE, 0], [TRASH_INODE, 0]]);
+  const depthOf = (ino: bigint): number => {
+    const chain: bigint[] = [];
+    let cur = ino;
+    while (!depth.has(cur)) {
+      const d = dirs.get(cur);
+      if (!d?.isDir || chain.includes(cur) || chain.length > 10_000) {
+        for (const c of chain) depth.set(c, -1); // detached (or a cycle): no path to a root
+        return -1;
+      }
+      chain.push(cur);
+      cur = d.parent;
+    }
+    let base = depth.get(cur)!;
+    for (let i = chain.length - 1; i >= 0; i--) depth.set(chain[i]!, base < 0 ? -1 : ++base);
+    return depth.get(ino)!;
+  };
+  const real = [...dirs.entries()].filter(([ino, d]) => d.isDir || ino === ROOT_INODE || ino === TRASH_INODE);
+  for (const [ino] of real) depthOf(ino);
+  // Trash sub-directories hang off TRASH_INODE, whose own parent is the root: keep them apart.
+  const inTrash = (ino: bigint) => {
+    for (let cur = ino, n = 0; n < 10_000; n++) {
+      if (cur === TRASH_INODE) return true;
+      if (cur === ROOT_INODE) return false;
+      const d = dirs.get(cur);
+      if (!d) return false;
+      cur = d.parent;
+    }
+    return false;
+  };
+  const ordered = real.filter(([ino]) => depth.get(ino)! >= 0).sort((a, b) => depth.get(b[0])! - depth.get(a[0])!);
+  for (const [, d] of ordered) {
+    d.bytes += d.directBytes;
+    d.logical += d.directLogical;
+    d.inodes += d.directInodes;
+    d.rfiles += d.files;
+    d.rdirs += d.dirs;
+  }
+  for (const [ino, d] of ordered) {
+    if (ino === ROOT_INODE || ino === TRASH_INODE) continue;
+    const p = dirs.get(d.parent);
+    if (!p) continue;
+    p.bytes += d.bytes;
+    p.logical += d.logical;
+    p.inodes += d.inodes;
+    p.rfiles += d.rfiles;
+    p.rdirs += d.rdirs;
+  }
+  // The trash root is never added as a child (its attr says parent 1), so `/` holds only real entries.
+  const detached = { bytes: 0n, inodes: 0n };
+  for (const [ino, d] of dirs) {
+    if (depth.get(ino) === undefined || depth.get(ino)! < 0) {
+      detached.bytes += d.directBytes;
+      detached.inodes += d.directInodes;
+    }
+  }
+  const paths = new Map<bigint, Buffer>([[ROOT_INODE, Buffer.alloc(0)], [TRASH_INODE, Buffer.from('/.trash')]]);
+  const pathOf = (ino: bigint): Buffer => {
+    const known = paths.get(ino);
+    if (known) return known;
+    const d = dirs.get(ino)!;
+    const p = Buffer.concat([pathOf(d.parent), Buffer.from('/'), d.name ?? Buffer.from(`<inode ${ino}>`)]);
+    paths.set(ino, p);
+    return p;
+  };
+  const directories: WalkedDirectory[] = [];
+  for (const [ino, d] of [...ordered].reverse()) {
+    const raw = ino === ROOT_INODE ? Buffer.from('/') : pathOf(ino);
+    directories.push({
+      inode: ino,
+      parent: d.parent,
+      pathBase64: raw.toString('base64'),
+      path: lossy.decode(raw),
+      depth: depth.get(ino)! + (inTrash(ino) && ino !== TRASH_INODE ? 1 : ino === TRASH_INODE ? 1 : 0),
+      inTrash: inTrash(ino),
+      bytes: d.bytes,
+      logicalBytes: d.logical,
+      inodes: d.inodes,
+      files: d.rfiles,
+      dirs: d.rdirs,
+      directBytes: d.directBytes,
+      directLogicalBytes: d.directLogical,
+      directInodes: d.directInodes,
+    });
+  }
+  const root = dirs.get(ROOT_INODE) ?? newAcc();
+  const trash = dirs.get(TRASH_INODE) ?? newAcc();
+  return {
+    keysRead,
+    tree: { bytes: root.bytes, logicalBytes: root.logical, inodes: root.inodes },
+    trash: { bytes: trash.bytes, logicalBytes: trash.logical, inodes: trash.inodes },
+    detached,
+    directories,
+  };
+}
+
+/**
+ * The walk's totals (tree + trash + detached) against the counters; null when they agree. TKV
+ * clients flush counter deltas about once a second and lose them when they crash, so callers
+ * decide what size of gap matters; this only reports it.
+ */
+export function counterMismatch(w: WalkResult, c: { usedSpace: bigint; totalInodes: bigint }): { bytesDelta: bigint; inodesDelta: bigint } | null {
+  const bytesDelta = w.tree.bytes + w.trash.bytes + w.detached.bytes - c.usedSpace;
+  const inodesDelta = w.tree.inodes + w.trash.inodes + w.detached.inodes - c.totalInodes;
+  return bytesDelta === 0n && inodesDelta === 0n ? null : { bytesDelta, inodesDelta };
+}
