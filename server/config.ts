@@ -25,6 +25,9 @@ export const envSchema = z.object({
   LOCAL_META_PATH: z.string().optional().describe('SQLite file of the local engine; default DATA_DIR/meta.db'),
   ETCD_ENDPOINTS: csv.optional().describe('Comma-separated host:port of etcd, enables engine "etcd"'),
   TIKV_PD_ENDPOINTS: csv.optional().describe('Comma-separated host:port of PD, enables engine "tikv"'),
+  JUICEFS_FORMAT_VERSION: z.enum(['1.1', '0.17']).default('1.1').describe('JuiceFS client generation new volumes are formatted for'),
+  JUICEFS_TRASH_DAYS: z.coerce.number().int().min(0).max(3650).default(1).describe('TrashDays of new volumes (0 disables trash: deletes free quota at once)'),
+  OBJECTS_DIR: z.string().optional().describe('JuiceFS "file" storage for new volumes when no object store is set; default DATA_DIR/objects'),
   DEFAULT_GRACE_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(604_800).describe('Grace period when a quota names none'),
   REQUEST_BODY_LIMIT: z.string().default('1mb').describe('Largest accepted JSON body'),
   TRUST_PROXY: bool.default('false').describe('Honour X-Forwarded-* headers'),
@@ -42,6 +45,9 @@ export interface AppConfig {
     readonly localPath: string;
     readonly etcdEndpoints?: readonly string[];
     readonly tikvPdEndpoints?: readonly string[];
+    readonly formatVersion: '1.1' | '0.17';
+    readonly trashDays: number;
+    readonly objectsDir: string;
   };
   readonly quotas: { readonly defaultGraceSeconds: number };
 }
@@ -77,6 +83,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       localPath: path.resolve(e.LOCAL_META_PATH ?? path.join(dataDir, 'meta.db')),
       etcdEndpoints: e.ETCD_ENDPOINTS,
       tikvPdEndpoints: e.TIKV_PD_ENDPOINTS,
+      formatVersion: e.JUICEFS_FORMAT_VERSION,
+      trashDays: e.JUICEFS_TRASH_DAYS,
+      objectsDir: path.resolve(e.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     },
     quotas: { defaultGraceSeconds: e.DEFAULT_GRACE_SECONDS },
   });

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   if (applied.length) log.info({ applied }, 'migrations applied');
   const jwtSecret = await resolveJwtSecret(config);
   const app = buildApp({ config, log, db, jwtSecret });
+  await app.services.scans.recover();
 
   const server: Server = await new Promise((resolve) => {
     const s = app.http.listen(config.http.port, config.http.host, () => resolve(s));
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 15_000).unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close();
     await db.destroy();
     if (embedded) await embedded.stop();
     clearTimeout(force);

@@ -15,7 +15,7 @@ export interface Actor {
 /** One audit row as written. */
 export interface AuditInput {
   action: string;
-  entityType: 'tenant' | 'volume';
+  entityType: 'tenant' | 'volume' | 'scan';
   entityId: string;
   tenantId: string | null;
   before: object | null;

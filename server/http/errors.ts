@@ -60,6 +60,14 @@ export const errors = {
     ),
   idempotencyInProgress: () =>
     new ApiError(409, 'idempotency_in_progress', 'Request in progress', 'a request with this Idempotency-Key is still being processed'),
+  scanNotFound: (scanId: string) => new ApiError(404, 'scan_not_found', 'Scan not found', `scan "${scanId}" does not exist`),
+  volumeNotActive: (volumeId: string, state: string) =>
+    new ApiError(409, 'volume_not_active', 'Volume is not active', `volume "${volumeId}" is ${state}; only active volumes can be read or scanned`),
+  metadataUnavailable: (detail: string) => new ApiError(503, 'metadata_unavailable', 'Metadata engine unavailable', detail),
+  invalidMetaUrl: (url: string, reason: string) => new ApiError(422, 'invalid_meta_url', 'Meta URL cannot be adopted', `"${url}": ${reason}`),
+  prefixInUse: (prefix: string) =>
+    new ApiError(409, 'prefix_in_use', 'Prefix already managed', `prefix "${prefix}" belongs (or belonged) to another Headroom volume and is never reused`),
+  notJuiceFs: (detail: string) => new ApiError(422, 'not_a_juicefs_volume', 'Not a JuiceFS volume', detail),
   badCursor: () => new ApiError(400, 'invalid_cursor', 'Cursor is invalid', 'the cursor is malformed or expired; start again without it'),
   unavailable: (detail: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail),
 };

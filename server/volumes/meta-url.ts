@@ -4,6 +4,7 @@
  */
 import type { AppConfig } from '../config.js';
 import { errors } from '../http/errors.js';
+import { MetaUrlError, parseMetaUrl } from '../meta/meta-url.js';
 import type { EngineKind } from './volume.js';
 
 /** Engines this server can create volumes on, given its configuration. */
@@ -27,4 +28,32 @@ export function buildMetaUrl(meta: AppConfig['meta'], engine: EngineKind, prefix
       // Not a JuiceFS scheme: the embedded store is Headroom's own (see README).
       return `local://${meta.localPath}?prefix=${prefix}`;
   }
+}
+
+/** Prefixes Headroom records in its ledger (the same rule as for the prefixes it allocates). */
+const LEDGER_PREFIX = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Checks a meta URL given for adoption: a known engine on a cluster (or local file) this server
+ * is configured for, with a prefix the ledger can hold. Returns the engine and ledger prefix.
+ */
+export function adoptionTarget(meta: AppConfig['meta'], metaUrl: string): { engine: EngineKind; prefix: string } {
+  let loc;
+  try {
+    loc = parseMetaUrl(metaUrl);
+  } catch (err) {
+    throw errors.invalidMetaUrl(metaUrl, (err as MetaUrlError).message);
+  }
+  const configured = loc.engine === 'etcd' ? meta.etcdEndpoints : loc.engine === 'tikv' ? meta.tikvPdEndpoints : undefined;
+  if (loc.engine === 'local' && loc.file !== meta.localPath) {
+    throw errors.invalidMetaUrl(metaUrl, `local volumes can only be adopted from this server's own store (${meta.localPath})`);
+  }
+  if (loc.engine !== 'local' && !loc.endpoints.some((e) => configured?.includes(e))) {
+    throw errors.invalidMetaUrl(metaUrl, `no endpoint of this URL is a configured ${loc.engine} endpoint`);
+  }
+  const prefix = loc.prefix.toString('utf8').replace(/^\//, '');
+  if (!LEDGER_PREFIX.test(prefix)) {
+    throw errors.invalidMetaUrl(metaUrl, `prefix "${prefix}" is outside what Headroom manages (lower-case letters, digits and dashes, at most 63)`);
+  }
+  return { engine: loc.engine, prefix };
 }

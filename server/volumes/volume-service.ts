@@ -13,7 +13,10 @@ import { inTransaction } from '../db/database.js';
 import { errors } from '../http/errors.js';
 import { hashRequest } from '../http/idempotency.js';
 import { findTenant } from '../tenants/tenant-store.js';
-import { buildMetaUrl } from './meta-url.js';
+import { CorruptMetadataError } from '../meta/tkv/records.js';
+import { NotFormattedError } from '../meta/tkv/tkv-volume.js';
+import { adoptionTarget, buildMetaUrl } from './meta-url.js';
+import type { VolumeMetadata } from './volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
 import { allocatePrefix, derivePrefix, retirePrefix } from './prefix-allocator.js';
 import { presentVolume, type EngineKind, type Quota, type Volume, type VolumeState } from './volume.js';
@@ -24,6 +27,8 @@ export interface CreateVolumeInput {
   name: string;
   engine?: EngineKind;
   quota?: { softBytes?: number; hardBytes?: number; softInodes?: number; hardInodes?: number; graceSeconds?: number };
+  /** Register an existing JuiceFS volume instead of formatting a new one. */
+  adopt?: { metaUrl: string };
 }
 
 /** Volume use cases. */
@@ -32,10 +37,12 @@ export class VolumeService {
     private readonly db: Knex,
     private readonly config: Pick<AppConfig, 'meta' | 'quotas'>,
     private readonly provisioner: MetadataProvisioner | undefined,
+    private readonly metadata?: Pick<VolumeMetadata, 'inspect'>,
   ) {}
 
   /** Creates (or, for an identical repeat, returns) a volume. */
   async create(actor: Actor, tenantId: string, input: CreateVolumeInput): Promise<{ volume: Volume; created: boolean }> {
+    if (input.adopt) return this.adopt(actor, tenantId, input, input.adopt.metaUrl);
     const engine = input.engine ?? this.config.meta.defaultEngine;
     const quota = this.normaliseQuota(input.quota);
     // Hash the normalised request so `{}` and an explicit default are the same request.
@@ -73,6 +80,46 @@ export class VolumeService {
       throw err;
     }
     return { volume: await this.finishProvisioning(actor, volume), created: true };
+  }
+
+  /**
+   * Registers an existing JuiceFS volume: reads and checks its setting (never formats), claims its
+   * prefix in the ledger so Headroom never allocates it to anyone else, and records it `active`.
+   */
+  private async adopt(actor: Actor, tenantId: string, input: CreateVolumeInput, metaUrl: string): Promise<{ volume: Volume; created: boolean }> {
+    if (input.engine) throw errors.validation('"engine" cannot be given with "adopt": the meta URL names the engine');
+    if (!this.metadata) throw errors.unavailable('volume adoption needs the metadata service');
+    const quota = this.normaliseQuota(input.quota);
+    const requestHash = hashRequest({ name: input.name, adopt: metaUrl, quota: presentQuota(quota) });
+    const target = adoptionTarget(this.config.meta, metaUrl);
+    const existing = await this.findRepeat(tenantId, input.name, requestHash);
+    if (existing) return { volume: existing, created: false };
+    let identity;
+    try {
+      identity = await this.metadata.inspect(metaUrl);
+    } catch (err) {
+      if (err instanceof NotFormattedError || err instanceof CorruptMetadataError) throw errors.notJuiceFs(err.message);
+      throw errors.metadataUnavailable(`could not read ${metaUrl}: ${(err as Error).message}`);
+    }
+    try {
+      const volume = await inTransaction(this.db, async (trx) => {
+        if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
+        const id = `vol_${ulid().toLowerCase()}`;
+        const claimed = (await trx('volume_prefixes').insert({ prefix: target.prefix, volume_id: id }).onConflict('prefix').ignore().returning('prefix')) as unknown[];
+        if (claimed.length === 0) throw errors.prefixInUse(target.prefix);
+        await insertVolume(trx, { id, tenantId, name: input.name, prefix: target.prefix, engine: target.engine, metaUrl, quota, requestHash });
+        const v = await setVolumeState(trx, id, 'active', `adopted JuiceFS volume "${identity.name}" (UUID ${identity.uuid})`);
+        await recordAudit(trx, actor, { action: 'volume.adopted', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
+        return v;
+      });
+      return { volume, created: true };
+    } catch (err) {
+      if (isUniqueViolation(err, 'volumes_tenant_name_live')) {
+        const winner = await this.findRepeat(tenantId, input.name, requestHash);
+        if (winner) return { volume: winner, created: false };
+      }
+      throw err;
+    }
   }
 
   /** The live volume with this name if the request repeats it exactly; 409 if it differs. */

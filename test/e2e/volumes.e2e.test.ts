@@ -29,8 +29,8 @@ describe.skipIf(!pgAvailable())('volumes', () => {
       name: 'data',
       prefix: 'acme-data',
       engine: 'local',
-      // No metadata provisioner injected: the volume is recorded, not pretended formatted.
-      state: 'provisioning',
+      // Formatted on the embedded local engine before the response.
+      state: 'active',
       quota: { softBytes: 900, hardBytes: 1000, softInodes: null, hardInodes: null, graceSeconds: 60 },
     });
     expect(first.body.metaUrl).toMatch(/^local:\/\/.+\?prefix=acme-data$/);
@@ -46,9 +46,9 @@ describe.skipIf(!pgAvailable())('volumes', () => {
 
     const audit = await request(t.http).get(`/v1/audit?entityId=${first.body.id}`).set('authorization', admin);
     expectMatchesSpec(audit);
-    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['volume.created']);
-    expect(audit.body.items[0]).toMatchObject({ actor: 'alice', actorRole: 'admin', tenantId: 'acme', before: null });
-    expect(audit.body.items[0].after.prefix).toBe('acme-data');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['volume.activated', 'volume.created']);
+    expect(audit.body.items[1]).toMatchObject({ actor: 'alice', actorRole: 'admin', tenantId: 'acme', before: null });
+    expect(audit.body.items[1].after.prefix).toBe('acme-data');
   });
 
   it('builds TiKV meta URLs from the configured PD endpoints', async () => {
@@ -128,7 +128,7 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     expect(again.body.prefix).not.toBe(v.prefix);
     const audit = await request(t.http).get(`/v1/audit?entityId=${v.id}&action=volume.deleted`).set('authorization', admin);
     expect(audit.body.items).toHaveLength(1);
-    expect(audit.body.items[0].before.state).toBe('provisioning');
+    expect(audit.body.items[0].before.state).toBe('active');
     expect(audit.body.items[0].after.state).toBe('deleting');
   });
 

@@ -17,6 +17,7 @@ export interface TestApp {
   http: ReturnType<typeof buildApp>['http'];
   database: TestDatabase;
   dataDir: string;
+  services: ReturnType<typeof buildApp>['services'];
   token(role: string, sub?: string, tenants?: string[]): string;
   close(): Promise<void>;
 }
@@ -32,7 +33,9 @@ export async function createTestApp(env: Record<string, string> = {}, provisione
     database,
     dataDir,
     token: (role, sub = `${role}-user`, tenants) => signToken({ secret: testSecret, issuer: config.auth.issuer }, { sub, role, tenants }),
+    services: app.services,
     close: async () => {
+      await app.close();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

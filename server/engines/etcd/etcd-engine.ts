@@ -50,7 +50,8 @@ export class EtcdEngine implements KvEngine {
 
   constructor(opts: EtcdEngineOptions) {
     const hosts = opts.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
-    const options: IOptions = { hosts, dialTimeout: 3000 };
+    // Unpaged reads of a whole volume can be far above gRPC's 4 MiB default receive limit.
+    const options: IOptions = { hosts, dialTimeout: 3000, grpcOptions: { 'grpc.max_receive_message_length': -1 } };
     if (opts.auth) options.auth = opts.auth;
     this.client = new Etcd3(options);
     this.maxTxnOps = opts.maxTxnOps ?? 128;

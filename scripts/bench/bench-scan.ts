@@ -1,0 +1,147 @@
+/**
+ * bench:scan — the full walk of a volume against the floor of reading the same keys.
+ *
+ *   npm run bench:scan [-- --engine etcd|local|all] [--files 50000,200000]
+ *
+ * For each engine and size it builds a volume of N files in N/100 directories (one 64 MiB-or-less
+ * chunk each, so about 3 keys per file), then runs, each in a fresh child process so peak RSS is
+ * the measured step's own:
+ *   (a) floor: one unpaged range read of the whole volume prefix through the same engine client;
+ *   (b) naive: the same range paged by `limit`, 10,000 keys per page;
+ *   (c) Headroom's full walk with per-directory roll-up.
+ * It prints the three times, c/a, inodes per second and peak RSS, and the scaling of c between
+ * the smallest and largest size. etcd is started here on free ports unless ETCD_ENDPOINTS is set.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KvEngine } from '../../server/engines/kv.js';
+import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
+import { LocalEngine } from '../../server/engines/local/local-engine.js';
+import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
+import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
+import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
+import { walkVolume } from '../../server/meta/tkv/walk.js';
+import { startEtcd } from '../../test/support/etcd.js';
+
+type Step = 'floor' | 'paged' | 'walk';
+interface StepResult {
+  ms: number;
+  keys: number;
+  maxRssMb: number;
+  inodes?: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+function openEngine(kind: string, where: string): KvEngine {
+  return kind === 'etcd' ? new EtcdEngine({ endpoints: where.split(','), callTimeoutMs: 600_000 }) : new LocalEngine(where);
+}
+
+const prefixOf = (kind: string, files: number) => Buffer.from(kind === 'etcd' ? `/bench-${files}` : `bench-${files}`);
+
+/** Child mode: run one step and print its result as JSON. */
+async function runStep(kind: string, where: string, files: number, step: Step): Promise<void> {
+  const engine = openEngine(kind, where);
+  const v = new TkvVolume(engine, prefixOf(kind, files));
+  const [start, end] = v.keys.range();
+  const t0 = performance.now();
+  let keys = 0;
+  let inodes: number | undefined;
+  if (step === 'walk') {
+    const counters = await v.readCounters();
+    const w = await walkVolume(engine, v.keys, { expectedInodes: counters.totalInodes });
+    keys = w.keysRead;
+    inodes = Number(w.tree.inodes + w.trash.inodes);
+  } else {
+    for await (const _ of engine.scan(start, end, { pageSize: step === 'floor' ? 100_000_000 : 10_000 })) keys++;
+  }
+  const ms = performance.now() - t0;
+  await engine.close();
+  const r: StepResult = { ms, keys, maxRssMb: process.resourceUsage().maxRSS / 1024, inodes };
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+async function build(kind: string, where: string, files: number): Promise<void> {
+  const engine = openEngine(kind, where);
+  const v = new TkvVolume(engine, prefixOf(kind, files));
+  const [start, end] = v.keys.range();
+  for await (const _ of engine.scan(start, end, { limit: 1 })) {
+    await engine.close();
+    return; // already built (local file reused between runs)
+  }
+  await v.format({ name: `bench-${files}`, storage: 'file', bucket: '/tmp/bench/' });
+  const fx = new FixtureBuilder(engine, v.keys, { batchOps: kind === 'etcd' ? 120 : 5000, concurrency: 4 });
+  const dirs = Math.max(1, Math.floor(files / 100));
+  let made = 0;
+  for (let d = 0; d < dirs; d++) {
+    const dir = await fx.mkdir(ROOT_INODE, `dir-${d}`);
+    for (let f = 0; f < files / dirs; f++, made++) await fx.file(dir, `file-${f}.bin`, 1 + ((made * 7919) % 4_000_000));
+  }
+  await fx.finish();
+  await engine.close();
+}
+
+function child(kind: string, where: string, files: number, step: Step): StepResult {
+  const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', step, '--engine', kind, '--where', where, '--files', String(files)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as StepResult;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) {
+    return runStep(arg('engine', ''), arg('where', ''), Number(arg('files', '0')), arg('child', 'walk') as Step);
+  }
+  const engines = arg('engine', 'all') === 'all' ? ['etcd', 'local'] : [arg('engine', 'etcd')];
+  const sizes = arg('files', '50000,200000').split(',').map(Number);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-scan-'));
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    for (const kind of engines) {
+      let where = path.join(tmp, 'local.db');
+      if (kind === 'etcd') {
+        if (process.env.ETCD_ENDPOINTS) where = process.env.ETCD_ENDPOINTS;
+        else {
+          const etcd = await startEtcd(['--max-request-bytes', String(64 << 20)]);
+          stops.push(etcd.stop);
+          where = etcd.endpoint;
+        }
+      }
+      const walks: Record<number, number> = {};
+      for (const files of sizes) {
+        const tb = performance.now();
+        await build(kind, where, files);
+        console.log(`\n[${kind}] ${files} files in ${Math.max(1, Math.floor(files / 100))} dirs, built in ${((performance.now() - tb) / 1000).toFixed(1)} s`);
+        // Warm once (page cache, etcd's index), then measure in the order a, b, c.
+        child(kind, where, files, 'floor');
+        const a = child(kind, where, files, 'floor');
+        const b = child(kind, where, files, 'paged');
+        const c = child(kind, where, files, 'walk');
+        walks[files] = c.ms;
+        const s = (x: StepResult) => `${(x.ms / 1000).toFixed(2)} s, ${x.keys} keys, peak RSS ${x.maxRssMb.toFixed(0)} MB`;
+        console.log(`  (a) floor, one unpaged range : ${s(a)}`);
+        console.log(`  (b) paged by limit (10,000)  : ${s(b)}   b/a = ${(b.ms / a.ms).toFixed(2)}`);
+        console.log(`  (c) walk with roll-up        : ${s(c)}`);
+        console.log(`  c/a = ${(c.ms / a.ms).toFixed(2)} (target <= 1.5), ${Math.round((c.inodes ?? 0) / (c.ms / 1000))} inodes/s, walk peak RSS ${c.maxRssMb.toFixed(0)} MB (target < 300)`);
+      }
+      if (sizes.length > 1) {
+        const lo = Math.min(...sizes);
+        const hi = Math.max(...sizes);
+        console.log(`  [${kind}] scaling: c(${hi}) / c(${lo}) = ${(walks[hi]! / walks[lo]!).toFixed(2)} for ${(hi / lo).toFixed(1)}x the files (target <= ${((hi / lo) * 1.1).toFixed(1)})`);
+      }
+    }
+  } finally {
+    for (const stop of stops) await stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();

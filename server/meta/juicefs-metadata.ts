@@ -1,0 +1,111 @@
+/**
+ * The service's access to JuiceFS volumes on TKV engines (local, etcd, TiKV): the implementation
+ * of the {@link VolumeMetadata} port over the engine registry and the TKV layout.
+ */
+import path from 'node:path';
+import type { Volume } from '../volumes/volume.js';
+import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOutcome } from '../volumes/volume-metadata.js';
+import type { EngineRegistry } from './engine-registry.js';
+import type { FormatVersion } from './tkv/setting.js';
+import { PrefixNotEmptyError, TkvVolume } from './tkv/tkv-volume.js';
+import { counterMismatch, walkVolume } from './tkv/walk.js';
+
+/** How new volumes are formatted. */
+export interface FormatDefaults {
+  /** Directory used as JuiceFS `file` storage when no object store is configured. */
+  objectsDir: string;
+  trashDays: number;
+  version: FormatVersion;
+}
+
+/**
+ * The JuiceFS volume name: the volume's prefix, which is unique forever, so objects of different
+ * volumes never share a `<bucket>/<Name>/` path. Prefixes shorter than JuiceFS's 3-character
+ * minimum get a `-fs` suffix.
+ */
+export function juicefsName(volume: Pick<Volume, 'prefix'>): string {
+  return volume.prefix.length >= 3 ? volume.prefix : `${volume.prefix}-fs`;
+}
+
+/** {@link VolumeMetadata} over TKV engines. */
+export class JuiceFsMetadata implements VolumeMetadata {
+  constructor(
+    private readonly registry: EngineRegistry,
+    private readonly defaults: FormatDefaults,
+  ) {}
+
+  /** The volume's metadata handle. */
+  volume(metaUrl: string): TkvVolume {
+    const { engine, location } = this.registry.forUrl(metaUrl);
+    return new TkvVolume(engine, location.prefix);
+  }
+
+  /**
+   * Formats the volume. Safe to repeat: if an earlier attempt formatted it and crashed before
+   * recording that, the setting carries this volume's name and is accepted as done.
+   */
+  async provision(v: Volume): Promise<void> {
+    const tv = this.volume(v.metaUrl);
+    const name = juicefsName(v);
+    try {
+      await tv.format({
+        name,
+        storage: 'file',
+        bucket: path.join(this.defaults.objectsDir, path.sep),
+        capacity: v.quota.hardBytes ?? 0n,
+        inodes: v.quota.hardInodes ?? 0n,
+        trashDays: this.defaults.trashDays,
+        version: this.defaults.version,
+      });
+    } catch (err) {
+      if (err instanceof PrefixNotEmptyError && (await tv.readSetting().catch(() => undefined))?.name === name) return;
+      throw err;
+    }
+  }
+
+  async readUsage(v: Volume): Promise<CounterUsage> {
+    const c = await this.volume(v.metaUrl).readCounters();
+    return { usedBytes: c.usedSpace, usedInodes: c.totalInodes };
+  }
+
+  async walk(v: Volume, opts: { signal?: AbortSignal; onProgress?: (keysRead: number) => void }): Promise<WalkOutcome> {
+    const tv = this.volume(v.metaUrl);
+    const before = await tv.readCounters();
+    const w = await walkVolume(tv.engine, tv.keys, { ...opts, expectedInodes: before.totalInodes });
+    const after = await tv.readCounters();
+    // Counters read after the walk: a volume being written shows its drift, a still one none.
+    const mismatch = counterMismatch(w, after);
+    return {
+      keysRead: w.keysRead,
+      totals: { bytes: w.tree.bytes, logicalBytes: w.tree.logicalBytes, inodes: w.tree.inodes },
+      trash: { bytes: w.trash.bytes, inodes: w.trash.inodes },
+      counters: { usedBytes: after.usedSpace, usedInodes: after.totalInodes },
+      mismatch,
+      directories: w.directories.map((d) => ({
+        inode: d.inode,
+        pathBase64: d.pathBase64,
+        path: d.path,
+        depth: d.depth,
+        inTrash: d.inTrash,
+        bytes: d.bytes,
+        logicalBytes: d.logicalBytes,
+        inodes: d.inodes,
+        files: d.files,
+        dirs: d.dirs,
+        directBytes: d.directBytes,
+        directInodes: d.directInodes,
+      })),
+    };
+  }
+
+  async inspect(metaUrl: string): Promise<VolumeIdentity> {
+    const s = await this.volume(metaUrl).readSetting();
+    return { name: s.name, uuid: s.uuid, storage: s.storage, bucket: s.bucket, capacity: s.capacity, inodes: s.inodes };
+  }
+
+  /** Writes the volume's JuiceFS Capacity/Inodes (0 = unlimited). */
+  async setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
+    const r = await this.volume(v.metaUrl).setLimits(limits);
+    return { changed: r.changed };
+  }
+}

@@ -1,0 +1,59 @@
+/** HTTP routes for usage, directory walks and their results. */
+import express, { type Router } from 'express';
+import { requireRole } from '../http/auth-middleware.js';
+import { actorOf, principalOf } from '../http/request-context.js';
+import type { DirectoryUsage } from '../volumes/volume-metadata.js';
+import type { ScanService } from './scan-service.js';
+import type { DirectorySort, Scan } from './scan-store.js';
+
+const presentScan = (s: Scan) => ({
+  id: s.id,
+  volumeId: s.volumeId,
+  state: s.state,
+  keysRead: s.keysRead,
+  result: s.result,
+  error: s.error,
+  createdAt: s.createdAt.toISOString(),
+  startedAt: s.startedAt?.toISOString() ?? null,
+  finishedAt: s.finishedAt?.toISOString() ?? null,
+});
+
+const presentDirectory = (d: DirectoryUsage) => ({
+  path: d.path,
+  pathBase64: d.pathBase64,
+  inode: Number(d.inode),
+  depth: d.depth,
+  bytes: Number(d.bytes),
+  logicalBytes: Number(d.logicalBytes),
+  inodes: Number(d.inodes),
+  files: Number(d.files),
+  dirs: Number(d.dirs),
+  directBytes: Number(d.directBytes),
+  directInodes: Number(d.directInodes),
+});
+
+/** Router for /v1/volumes/{id}/usage, /directories and /scans. */
+export function scanRoutes(service: ScanService): Router {
+  const r = express.Router();
+  r.get('/v1/volumes/:volumeId/usage', async (req, res) => {
+    const u = await service.usage(principalOf(req), String(req.params.volumeId));
+    res.json({ usedBytes: Number(u.usedBytes), usedInodes: Number(u.usedInodes), source: u.source, readAt: u.readAt.toISOString() });
+  });
+  r.get('/v1/volumes/:volumeId/directories', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const out = await service.directories(principalOf(req), String(req.params.volumeId), {
+      maxDepth: Number(q.depth ?? 2),
+      limit: Number(q.limit ?? 50),
+      sort: (q.sort as DirectorySort | undefined) ?? 'bytes',
+    });
+    res.json({ scan: out.scan && presentScan(out.scan), items: out.items.map(presentDirectory) });
+  });
+  r.post('/v1/volumes/:volumeId/scans', requireRole('admin'), async (req, res) => {
+    const scan = await service.start(actorOf(req), principalOf(req), String(req.params.volumeId));
+    res.status(202).location(`/v1/volumes/${scan.volumeId}/scans/${scan.id}`).json(presentScan(scan));
+  });
+  r.get('/v1/volumes/:volumeId/scans/:scanId', async (req, res) => {
+    res.json(presentScan(await service.get(principalOf(req), String(req.params.volumeId), String(req.params.scanId))));
+  });
+  return r;
+}

@@ -1,0 +1,150 @@
+/**
+ * Usage reads and directory walks for the API. A walk runs in the background after the request
+ * that started it returns 202; its progress (keys read) is written every second, and its
+ * per-directory results are stored in one transaction when it succeeds.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import type { Principal } from '../auth/principal.js';
+import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { inTransaction } from '../db/database.js';
+import { errors } from '../http/errors.js';
+import type { Volume } from '../volumes/volume.js';
+import type { VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { VolumeService } from '../volumes/volume-service.js';
+import {
+  failInterruptedScans,
+  findActiveScan,
+  findScan,
+  insertDirectories,
+  insertScan,
+  latestSucceededScan,
+  topDirectories,
+  updateScan,
+  type DirectorySort,
+  type Scan,
+} from './scan-store.js';
+
+/** The actor recorded for changes the walker makes on its own. */
+const SCANNER: Actor = { sub: 'system:scanner', role: 'system' };
+
+/** Usage reads and walks. */
+export class ScanService {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly log: Logger,
+    private readonly volumes: VolumeService,
+    private readonly metadata: VolumeMetadata,
+  ) {}
+
+  /** Called once at boot: walks cut off by a restart are marked failed, not left "running". */
+  async recover(): Promise<void> {
+    const n = await failInterruptedScans(this.db);
+    if (n) this.log.warn({ scans: n }, 'marked interrupted scans as failed');
+  }
+
+  /** Current usage from the JuiceFS counters (cheap: two keys). */
+  async usage(principal: Principal, volumeId: string) {
+    const v = await this.activeVolume(principal, volumeId);
+    const u = await this.read(() => this.metadata.readUsage(v));
+    return { usedBytes: u.usedBytes, usedInodes: u.usedInodes, source: 'counters' as const, readAt: new Date() };
+  }
+
+  /** Starts a walk (or returns the one already queued or running). */
+  async start(actor: Actor, principal: Principal, volumeId: string): Promise<Scan> {
+    const v = await this.activeVolume(principal, volumeId);
+    const scan = await inTransaction(this.db, async (trx) => {
+      const created = await insertScan(trx, v.tenantId, { id: `scn_${ulid().toLowerCase()}`, volumeId, requestedBy: actor.sub });
+      if (!created) return (await findActiveScan(trx, v.tenantId, volumeId))!;
+      await recordAudit(trx, actor, { action: 'scan.requested', entityType: 'scan', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId, state: 'queued' } });
+      return created;
+    });
+    if (!this.running.has(scan.id) && scan.state === 'queued') {
+      const controller = new AbortController();
+      const done = this.run(scan, v, controller.signal).finally(() => this.running.delete(scan.id));
+      this.running.set(scan.id, { controller, done });
+    }
+    return scan;
+  }
+
+  /** One scan of a volume the caller may see. */
+  async get(principal: Principal, volumeId: string, scanId: string): Promise<Scan> {
+    const v = await this.volumes.get(principal, volumeId);
+    const s = await findScan(this.db, v.tenantId, volumeId, scanId);
+    if (!s) throw errors.scanNotFound(scanId);
+    return s;
+  }
+
+  /** The latest walk's largest directories. */
+  async directories(principal: Principal, volumeId: string, opts: { maxDepth: number; limit: number; sort: DirectorySort }) {
+    const v = await this.volumes.get(principal, volumeId);
+    const scan = await latestSucceededScan(this.db, v.tenantId, volumeId);
+    return { scan: scan ?? null, items: scan ? await topDirectories(this.db, scan.id, opts) : [] };
+  }
+
+  /** Aborts running walks and waits for them to record their end. */
+  async close(): Promise<void> {
+    for (const r of this.running.values()) r.controller.abort(new Error('server shutting down'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private async run(scan: Scan, v: Volume, signal: AbortSignal): Promise<void> {
+    let keysRead = 0;
+    let lastFlush = Date.now();
+    try {
+      await updateScan(this.db, scan.id, { state: 'running', started: true });
+      const outcome = await this.metadata.walk(v, {
+        signal,
+        onProgress: (n) => {
+          keysRead = n;
+          if (Date.now() - lastFlush >= 1000) {
+            lastFlush = Date.now();
+            void updateScan(this.db, scan.id, { keysRead: n }).catch(() => {});
+          }
+        },
+      });
+      const result = {
+        directories: outcome.directories.length,
+        totals: jsonBig(outcome.totals),
+        trash: jsonBig(outcome.trash),
+        counters: jsonBig(outcome.counters),
+        mismatch: outcome.mismatch && jsonBig(outcome.mismatch),
+      };
+      await inTransaction(this.db, async (trx) => {
+        await insertDirectories(trx, scan.id, outcome.directories);
+        await updateScan(trx, scan.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
+        await recordAudit(trx, SCANNER, { action: 'scan.succeeded', entityType: 'scan', entityId: scan.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'succeeded', ...result } });
+      });
+      if (outcome.mismatch) this.log.warn({ volumeId: v.id, scanId: scan.id, mismatch: jsonBig(outcome.mismatch) }, 'walk totals disagree with counters');
+    } catch (err) {
+      this.log.warn({ err, volumeId: v.id, scanId: scan.id }, 'walk failed');
+      const error = (err as Error).message;
+      await inTransaction(this.db, async (trx) => {
+        await updateScan(trx, scan.id, { state: 'failed', finished: true, keysRead, error });
+        await recordAudit(trx, SCANNER, { action: 'scan.failed', entityType: 'scan', entityId: scan.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'failed', error } });
+      }).catch((e: unknown) => this.log.error({ err: e, scanId: scan.id }, 'could not record a failed scan'));
+    }
+  }
+
+  private async activeVolume(principal: Principal, volumeId: string): Promise<Volume> {
+    const v = await this.volumes.get(principal, volumeId);
+    if (v.state !== 'active') throw errors.volumeNotActive(volumeId, v.state);
+    return v;
+  }
+
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw errors.metadataUnavailable(`could not read the volume's metadata: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** bigint fields as decimal strings, so JSONB keeps them exactly. */
+function jsonBig(o: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+}

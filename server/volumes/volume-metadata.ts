@@ -1,0 +1,58 @@
+/**
+ * The port between the service and a volume's JuiceFS metadata, whatever engine holds it.
+ * `server/meta/volume-metadata-adapter.ts` implements it over the TKV layout and the engines;
+ * tests may use the same adapter on the in-memory engine.
+ */
+import type { MetadataProvisioner } from './metadata-provisioner.js';
+import type { Volume } from './volume.js';
+
+/** Usage as the JuiceFS counters report it. */
+export interface CounterUsage {
+  usedBytes: bigint;
+  usedInodes: bigint;
+}
+
+/** Usage of one directory from a walk; `bytes` are counted as JuiceFS counts space (4 KiB-aligned). */
+export interface DirectoryUsage {
+  inode: bigint;
+  pathBase64: string;
+  path: string;
+  depth: number;
+  inTrash: boolean;
+  bytes: bigint;
+  logicalBytes: bigint;
+  inodes: bigint;
+  files: bigint;
+  dirs: bigint;
+  directBytes: bigint;
+  directInodes: bigint;
+}
+
+/** What a full walk found, next to what the counters say. */
+export interface WalkOutcome {
+  keysRead: number;
+  totals: { bytes: bigint; logicalBytes: bigint; inodes: bigint };
+  trash: { bytes: bigint; inodes: bigint };
+  counters: CounterUsage;
+  /** Present when the walk's totals (trash included) disagree with the counters. */
+  mismatch: { bytesDelta: bigint; inodesDelta: bigint } | null;
+  directories: DirectoryUsage[];
+}
+
+/** What an existing JuiceFS volume's `setting` says about itself (for adoption). */
+export interface VolumeIdentity {
+  name: string;
+  uuid: string;
+  storage: string;
+  bucket: string;
+  capacity: bigint;
+  inodes: bigint;
+}
+
+/** Engine-neutral access to one volume's metadata. */
+export interface VolumeMetadata extends MetadataProvisioner {
+  readUsage(volume: Volume): Promise<CounterUsage>;
+  walk(volume: Volume, opts: { signal?: AbortSignal; onProgress?: (keysRead: number) => void }): Promise<WalkOutcome>;
+  /** Reads and checks the `setting` at a meta URL; throws if it is not a JuiceFS volume. */
+  inspect(metaUrl: string): Promise<VolumeIdentity>;
+}
