@@ -5,15 +5,17 @@
 import { EtcdEngine } from '../engines/etcd/etcd-engine.js';
 import type { KvEngine } from '../engines/kv.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
+import { TikvEngine } from '../engines/tikv/tikv-engine.js';
 import { MetaUrlError, parseMetaUrl, type MetaLocation } from './meta-url.js';
 
-/** Opens an engine for a location; the TiKV engine plugs in here. */
+/** Opens an engine client for a location. */
 export type EngineOpener = (loc: MetaLocation) => KvEngine;
 
 /** The engines this build can open. */
 export const defaultOpeners: Partial<Record<MetaLocation['engine'], EngineOpener>> = {
   local: (loc) => new LocalEngine(loc.file!),
   etcd: (loc) => new EtcdEngine({ endpoints: loc.endpoints, auth: loc.auth }),
+  tikv: (loc) => new TikvEngine({ pdEndpoints: loc.endpoints }),
 };
 
 /** Shared engine clients, keyed by connection. */

@@ -1,0 +1,319 @@
+/**
+ * Snapshot reads and optimistic two-phase commit over TiKV's transactional API (API V1, no
+ * keyspace, raw keys), as JuiceFS's Go client does them (tikv-protocol.md §4). Reads never
+ * return data that ignores a lock: they resolve it (or wait for it) and retry.
+ */
+import { createHash } from 'node:crypto';
+import { KvConflictError, compareKeys, hexKey, type KvPair } from '../kv.js';
+import { LockResolver, toLock, type Lock } from './lock-resolver.js';
+import { PdClient, type RegionInfo } from './pd-client.js';
+import { physicalOf } from './protocol.js';
+import { RegionRouter } from './region-router.js';
+import { TikvError, backoff } from './tikv-errors.js';
+
+/** Read options: which locks the reader may read past (their owners commit after it or rolled back). */
+interface ReadState {
+  resolved: bigint[];
+}
+
+/** One write of a transaction; `value` null is a delete, `lock` only checks for conflicts. */
+export interface Mutation {
+  key: Buffer;
+  value: Uint8Array | null;
+  lock?: boolean;
+}
+
+/** A range read by a transaction, and the digest of what it saw, for validation at commit. */
+export interface ScannedRange {
+  start: Buffer;
+  end: Buffer;
+  digest: string;
+}
+
+const OP_PUT = 0;
+const OP_DEL = 1;
+const OP_LOCK = 2;
+
+/** The transactional TiKV client. */
+export class TikvClient {
+  readonly pd: PdClient;
+  readonly router: RegionRouter;
+  readonly locks: LockResolver;
+
+  constructor(pdEndpoints: string[], opts: { opTimeoutMs?: number } = {}) {
+    this.pd = new PdClient(pdEndpoints);
+    this.router = new RegionRouter(this.pd, { call: 30_000, op: opts.opTimeoutMs ?? 20_000 });
+    this.locks = new LockResolver(this.pd, this.router);
+  }
+
+  tso(): Promise<bigint> {
+    return this.pd.tso();
+  }
+
+  /** Runs `attempt` until it meets no unresolved lock; resolves locks it reports between attempts. */
+  private async withLocks<T>(ts: bigint, attempt: (st: ReadState) => Promise<{ value: T } | { locks: Lock[] }>): Promise<T> {
+    const st: ReadState = { resolved: [] };
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; ; i++) {
+      const r = await attempt(st);
+      if ('value' in r) return r.value;
+      let waiting = false;
+      for (const l of r.locks) {
+        const outcome = await this.locks.resolve(l, ts);
+        if (outcome === 'pushed' && !st.resolved.includes(l.startTs)) st.resolved.push(l.startTs);
+        if (outcome === 'wait') waiting = true;
+      }
+      if (waiting) {
+        if (Date.now() > deadline) throw new TikvError('lock_unresolved', `lock of transaction ${r.locks[0]!.startTs} on key ${r.locks[0]!.key.toString('hex')} is still held`);
+        await backoff(i, 2, 3000);
+      }
+    }
+  }
+
+  /** The value of `key` at snapshot `ts`. */
+  async get(key: Uint8Array, ts: bigint): Promise<Buffer | undefined> {
+    return this.withLocks(ts, async (st) => {
+      const { res } = await this.router.send('KvGet', [key], (r) => ({ context: this.router.context(r, { resolved_locks: st.resolved.map(String) }), key, version: ts.toString() }));
+      if (res.error?.locked) return { locks: [toLock(res.error.locked)] };
+      if (res.error) throw keyError('KvGet', res.error);
+      return { value: res.not_found ? undefined : Buffer.from(res.value ?? []) };
+    });
+  }
+
+  /** Values of `keys` at `ts`, keyed by hex; regions read in parallel. */
+  async batchGet(keys: Uint8Array[], ts: bigint): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    let pending = keys;
+    await this.withLocks(ts, async (st) => {
+      const groups = await this.router.sendGrouped('KvBatchGet', pending, (r, ks) => ({
+        context: this.router.context(r, { resolved_locks: st.resolved.map(String) }),
+        keys: ks,
+        version: ts.toString(),
+      }));
+      const locks: Lock[] = [];
+      const retry: Uint8Array[] = [];
+      for (const { res, keys: ks } of groups) {
+        if (res.error?.locked) {
+          locks.push(toLock(res.error.locked));
+          retry.push(...ks);
+          continue;
+        }
+        if (res.error) throw keyError('KvBatchGet', res.error);
+        for (const p of res.pairs ?? []) {
+          if (p.error?.locked) {
+            const l = toLock(p.error.locked);
+            locks.push(l);
+            retry.push(l.key);
+          } else if (p.error) throw keyError('KvBatchGet', p.error);
+          else out.set(hexKey(p.key), Buffer.from(p.value ?? []));
+        }
+      }
+      pending = retry;
+      return locks.length ? { locks } : { value: undefined };
+    });
+    return out;
+  }
+
+  /**
+   * Pairs of `[start, end)` at `ts`, in key order, region by region and page by page
+   * (`pageSize` ≥ 1; empty `end` = to the end of the key space).
+   */
+  async *scan(start: Uint8Array, end: Uint8Array, ts: bigint, opts: { pageSize?: number; keysOnly?: boolean; signal?: AbortSignal } = {}): AsyncIterable<KvPair> {
+    const pageSize = Math.max(1, Math.min(opts.pageSize ?? 1024, 10_240));
+    let cursor: Buffer = Buffer.from(start);
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      if (end.length > 0 && compareKeys(cursor, end) >= 0) return;
+      const page = await this.withLocks<{ pairs: any[]; region: RegionInfo }>(ts, async (st) => {
+        const { res, region } = await this.router.send('KvScan', [cursor], (r) => {
+          const stop = r.end.length > 0 && (end.length === 0 || compareKeys(r.end, end) < 0) ? r.end : Buffer.from(end);
+          return {
+            context: this.router.context(r, { resolved_locks: st.resolved.map(String), not_fill_cache: true, priority: 1 }),
+            start_key: cursor,
+            end_key: stop,
+            limit: pageSize,
+            version: ts.toString(),
+            key_only: opts.keysOnly ?? false,
+          };
+        });
+        if (res.error?.locked) return { locks: [toLock(res.error.locked)] };
+        if (res.error) throw keyError('KvScan', res.error);
+        const pairs = (res.pairs ?? []) as any[];
+        const locks = pairs.filter((p) => p.error?.locked).map((p) => toLock(p.error.locked));
+        if (pairs.some((p) => p.error && !p.error.locked)) throw keyError('KvScan', pairs.find((p) => p.error && !p.error.locked).error);
+        // Resolve every lock in the page, then re-read the same page: nothing was consumed yet.
+        return locks.length ? { locks } : { value: { pairs, region } };
+      });
+      for (const p of page.pairs) yield { key: Buffer.from(p.key), value: opts.keysOnly ? new Uint8Array(0) : Buffer.from(p.value ?? []) };
+      if (page.pairs.length === pageSize) {
+        cursor = Buffer.concat([Buffer.from(page.pairs[page.pairs.length - 1].key), Buffer.from([0])]);
+      } else {
+        if (page.region.end.length === 0) return;
+        cursor = page.region.end;
+      }
+    }
+  }
+
+  /** A digest of a range's pairs at `ts`, to check at commit that a scanned range did not change. */
+  async digestRange(start: Buffer, end: Buffer, ts: bigint, ignoreLocksOf: bigint): Promise<string> {
+    const h = createHash('sha256');
+    for await (const p of this.scanIgnoring(start, end, ts, ignoreLocksOf)) digestPair(h, p);
+    return h.digest('hex');
+  }
+
+  /** Like {@link scan} but reading past the locks of one transaction (our own, during commit). */
+  private async *scanIgnoring(start: Buffer, end: Buffer, ts: bigint, own: bigint): AsyncIterable<KvPair> {
+    let cursor: Buffer = start;
+    for (;;) {
+      if (end.length > 0 && compareKeys(cursor, end) >= 0) return;
+      const page = await this.withLocks<{ pairs: any[]; region: RegionInfo }>(ts, async (st) => {
+        const { res, region } = await this.router.send('KvScan', [cursor], (r) => ({
+          context: this.router.context(r, { resolved_locks: [own, ...st.resolved].map(String) }),
+          start_key: cursor,
+          end_key: r.end.length > 0 && (end.length === 0 || compareKeys(r.end, end) < 0) ? r.end : end,
+          limit: 1024,
+          version: ts.toString(),
+        }));
+        if (res.error?.locked) return { locks: [toLock(res.error.locked)] };
+        const pairs = (res.pairs ?? []) as any[];
+        const locks = pairs.filter((p) => p.error?.locked).map((p) => toLock(p.error.locked));
+        return locks.length ? { locks } : { value: { pairs, region } };
+      });
+      for (const p of page.pairs) yield { key: Buffer.from(p.key), value: Buffer.from(p.value ?? []) };
+      if (page.pairs.length === 1024) cursor = Buffer.concat([Buffer.from(page.pairs[1023].key), Buffer.from([0])]);
+      else if (page.region.end.length === 0) return;
+      else cursor = page.region.end;
+    }
+  }
+
+  /**
+   * Commits `mutations` of the transaction that started at `startTs` with optimistic 2PC.
+   * Conflicts (another writer committed first, our lock was rolled back, a scanned range changed)
+   * throw {@link KvConflictError}; a primary commit whose outcome is unknown throws
+   * `TikvError('undetermined')` and leaves the locks for readers to settle.
+   */
+  async commit(startTs: bigint, mutations: Mutation[], scanned: ScannedRange[] = []): Promise<bigint> {
+    if (mutations.length === 0) return startTs;
+    const sorted = [...mutations].sort((a, b) => compareKeys(a.key, b.key));
+    const primary = sorted[0]!.key;
+    const byKey = new Map(sorted.map((m) => [hexKey(m.key), m]));
+    const keys = sorted.map((m) => m.key);
+    try {
+      await this.prewrite(startTs, primary, keys, byKey);
+    } catch (err) {
+      await this.rollback(startTs, keys);
+      throw err;
+    }
+    let commitTs = await this.pd.tso();
+    for (let attempt = 0; ; attempt++) {
+      for (const r of scanned) {
+        if ((await this.digestRange(r.start, r.end, commitTs, startTs)) !== r.digest) {
+          await this.rollback(startTs, keys);
+          throw new KvConflictError('transaction conflict: a scanned range changed before commit');
+        }
+      }
+      let res: any;
+      try {
+        ({ res } = await this.router.send('KvCommit', [primary], (r) => ({
+          context: this.router.context(r),
+          start_version: startTs.toString(),
+          keys: [primary],
+          commit_version: commitTs.toString(),
+          commit_role: 1,
+          primary_key: primary,
+        })));
+      } catch (err) {
+        throw new TikvError('undetermined', `commit of transaction ${startTs} is undetermined: ${(err as Error).message}`, { cause: err });
+      }
+      const e = res.error;
+      if (!e) break;
+      if (e.commit_ts_expired && attempt < 5) {
+        commitTs = await this.pd.tso(); // a reader pushed our min_commit_ts: commit later, re-validate
+        continue;
+      }
+      if (e.txn_lock_not_found || /TxnLockNotFound/.test(e.retryable ?? '')) {
+        throw new KvConflictError('transaction conflict: our locks were rolled back by another reader (TxnLockNotFound)');
+      }
+      throw keyError('KvCommit', e);
+    }
+    const secondaries = keys.filter((k) => compareKeys(k, primary) !== 0);
+    if (secondaries.length) {
+      // Committed already; a failed secondary commit leaves locks that readers commit for us.
+      await this.router
+        .sendGrouped('KvCommit', secondaries, (r, ks) => ({
+          context: this.router.context(r),
+          start_version: startTs.toString(),
+          keys: ks,
+          commit_version: commitTs.toString(),
+          commit_role: 2,
+          primary_key: primary,
+        }))
+        .catch(() => undefined);
+    }
+    return commitTs;
+  }
+
+  private async prewrite(startTs: bigint, primary: Buffer, keys: Buffer[], byKey: Map<string, Mutation>): Promise<void> {
+    let pending = keys;
+    for (let round = 0; pending.length > 0; round++) {
+      const ttl = 3000n + BigInt(Math.max(0, Date.now() - Number(physicalOf(startTs))));
+      const groups = await this.router.sendGrouped('KvPrewrite', pending, (r, ks) => ({
+        context: this.router.context(r),
+        mutations: ks.map((k) => {
+          const m = byKey.get(hexKey(k))!;
+          return m.lock ? { op: OP_LOCK, key: k } : m.value === null ? { op: OP_DEL, key: k } : { op: OP_PUT, key: k, value: m.value };
+        }),
+        primary_lock: primary,
+        start_version: startTs.toString(),
+        lock_ttl: ttl.toString(),
+        txn_size: ks.length,
+        min_commit_ts: (startTs + 1n).toString(),
+      }));
+      const retry: Buffer[] = [];
+      let waiting = false;
+      for (const { res, keys: ks } of groups) {
+        const errs = (res.errors ?? []) as any[];
+        if (errs.length === 0) continue;
+        for (const e of errs) {
+          if (e.conflict || /write conflict/i.test(e.retryable ?? '')) throw new KvConflictError(`transaction conflict: write conflict on ${Buffer.from(e.conflict?.key ?? []).toString('hex')}`);
+          if (e.already_exist) throw new KvConflictError('transaction conflict: key already exists');
+          if (!e.locked) throw keyError('KvPrewrite', e);
+          const l = toLock(e.locked);
+          if (l.startTs > startTs) throw new KvConflictError('transaction conflict: a newer transaction holds a lock');
+          if ((await this.locks.resolve(l, startTs)) !== 'resolved') waiting = true;
+        }
+        retry.push(...(ks as Buffer[])); // TiKV wrote nothing for a request with locked keys
+      }
+      pending = retry;
+      if (pending.length && waiting) {
+        if (round > 50) throw new TikvError('lock_unresolved', `prewrite of ${startTs} kept meeting live locks`);
+        await backoff(round, 2, 3000);
+      }
+    }
+  }
+
+  /** Best-effort rollback of our prewrites. */
+  private async rollback(startTs: bigint, keys: Buffer[]): Promise<void> {
+    await this.router
+      .sendGrouped('KvBatchRollback', keys, (r, ks) => ({ context: this.router.context(r), start_version: startTs.toString(), keys: ks }))
+      .catch(() => undefined);
+  }
+
+  close(): void {
+    this.router.close();
+    this.pd.close();
+  }
+}
+
+/** Adds one pair to a range digest (length-prefixed, so boundaries cannot shift). */
+export function digestPair(h: ReturnType<typeof createHash>, p: KvPair): void {
+  const len = Buffer.alloc(8);
+  len.writeUInt32BE(p.key.length, 0);
+  len.writeUInt32BE(p.value.length, 4);
+  h.update(len).update(p.key).update(p.value);
+}
+
+function keyError(method: string, e: any): TikvError {
+  return new TikvError('key_error', `${method}: ${e.abort || e.retryable || JSON.stringify(e)}`);
+}
+
