@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
+import { startFakeTikv } from '../support/tikv-fake/index.js';
 
 describe.skipIf(!pgAvailable())('volumes', () => {
   let t: TestApp;
@@ -52,18 +53,22 @@ describe.skipIf(!pgAvailable())('volumes', () => {
   });
 
   it('builds TiKV meta URLs from the configured PD endpoints', async () => {
-    const tikv = await createTestApp({ TIKV_PD_ENDPOINTS: 'pd1:2379,pd2:2379' });
+    const fake = await startFakeTikv();
+    const tikv = await createTestApp({ TIKV_PD_ENDPOINTS: fake.pdEndpoint });
     try {
       const a = `Bearer ${tikv.token('platform')}`;
       await request(tikv.http).post('/v1/tenants').set('authorization', a).send({ id: 'acme', displayName: 'A', email: 'a@example.com' }).expect(201);
       const res = await request(tikv.http).post('/v1/tenants/acme/volumes').set('authorization', a).send({ name: 'ckpt', engine: 'tikv' });
       expect(res.status).toBe(201);
-      expect(res.body.metaUrl).toBe('tikv://pd1:2379,pd2:2379/acme-ckpt');
+      expect(res.body.metaUrl).toBe(`tikv://${fake.pdEndpoint}/acme-ckpt`);
+      expect(res.body.state).toBe('active'); // formatted through the TiKV client on the fake cluster
+      expect(fake.inspect(Buffer.from('acme-ckpt\xfdsetting', 'latin1')).writes[0]?.type).toBe('put');
       const etcd = await request(tikv.http).post('/v1/tenants/acme/volumes').set('authorization', a).send({ name: 'x', engine: 'etcd' });
       expect(etcd.status).toBe(400);
       expect(etcd.body.code).toBe('engine_not_configured');
     } finally {
       await tikv.close();
+      await fake.close();
     }
   });
 

@@ -26,9 +26,22 @@ export class RegionRouter {
     private readonly timeoutMs = { call: 30_000, op: 20_000 },
   ) {}
 
+  /** The cached region holding `key`, if any (binary search over the sorted cache). */
+  cached(key: Uint8Array): RegionInfo | undefined {
+    let lo = 0;
+    let hi = this.regions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(this.regions[mid]!.start, key) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = this.regions[lo - 1];
+    return r && inRegion(r, key) ? r : undefined;
+  }
+
   /** The cached region holding `key`, or PD's answer. */
   async locate(key: Uint8Array): Promise<RegionInfo> {
-    const hit = this.regions.find((r) => inRegion(r, key));
+    const hit = this.cached(key);
     if (hit) return hit;
     for (let attempt = 0; attempt < 20; attempt++) {
       const r = await this.pd.getRegion(key);
@@ -147,7 +160,7 @@ export class RegionRouter {
   async sendGrouped(method: string, keys: Uint8Array[], build: (r: RegionInfo, keys: Uint8Array[]) => object, maxPerRequest = 5000): Promise<Array<{ res: any; region: RegionInfo; keys: Uint8Array[] }>> {
     const groups = new Map<bigint, { region: RegionInfo; keys: Uint8Array[] }>();
     for (const k of keys) {
-      const r = await this.locate(k);
+      const r = this.cached(k) ?? (await this.locate(k));
       const g = groups.get(r.id) ?? { region: r, keys: [] };
       g.keys.push(k);
       groups.set(r.id, g);

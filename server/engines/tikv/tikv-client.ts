@@ -30,6 +30,7 @@ export interface ScannedRange {
   digest: string;
 }
 
+const EMPTY = Buffer.alloc(0);
 const OP_PUT = 0;
 const OP_DEL = 1;
 const OP_LOCK = 2;
@@ -105,7 +106,7 @@ export class TikvClient {
             locks.push(l);
             retry.push(l.key);
           } else if (p.error) throw keyError('KvBatchGet', p.error);
-          else out.set(hexKey(p.key), Buffer.from(p.value ?? []));
+          else out.set(hexKey(p.key), p.value ?? EMPTY);
         }
       }
       pending = retry;
@@ -139,12 +140,16 @@ export class TikvClient {
         if (res.error?.locked) return { locks: [toLock(res.error.locked)] };
         if (res.error) throw keyError('KvScan', res.error);
         const pairs = (res.pairs ?? []) as any[];
-        const locks = pairs.filter((p) => p.error?.locked).map((p) => toLock(p.error.locked));
-        if (pairs.some((p) => p.error && !p.error.locked)) throw keyError('KvScan', pairs.find((p) => p.error && !p.error.locked).error);
+        const locks: Lock[] = [];
+        for (const p of pairs) {
+          if (!p.error) continue;
+          if (!p.error.locked) throw keyError('KvScan', p.error);
+          locks.push(toLock(p.error.locked));
+        }
         // Resolve every lock in the page, then re-read the same page: nothing was consumed yet.
         return locks.length ? { locks } : { value: { pairs, region } };
       });
-      for (const p of page.pairs) yield { key: Buffer.from(p.key), value: opts.keysOnly ? new Uint8Array(0) : Buffer.from(p.value ?? []) };
+      for (const p of page.pairs) yield { key: p.key, value: opts.keysOnly ? EMPTY : (p.value ?? EMPTY) };
       if (page.pairs.length === pageSize) {
         cursor = Buffer.concat([Buffer.from(page.pairs[page.pairs.length - 1].key), Buffer.from([0])]);
       } else {
