@@ -2,20 +2,34 @@
  * Composition root: constructs every part once, in order, and wires them together. No logic
  * lives here beyond choosing what to construct; tests build the same app with their own config.
  */
+import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { auditRoutes } from './audit/audit-routes.js';
 import type { TokenSettings } from './auth/tokens.js';
 import type { AppConfig } from './config.js';
+import { enforcementRoutes } from './enforcement/enforcement-routes.js';
+import { EnforcementService } from './enforcement/enforcement-service.js';
 import { createHttpApp } from './http/create-http-app.js';
 import { createHttpMetrics } from './http/metrics.js';
 import { loadSpec } from './http/openapi.js';
-import { TenantService } from './tenants/tenant-service.js';
-import { tenantRoutes } from './tenants/tenant-routes.js';
+import { jobRoutes } from './jobs/job-routes.js';
+import { buildJobs, leaseNameOf } from './jobs/jobs.js';
+import { LocalLease, RedisLease, type LocalLeaseRegistry } from './jobs/lease.js';
+import { Scheduler } from './jobs/scheduler.js';
 import { EngineRegistry } from './meta/engine-registry.js';
 import { JuiceFsMetadata } from './meta/juicefs-metadata.js';
+import { Dispatcher } from './notifications/dispatcher.js';
+import { notificationRoutes } from './notifications/notification-routes.js';
+import { NotificationService } from './notifications/notification-service.js';
+import { Outbox } from './notifications/outbox.js';
+import { EmailSender, WebhookSender } from './notifications/senders.js';
+import { UsageService } from './quotas/usage-service.js';
+import { usageRoutes } from './quotas/usage-routes.js';
 import { ScanService } from './scanner/scan-service.js';
 import { scanRoutes } from './scanner/scan-routes.js';
+import { TenantService } from './tenants/tenant-service.js';
+import { tenantRoutes } from './tenants/tenant-routes.js';
 import type { MetadataProvisioner } from './volumes/metadata-provisioner.js';
 import type { VolumeMetadata } from './volumes/volume-metadata.js';
 import { VolumeService } from './volumes/volume-service.js';
@@ -27,35 +41,79 @@ export interface AppResources {
   log: Logger;
   db: Knex;
   jwtSecret: string;
+  /** HMAC key of outgoing webhooks (resolved by `main.ts` like the JWT secret). */
+  webhookSecret: string;
   /** Replaces the JuiceFS metadata access (tests of failure paths). */
   metadata?: VolumeMetadata;
   /** Replaces only the formatting step of onboarding (tests of failure paths). */
   provisioner?: MetadataProvisioner;
 }
 
-/** Builds services and the HTTP app. */
+/** Builds services, background workers and the HTTP app. */
 export function buildApp(r: AppResources) {
-  const tokens: TokenSettings = { secret: r.jwtSecret, issuer: r.config.auth.issuer };
+  const c = r.config;
+  const tokens: TokenSettings = { secret: r.jwtSecret, issuer: c.auth.issuer };
+  const metrics = createHttpMetrics();
   const tenants = new TenantService(r.db);
   const engines = new EngineRegistry();
-  const m = r.config.meta;
-  const metadata = r.metadata ?? new JuiceFsMetadata(engines, { objectsDir: m.objectsDir, trashDays: m.trashDays, version: m.formatVersion });
-  const volumes = new VolumeService(r.db, r.config, r.provisioner ?? metadata, metadata);
+  const metadata = r.metadata ?? new JuiceFsMetadata(engines, { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion });
+  const volumes = new VolumeService(r.db, c, r.provisioner ?? metadata, metadata);
   const scans = new ScanService(r.db, r.log, volumes, metadata);
+
+  const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
+  const dispatcher = new Dispatcher(
+    r.db,
+    r.log.child({ component: 'notifications' }),
+    { webhook: new WebhookSender(r.webhookSecret, c.notify.timeoutMs), email },
+    { maxAttempts: c.notify.maxAttempts, backoffMs: c.notify.backoffMs, pollMs: c.notify.pollMs, lockMs: Math.max(60_000, c.notify.timeoutMs * 3) },
+    metrics.registry,
+  );
+  const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
+  const notifications = new NotificationService(r.db);
+  const enforcement = new EnforcementService(r.db, r.log.child({ component: 'enforcement' }), volumes, metadata, outbox, { ...c.enforcement, publicUrl: c.publicUrl }, metrics.registry);
+  const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays);
+
+  const redis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true }) : undefined;
+  const localLeases: LocalLeaseRegistry = new Map();
+  const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
+  const jobs = buildJobs(r.db, enforcement, scans, c.jobs, c.walks);
+  const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
+
   const http = createHttpApp({
     log: r.log,
     db: r.db,
-    metrics: createHttpMetrics(),
+    metrics,
     spec: loadSpec(),
     tokens,
-    bodyLimit: r.config.http.bodyLimit,
-    trustProxy: r.config.http.trustProxy,
-    routers: [tenantRoutes(tenants), volumeRoutes(r.db, volumes), scanRoutes(scans), auditRoutes(r.db)],
+    bodyLimit: c.http.bodyLimit,
+    trustProxy: c.http.trustProxy,
+    routers: [
+      tenantRoutes(tenants),
+      volumeRoutes(r.db, volumes),
+      usageRoutes(usage),
+      scanRoutes(scans),
+      enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis),
+      notificationRoutes(notifications),
+      jobRoutes(r.db, scheduler),
+      auditRoutes(r.db),
+    ],
   });
-  /** Stops background walks and closes engine clients; the caller closes the database. */
+
+  /** Boot-time recovery and background work: interrupted walks and runs, cron, the dispatcher. */
+  const start = async () => {
+    await scans.recover();
+    await scheduler.recover(!!redis);
+    if (c.jobs.enabled) scheduler.start();
+    dispatcher.start();
+  };
+  /** Stops background work and closes engine clients; the caller closes the database. */
   const close = async () => {
+    await scheduler.stop();
+    await dispatcher.stop();
     await scans.close();
     await engines.close();
+    email?.close();
+    redis?.disconnect();
   };
-  return { http, tokens, services: { tenants, volumes, scans }, close };
+  return { http, tokens, services: { tenants, volumes, scans, enforcement, usage, notifications, dispatcher, scheduler }, start, close };
 }

@@ -4,12 +4,15 @@
  * receive slices of it; nothing reads the environment after boot.
  */
 import path from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const csv = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const cronExpr = z.string().refine((v) => cron.validate(v), 'is not a valid cron expression');
 
 /** Every variable Headroom reads, its default, and what it does (the README table mirrors this). */
 export const envSchema = z.object({
@@ -31,6 +34,32 @@ export const envSchema = z.object({
   DEFAULT_GRACE_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(604_800).describe('Grace period when a quota names none'),
   REQUEST_BODY_LIMIT: z.string().default('1mb').describe('Largest accepted JSON body'),
   TRUST_PROXY: bool.default('false').describe('Honour X-Forwarded-* headers'),
+  PUBLIC_URL: z.string().url().default('http://localhost:8080').describe('Base URL of this API, used in links inside notifications'),
+  REDIS_URL: z.string().url().optional().describe('Redis for the scheduler lease (several instances); unset = in-process lock (one instance)'),
+  LEASE_TTL_MS: z.coerce.number().int().min(1000).default(30_000).describe('Scheduler lease time-to-live; a dead leader is replaced within this'),
+  SCHEDULER_ENABLED: bool.default('true').describe('Run the cron schedules in this process (jobs can still be triggered by API)'),
+  SCAN_COUNTERS_CRON: cronExpr.default('*/5 * * * *').describe('Read every volume\'s usage counters, record samples and enforce'),
+  SCAN_WALK_CRON: cronExpr.default('0 2 * * *').describe('Walk every volume for per-directory usage'),
+  ENFORCE_CRON: cronExpr.default('*/15 * * * *').describe('Re-evaluate every volume on its stored reading (grace and manual-freeze expiry, stale data)'),
+  ENFORCE_HYSTERESIS: z.coerce.number().min(0).max(0.5).default(0.02).describe('Fraction below the soft limit usage must fall to be released'),
+  ENFORCE_MAX_READING_AGE_SECONDS: z.coerce.number().int().min(1).default(900).describe('Older readings are not acted upon (state becomes unknown)'),
+  ENFORCE_MISMATCH_TOLERANCE: z.coerce.number().min(0).max(1).default(0.05).describe('Walk vs counters disagreement (fraction) above which a volume is unknown'),
+  WALK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).describe('Volumes walked at once by the nightly job'),
+  WALK_KEYS_PER_SECOND: z.coerce.number().int().min(1).default(20_000).describe('Read budget of one walk, in keys per second'),
+  WALK_TOTAL_KEYS_PER_SECOND: z.coerce.number().int().min(1).default(50_000).describe('Read budget of all walks together, in keys per second'),
+  WALK_MIN_INTERVAL_HOURS: z.coerce.number().min(0).default(20).describe('A volume walked more recently is skipped (so a restarted job resumes)'),
+  WALK_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(21_600).describe('Deadline of the nightly walk job'),
+  SMTP_URL: z.string().url().optional().describe('SMTP server for email notices (smtp://user:pass@host:port); unset = no email'),
+  SMTP_FROM: z.string().default('Headroom <headroom@localhost>').describe('From address of email notices'),
+  WEBHOOK_SECRET: z.string().min(16).optional().describe('HMAC-SHA256 key signing webhooks; unset = random, kept in DATA_DIR/webhook-secret'),
+  ADMIN_EMAIL: z.string().email().optional().describe('Where admin alerts (unknown volumes, failed deliveries) are emailed'),
+  ADMIN_WEBHOOK_URL: z.string().url().optional().describe('Where admin alerts are posted'),
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8).describe('Delivery attempts before a notice is marked failed'),
+  NOTIFY_BACKOFF_MS: z.coerce.number().int().min(1).default(30_000).describe('First retry delay; doubles with each attempt'),
+  NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('Webhook and SMTP timeout'),
+  NOTIFY_POLL_MS: z.coerce.number().int().min(10).default(2000).describe('How often the dispatcher looks for due deliveries'),
+  FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
+  FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
 });
 
 /** The parsed, frozen configuration handed to the composition root. */
@@ -50,6 +79,35 @@ export interface AppConfig {
     readonly objectsDir: string;
   };
   readonly quotas: { readonly defaultGraceSeconds: number };
+  readonly publicUrl: string;
+  readonly jobs: {
+    readonly enabled: boolean;
+    readonly redisUrl?: string;
+    readonly leaseTtlMs: number;
+    readonly countersCron: string;
+    readonly walkCron: string;
+    readonly enforceCron: string;
+    readonly walkTimeoutMs: number;
+  };
+  readonly enforcement: {
+    readonly hysteresis: number;
+    readonly maxReadingAgeMs: number;
+    readonly mismatchTolerance: number;
+    readonly forecastWindowDays: number;
+    readonly forecastAlertDays: number;
+  };
+  readonly walks: { readonly concurrency: number; readonly keysPerSecond: number; readonly totalKeysPerSecond: number; readonly minIntervalMs: number };
+  readonly notify: {
+    readonly smtpUrl?: string;
+    readonly smtpFrom: string;
+    readonly webhookSecret?: string;
+    readonly adminEmail?: string;
+    readonly adminWebhookUrl?: string;
+    readonly maxAttempts: number;
+    readonly backoffMs: number;
+    readonly timeoutMs: number;
+    readonly pollMs: number;
+  };
 }
 
 /** Raised at boot when the environment is invalid; the message names every bad variable. */
@@ -88,6 +146,40 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       objectsDir: path.resolve(e.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     },
     quotas: { defaultGraceSeconds: e.DEFAULT_GRACE_SECONDS },
+    publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
+    jobs: {
+      enabled: e.SCHEDULER_ENABLED,
+      redisUrl: e.REDIS_URL,
+      leaseTtlMs: e.LEASE_TTL_MS,
+      countersCron: e.SCAN_COUNTERS_CRON,
+      walkCron: e.SCAN_WALK_CRON,
+      enforceCron: e.ENFORCE_CRON,
+      walkTimeoutMs: e.WALK_JOB_TIMEOUT_SECONDS * 1000,
+    },
+    enforcement: {
+      hysteresis: e.ENFORCE_HYSTERESIS,
+      maxReadingAgeMs: e.ENFORCE_MAX_READING_AGE_SECONDS * 1000,
+      mismatchTolerance: e.ENFORCE_MISMATCH_TOLERANCE,
+      forecastWindowDays: e.FORECAST_WINDOW_DAYS,
+      forecastAlertDays: e.FORECAST_ALERT_DAYS,
+    },
+    walks: {
+      concurrency: e.WALK_CONCURRENCY,
+      keysPerSecond: e.WALK_KEYS_PER_SECOND,
+      totalKeysPerSecond: e.WALK_TOTAL_KEYS_PER_SECOND,
+      minIntervalMs: e.WALK_MIN_INTERVAL_HOURS * 3_600_000,
+    },
+    notify: {
+      smtpUrl: e.SMTP_URL,
+      smtpFrom: e.SMTP_FROM,
+      webhookSecret: e.WEBHOOK_SECRET,
+      adminEmail: e.ADMIN_EMAIL,
+      adminWebhookUrl: e.ADMIN_WEBHOOK_URL,
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      backoffMs: e.NOTIFY_BACKOFF_MS,
+      timeoutMs: e.NOTIFY_TIMEOUT_MS,
+      pollMs: e.NOTIFY_POLL_MS,
+    },
   });
 }
 

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { resolveJwtSecret } from './auth/resolve-secret.js';
+import { resolveJwtSecret, resolveWebhookSecret } from './auth/resolve-secret.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDb } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -29,8 +29,9 @@ async function main(): Promise<void> {
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const jwtSecret = await resolveJwtSecret(config);
-  const app = buildApp({ config, log, db, jwtSecret });
-  await app.services.scans.recover();
+  const webhookSecret = await resolveWebhookSecret(config);
+  const app = buildApp({ config, log, db, jwtSecret, webhookSecret });
+  await app.start();
 
   const server: Server = await new Promise((resolve) => {
     const s = app.http.listen(config.http.port, config.http.host, () => resolve(s));

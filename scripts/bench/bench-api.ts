@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     await migrateLatest(db);
     const config = loadConfig({ DATABASE_URL: url.toString(), LOG_LEVEL: 'silent', DATA_DIR: '/tmp/headroom-bench' });
     const secret = randomBytes(32).toString('hex');
-    const app = buildApp({ config, log: pino({ level: 'silent' }), db, jwtSecret: secret });
+    const app = buildApp({ config, log: pino({ level: 'silent' }), db, jwtSecret: secret, webhookSecret: secret });
     const actor = { sub: 'bench', role: 'admin' };
     await app.services.tenants.create(actor, { id: 'bench', displayName: 'Bench', email: 'b@example.com' });
     const { volume } = await app.services.volumes.create(actor, 'bench', { name: 'vol' });

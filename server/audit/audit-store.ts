@@ -15,7 +15,7 @@ export interface Actor {
 /** One audit row as written. */
 export interface AuditInput {
   action: string;
-  entityType: 'tenant' | 'volume' | 'scan';
+  entityType: 'tenant' | 'volume' | 'scan' | 'enforcement' | 'notification_template' | 'job';
   entityId: string;
   tenantId: string | null;
   before: object | null;

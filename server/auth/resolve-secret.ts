@@ -11,3 +11,12 @@ export async function resolveJwtSecret(config: Pick<AppConfig, 'auth' | 'dataDir
   if (config.auth.secret) return config.auth.secret;
   return loadOrCreate(path.join(config.dataDir, 'jwt-secret'), () => randomBytes(32).toString('base64url'));
 }
+
+/**
+ * The webhook signing key: `WEBHOOK_SECRET` when set, otherwise a random one created once under
+ * DATA_DIR, so receivers configured with it keep verifying across restarts.
+ */
+export async function resolveWebhookSecret(config: Pick<AppConfig, 'notify' | 'dataDir'>): Promise<string> {
+  if (config.notify.webhookSecret) return config.notify.webhookSecret;
+  return loadOrCreate(path.join(config.dataDir, 'webhook-secret'), () => randomBytes(32).toString('base64url'));
+}

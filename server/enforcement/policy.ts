@@ -52,6 +52,7 @@ export type Reason =
   | 'grace_expired'
   | 'manual_freeze'
   | 'manual_freeze_expired'
+  | 'manual_unfreeze'
   | 'below_release_line';
 
 /** The decision for one volume. */
@@ -73,7 +74,8 @@ export type Decision =
 export function decide(limits: Limits, reading: Reading, cur: Current, now: Date, opts: PolicyOptions): Decision {
   if (!reading.ok) return { kind: 'unknown', why: `usage could not be read: ${reading.error}` };
   const age = now.getTime() - reading.readAt.getTime();
-  if (age > opts.maxReadingAgeMs) return { kind: 'unknown', why: `usage reading is ${Math.round(age / 1000)} s old (max ${Math.round(opts.maxReadingAgeMs / 1000)} s)` };
+  // The message names the reading, not its age, so it stays the same while the reading does.
+  if (age > opts.maxReadingAgeMs) return { kind: 'unknown', why: `the latest usage reading (${reading.readAt.toISOString()}) is older than the allowed ${Math.round(opts.maxReadingAgeMs / 1000)} s` };
 
   const hardCapacity = { bytes: limits.hardBytes ?? 0n, inodes: limits.hardInodes ?? 0n };
   // Frozen capacity is the current usage, but never 0: JuiceFS reads 0 as "unlimited".
@@ -127,15 +129,30 @@ function overSoft(l: Limits, r: { bytes: bigint; inodes: bigint }): Reason | nul
   return null;
 }
 
-/** Usage is under the release line in both dimensions: soft (or, without one, hard) minus the margin. */
-function underRelease(l: Limits, r: { bytes: bigint; inodes: bigint }, hysteresis: number): boolean {
+/**
+ * The release line: usage must fall below it (in both dimensions) to leave over_soft or frozen.
+ * It is the soft limit (or, without one, the hard limit) minus the hysteresis margin; null =
+ * no limit in that dimension.
+ */
+export function releaseLine(l: Limits, hysteresis: number): { bytes: bigint | null; inodes: bigint | null } {
   const line = (soft: bigint | null, hard: bigint | null) => {
     const base = soft ?? hard;
     if (base === null) return null;
     return base - (base * BigInt(Math.round(hysteresis * 1_000_000))) / 1_000_000n;
   };
-  const b = line(l.softBytes, l.hardBytes);
-  const i = line(l.softInodes, l.hardInodes);
+  return { bytes: line(l.softBytes, l.hardBytes), inodes: line(l.softInodes, l.hardInodes) };
+}
+
+/** How much must be deleted to get below the release line (0 when already below). */
+export function toRelease(l: Limits, r: { bytes: bigint; inodes: bigint }, hysteresis: number): { bytes: bigint; inodes: bigint } {
+  const line = releaseLine(l, hysteresis);
+  // Strictly below the line: one more byte/inode than the difference.
+  const need = (used: bigint, at: bigint | null) => (at === null || used < at ? 0n : used - at + 1n);
+  return { bytes: need(r.bytes, line.bytes), inodes: need(r.inodes, line.inodes) };
+}
+
+function underRelease(l: Limits, r: { bytes: bigint; inodes: bigint }, hysteresis: number): boolean {
+  const { bytes: b, inodes: i } = releaseLine(l, hysteresis);
   return (b === null || r.bytes < b) && (i === null || r.inodes < i);
 }
 

@@ -69,6 +69,16 @@ export const errors = {
     new ApiError(409, 'prefix_in_use', 'Prefix already managed', `prefix "${prefix}" belongs (or belonged) to another Headroom volume and is never reused`),
   notJuiceFs: (detail: string) => new ApiError(422, 'not_a_juicefs_volume', 'Not a JuiceFS volume', detail),
   badCursor: () => new ApiError(400, 'invalid_cursor', 'Cursor is invalid', 'the cursor is malformed or expired; start again without it'),
+  notManuallyFrozen: (volumeId: string, state: string) =>
+    new ApiError(
+      409,
+      'not_manually_frozen',
+      'No manual freeze to lift',
+      `volume "${volumeId}" has no admin freeze (it is ${state}); a freeze by policy ends when usage falls below the soft limit minus the margin, or when its quota is raised`,
+    ),
+  jobNotFound: (name: string) => new ApiError(404, 'job_not_found', 'Job not found', `there is no job "${name}"`),
+  jobRunNotFound: (id: string) => new ApiError(404, 'job_run_not_found', 'Job run not found', `job run "${id}" does not exist`),
+  templateInvalid: (detail: string) => new ApiError(400, 'template_invalid', 'Template is invalid', detail),
   unavailable: (detail: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail),
 };
 

@@ -40,7 +40,7 @@ export async function finishRun(db: Db, id: string, state: Exclude<JobRunState, 
 }
 
 /** The latest runs of each job (or of one job), newest first. */
-export async function latestRuns(db: Db, opts: { job?: string; perJob: number }): Promise<JobRun[]> {
+export async function latestRuns(db: Db, opts: { job?: string; perJob: number; id?: string }): Promise<JobRun[]> {
   const rows = (await db
     .select('*')
     .from(
@@ -48,6 +48,7 @@ export async function latestRuns(db: Db, opts: { job?: string; perJob: number })
         .select('*', db.raw('row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS rn'))
         .modify((q) => {
           if (opts.job) q.where('job', opts.job);
+          if (opts.id) q.where('id', opts.id);
         })
         .as('r'),
     )
@@ -56,7 +57,3 @@ export async function latestRuns(db: Db, opts: { job?: string; perJob: number })
   return rows.map(fromRow);
 }
 
-/** Runs left `running` by an instance that died are closed as failed at boot. */
-export async function failOrphanedRuns(db: Db, instance: string): Promise<number> {
-  return db('job_runs').where({ state: 'running', instance }).update({ state: 'failed', error: 'interrupted: process restarted', finished_at: db.fn.now() });
-}

@@ -34,7 +34,7 @@ export type TriggerResult = { runId: string; state: 'succeeded' | 'failed' | 'sk
 export class Scheduler {
   readonly instance = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly tasks: ScheduledTask[] = [];
-  private readonly active = new Map<string, { controller: AbortController; done: Promise<TriggerResult> }>();
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<TriggerResult>; runId: Promise<string> }>();
   private readonly duration: client.Histogram<'job' | 'state'>;
 
   constructor(
@@ -60,6 +60,11 @@ export class Scheduler {
     return this.jobs.map((j) => j.name);
   }
 
+  /** A job's definition. */
+  job(name: string): Job | undefined {
+    return this.jobs.find((j) => j.name === name);
+  }
+
   /** Starts the cron schedules. */
   start(): void {
     for (const job of this.jobs) {
@@ -72,19 +77,48 @@ export class Scheduler {
    * (then the run is recorded as `skipped`). Resolves when the run ends.
    */
   async trigger(name: string, trigger: 'schedule' | 'manual'): Promise<TriggerResult> {
+    return (await this.begin(name, trigger)).done;
+  }
+
+  /**
+   * Starts a run and resolves once it is recorded, with its id and a promise of its end; joins
+   * the run in progress instead when the job is already running here.
+   */
+  async begin(name: string, trigger: 'schedule' | 'manual'): Promise<{ runId: string; joined: boolean; done: Promise<TriggerResult> }> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`unknown job "${name}"`);
     const running = this.active.get(name);
-    if (running) return running.done; // never overlap: join the run in progress
+    if (running) return { runId: await running.runId, joined: true, done: running.done }; // never overlap
     const controller = new AbortController();
-    const done = this.execute(job, trigger, controller).finally(() => this.active.delete(name));
-    this.active.set(name, { controller, done });
-    return done;
+    const runId = `run_${ulid().toLowerCase()}`;
+    const recorded = insertRun(this.db, { id: runId, job: job.name, trigger, instance: this.instance }).then(() => runId);
+    const done = recorded.then(() => this.execute(job, runId, controller)).finally(() => this.active.delete(name));
+    this.active.set(name, { controller, done, runId: recorded });
+    await recorded;
+    return { runId, joined: false, done };
   }
 
-  private async execute(job: Job, trigger: 'schedule' | 'manual', controller: AbortController): Promise<TriggerResult> {
-    const runId = `run_${ulid().toLowerCase()}`;
-    await insertRun(this.db, { id: runId, job: job.name, trigger, instance: this.instance });
+  /** Whether a job is running in this process. */
+  isRunning(name: string): boolean {
+    return this.active.has(name);
+  }
+
+  /**
+   * At boot: runs left `running` by a process that died are closed as failed. Without a shared
+   * lease every such run is orphaned; with one, only runs older than their job's deadline are
+   * (a younger one may belong to a live instance).
+   */
+  async recover(shared: boolean): Promise<number> {
+    let n = 0;
+    for (const job of this.jobs) {
+      const q = this.db('job_runs').where({ job: job.name, state: 'running' });
+      if (shared) q.where('started_at', '<', new Date(Date.now() - job.timeoutMs - 60_000));
+      n += await q.update({ state: 'failed', error: 'interrupted: the process running it stopped', finished_at: this.db.fn.now() });
+    }
+    return n;
+  }
+
+  private async execute(job: Job, runId: string, controller: AbortController): Promise<TriggerResult> {
     const lease = this.leaseFor(job.name);
     const end = this.duration.startTimer({ job: job.name });
     if (!(await lease.acquire().catch(() => false))) {

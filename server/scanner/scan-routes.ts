@@ -32,13 +32,9 @@ const presentDirectory = (d: DirectoryUsage) => ({
   directInodes: Number(d.directInodes),
 });
 
-/** Router for /v1/volumes/{id}/usage, /directories and /scans. */
+/** Router for /v1/volumes/{id}/directories and /scans (usage lives in `quotas/`). */
 export function scanRoutes(service: ScanService): Router {
   const r = express.Router();
-  r.get('/v1/volumes/:volumeId/usage', async (req, res) => {
-    const u = await service.usage(principalOf(req), String(req.params.volumeId));
-    res.json({ usedBytes: Number(u.usedBytes), usedInodes: Number(u.usedInodes), source: u.source, readAt: u.readAt.toISOString() });
-  });
   r.get('/v1/volumes/:volumeId/directories', async (req, res) => {
     const q = req.query as Record<string, unknown>;
     const out = await service.directories(principalOf(req), String(req.params.volumeId), {

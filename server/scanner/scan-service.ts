@@ -70,6 +70,21 @@ export class ScanService {
     return scan;
   }
 
+  /**
+   * Walks a volume now and waits for the end (the nightly job). Skips a volume already being
+   * walked. `throttle` is awaited before each page of keys: the read budget.
+   */
+  async walkNow(v: Volume, opts: { signal?: AbortSignal; throttle?: (keys: number) => Promise<void> }): Promise<Scan | undefined> {
+    const scan = await inTransaction(this.db, async (trx) => {
+      const created = await insertScan(trx, v.tenantId, { id: `scn_${ulid().toLowerCase()}`, volumeId: v.id, requestedBy: SCANNER.sub });
+      if (created) await recordAudit(trx, SCANNER, { action: 'scan.requested', entityType: 'scan', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
+      return created;
+    });
+    if (!scan) return undefined;
+    await this.run(scan, v, opts.signal ?? new AbortController().signal, opts.throttle);
+    return findScan(this.db, v.tenantId, v.id, scan.id);
+  }
+
   /** One scan of a volume the caller may see. */
   async get(principal: Principal, volumeId: string, scanId: string): Promise<Scan> {
     const v = await this.volumes.get(principal, volumeId);
@@ -91,13 +106,14 @@ export class ScanService {
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 
-  private async run(scan: Scan, v: Volume, signal: AbortSignal): Promise<void> {
+  private async run(scan: Scan, v: Volume, signal: AbortSignal, throttle?: (keys: number) => Promise<void>): Promise<void> {
     let keysRead = 0;
     let lastFlush = Date.now();
     try {
       await updateScan(this.db, scan.id, { state: 'running', started: true });
       const outcome = await this.metadata.walk(v, {
         signal,
+        throttle,
         onProgress: (n) => {
           keysRead = n;
           if (Date.now() - lastFlush >= 1000) {

@@ -150,3 +150,18 @@ export async function topDirectories(db: Db, scanId: string, opts: { maxDepth: n
     directInodes: r.direct_inodes as bigint,
   }));
 }
+
+/** The latest successful walk of each volume: when it finished and what it found. */
+export async function latestWalks(db: Db, volumeIds: readonly string[]): Promise<Map<string, { scanId: string; finishedAt: Date; result: Record<string, unknown> }>> {
+  const out = new Map<string, { scanId: string; finishedAt: Date; result: Record<string, unknown> }>();
+  for (let i = 0; i < volumeIds.length; i += 1000) {
+    const rows = (await db('scans')
+      .distinctOn('volume_id')
+      .select('volume_id', 'id', 'finished_at', 'result')
+      .whereIn('volume_id', volumeIds.slice(i, i + 1000))
+      .where({ state: 'succeeded' })
+      .orderBy([{ column: 'volume_id' }, { column: 'finished_at', order: 'desc' }])) as Record<string, unknown>[];
+    for (const r of rows) out.set(r.volume_id as string, { scanId: r.id as string, finishedAt: r.finished_at as Date, result: (r.result as Record<string, unknown>) ?? {} });
+  }
+  return out;
+}

@@ -11,6 +11,8 @@ export const presentTenant = (t: Tenant) => ({
   id: t.id,
   displayName: t.displayName,
   email: t.email,
+  language: t.language,
+  webhookUrl: t.webhookUrl,
   createdAt: t.createdAt.toISOString(),
 });
 
@@ -30,6 +32,9 @@ export function tenantRoutes(service: TenantService): Router {
   });
   r.get('/v1/tenants/:tenantId', async (req, res) => {
     res.json(presentTenant(await service.get(principalOf(req), String(req.params.tenantId))));
+  });
+  r.patch('/v1/tenants/:tenantId', async (req, res) => {
+    res.json(presentTenant(await service.update(actorOf(req), principalOf(req), String(req.params.tenantId), req.body)));
   });
   return r;
 }

@@ -4,14 +4,21 @@ import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../http/errors.js';
-import { findTenant, insertTenant, listTenants, type Tenant } from './tenant-store.js';
+import { findTenant, insertTenant, listTenants, updateTenant, type Tenant } from './tenant-store.js';
 
 /** Input of {@link TenantService.create}. */
 export interface CreateTenantInput {
   id: string;
   displayName: string;
   email: string;
+  language?: 'en' | 'zh';
+  webhookUrl?: string;
 }
+
+/** Input of {@link TenantService.update}; `webhookUrl: null` removes the webhook. */
+export type UpdateTenantInput = Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl'>>;
+
+const auditImage = (t: Tenant) => ({ id: t.id, displayName: t.displayName, email: t.email, language: t.language, webhookUrl: t.webhookUrl });
 
 /** Tenant use cases. */
 export class TenantService {
@@ -22,8 +29,9 @@ export class TenantService {
    * the same id with different details is a 409.
    */
   async create(actor: Actor, input: CreateTenantInput): Promise<{ tenant: Tenant; created: boolean }> {
+    const full = { ...input, language: input.language ?? 'en', webhookUrl: input.webhookUrl ?? null };
     return inTransaction(this.db, async (trx) => {
-      const inserted = await insertTenant(trx, input);
+      const inserted = await insertTenant(trx, full);
       if (inserted) {
         await recordAudit(trx, actor, {
           action: 'tenant.created',
@@ -31,15 +39,28 @@ export class TenantService {
           entityId: inserted.id,
           tenantId: inserted.id,
           before: null,
-          after: { id: inserted.id, displayName: inserted.displayName, email: inserted.email },
+          after: auditImage(inserted),
         });
         return { tenant: inserted, created: true };
       }
       const existing = await findTenant(trx, input.id);
-      if (existing && existing.displayName === input.displayName && existing.email === input.email) {
+      const same = existing && (['displayName', 'email', 'language', 'webhookUrl'] as const).every((k) => existing[k] === full[k]);
+      if (existing && same) {
         return { tenant: existing, created: false };
       }
       throw errors.tenantExists(input.id);
+    });
+  }
+
+  /** Changes contact details or notice preferences (admins, the platform, or the tenant's own engineers). */
+  async update(actor: Actor, principal: Principal, tenantId: string, patch: UpdateTenantInput): Promise<Tenant> {
+    if (!canSeeTenant(principal, tenantId)) throw errors.tenantNotFound(tenantId);
+    return inTransaction(this.db, async (trx) => {
+      const before = await findTenant(trx, tenantId, { forUpdate: true });
+      if (!before) throw errors.tenantNotFound(tenantId);
+      const after = (await updateTenant(trx, tenantId, patch))!;
+      await recordAudit(trx, actor, { action: 'tenant.updated', entityType: 'tenant', entityId: tenantId, tenantId, before: auditImage(before), after: auditImage(after) });
+      return after;
     });
   }
 

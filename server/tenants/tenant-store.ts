@@ -6,6 +6,10 @@ export interface Tenant {
   id: string;
   displayName: string;
   email: string;
+  /** Language of the tenant's notices. */
+  language: 'en' | 'zh';
+  /** Where the tenant's notices are POSTed, if anywhere. */
+  webhookUrl: string | null;
   createdAt: Date;
 }
 
@@ -13,21 +17,47 @@ interface TenantRow {
   id: string;
   display_name: string;
   email: string;
+  language: 'en' | 'zh';
+  webhook_url: string | null;
   created_at: Date;
 }
 
-const fromRow = (r: TenantRow): Tenant => ({ id: r.id, displayName: r.display_name, email: r.email, createdAt: r.created_at });
+const fromRow = (r: TenantRow): Tenant => ({
+  id: r.id,
+  displayName: r.display_name,
+  email: r.email,
+  language: r.language,
+  webhookUrl: r.webhook_url,
+  createdAt: r.created_at,
+});
+
+/** Changes some of a tenant's details; returns the new image. */
+export async function updateTenant(db: Db, tenantId: string, patch: Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl'>>): Promise<Tenant | undefined> {
+  const rows = (await db('tenants')
+    .where({ id: tenantId })
+    .update({
+      ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+      ...(patch.email !== undefined ? { email: patch.email } : {}),
+      ...(patch.language !== undefined ? { language: patch.language } : {}),
+      ...(patch.webhookUrl !== undefined ? { webhook_url: patch.webhookUrl } : {}),
+      updated_at: db.fn.now(),
+    })
+    .returning('*')) as TenantRow[];
+  return rows[0] && fromRow(rows[0]);
+}
 
 /** Finds one tenant by id. */
-export async function findTenant(db: Db, tenantId: string): Promise<Tenant | undefined> {
-  const row = (await db('tenants').where({ id: tenantId }).first()) as TenantRow | undefined;
+export async function findTenant(db: Db, tenantId: string, opts: { forUpdate?: boolean } = {}): Promise<Tenant | undefined> {
+  const q = db('tenants').where({ id: tenantId }).first();
+  if (opts.forUpdate) q.forUpdate();
+  const row = (await q) as TenantRow | undefined;
   return row && fromRow(row);
 }
 
 /** Inserts a tenant; returns undefined when the id is already taken (no exception, no abort). */
 export async function insertTenant(db: Db, t: Omit<Tenant, 'createdAt'>): Promise<Tenant | undefined> {
   const rows = (await db('tenants')
-    .insert({ id: t.id, display_name: t.displayName, email: t.email })
+    .insert({ id: t.id, display_name: t.displayName, email: t.email, language: t.language, webhook_url: t.webhookUrl })
     .onConflict('id')
     .ignore()
     .returning('*')) as TenantRow[];

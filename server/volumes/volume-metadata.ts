@@ -28,6 +28,13 @@ export interface DirectoryUsage {
   directInodes: bigint;
 }
 
+/** Options of a walk: cancellation, progress, and a read budget (awaited before each page of keys). */
+export interface WalkOptions {
+  signal?: AbortSignal;
+  onProgress?: (keysRead: number) => void;
+  throttle?: (keys: number) => Promise<void>;
+}
+
 /** What a full walk found, next to what the counters say. */
 export interface WalkOutcome {
   keysRead: number;
@@ -52,7 +59,11 @@ export interface VolumeIdentity {
 /** Engine-neutral access to one volume's metadata. */
 export interface VolumeMetadata extends MetadataProvisioner {
   readUsage(volume: Volume): Promise<CounterUsage>;
-  walk(volume: Volume, opts: { signal?: AbortSignal; onProgress?: (keysRead: number) => void }): Promise<WalkOutcome>;
+  /** Counters of many volumes in as few round trips as the engines allow; a failed read is an Error in the map. */
+  readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>>;
+  walk(volume: Volume, opts: WalkOptions): Promise<WalkOutcome>;
+  /** Writes the JuiceFS Capacity/Inodes of the volume (0 = unlimited); idempotent. */
+  setLimits(volume: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }>;
   /** Reads and checks the `setting` at a meta URL; throws if it is not a JuiceFS volume. */
   inspect(metaUrl: string): Promise<VolumeIdentity>;
 }

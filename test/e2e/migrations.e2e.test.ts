@@ -15,7 +15,23 @@ describe.skipIf(!pgAvailable())('migrations', () => {
   afterAll(() => d?.drop());
 
   it('run up, down and up again cleanly', async () => {
-    const expected = ['audit_events', 'directory_usage', 'idempotency_keys', 'job_runs', 'scans', 'tenants', 'volume_prefixes', 'volumes'];
+    const expected = [
+      'audit_events',
+      'directory_usage',
+      'enforcement_states',
+      'enforcement_transitions',
+      'idempotency_keys',
+      'job_runs',
+      'notification_deliveries',
+      'notification_templates',
+      'notifications',
+      'scans',
+      'tenants',
+      'usage_readings',
+      'usage_samples',
+      'volume_prefixes',
+      'volumes',
+    ];
     expect(await tables(d)).toEqual(expected); // the template is already migrated
     expect(await migrateLatest(d.db)).toEqual([]);
     const reverted = await migrateDownAll(d.db);

@@ -12,12 +12,16 @@ import { createTestDatabase, type TestDatabase } from './pg.js';
 /** Secret used by every test app; tests that forge tokens use another. */
 export const testSecret = 'test-secret-test-secret-test-secret-0123';
 
+/** Key that signs the test app's webhooks. */
+export const testWebhookSecret = 'test-webhook-secret-0123456789';
+
 /** A running-in-process app plus helpers. */
 export interface TestApp {
   http: ReturnType<typeof buildApp>['http'];
   database: TestDatabase;
   dataDir: string;
   services: ReturnType<typeof buildApp>['services'];
+  config: ReturnType<typeof loadConfig>;
   token(role: string, sub?: string, tenants?: string[]): string;
   close(): Promise<void>;
 }
@@ -26,14 +30,15 @@ export interface TestApp {
 export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner): Promise<TestApp> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
-  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
-  const app = buildApp({ config, log: pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, provisioner });
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
+  const app = buildApp({ config: config, log: pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret, provisioner });
   return {
     http: app.http,
     database,
     dataDir,
     token: (role, sub = `${role}-user`, tenants) => signToken({ secret: testSecret, issuer: config.auth.issuer }, { sub, role, tenants }),
     services: app.services,
+    config,
     close: async () => {
       await app.close();
       await database.drop();

@@ -50,7 +50,7 @@ export class FixtureBuilder {
   private readonly dirs = new Map<bigint, DirState>([[ROOT_INODE, { parent: ROOT_INODE, nlink: 2, statLength: 0n, statSpace: 0n, statInodes: 0n }]]);
   private readonly linked = new Map<bigint, LinkedFile>();
   private readonly files = new Map<bigint, Attr>(); // only files that may still be linked: kept small by callers
-  private buffer: Array<[Buffer, Buffer]> = [];
+  private buffer: Array<[Buffer, Buffer | null]> = [];
   private readonly inflight = new Set<Promise<void>>();
   private readonly now: bigint;
   private failure: unknown;
@@ -68,7 +68,7 @@ export class FixtureBuilder {
     return { flags: 0, type, mode, uid: 1000, gid: 1000, atime: t, atimensec: 0, mtime: t, mtimensec: 0, ctime: t, ctimensec: 0, nlink, length, rdev: 0, parent };
   }
 
-  private async put(key: Buffer, value: Buffer): Promise<void> {
+  private async put(key: Buffer, value: Buffer | null): Promise<void> {
     this.buffer.push([key, value]);
     if (this.buffer.length >= (this.opts.batchOps ?? 100)) await this.flush();
   }
@@ -81,7 +81,10 @@ export class FixtureBuilder {
     while (this.inflight.size >= (this.opts.concurrency ?? 4)) await Promise.race(this.inflight);
     const p = this.engine
       .txn(async (t) => {
-        for (const [k, v] of batch) t.put(k, v);
+        for (const [k, v] of batch) {
+          if (v) t.put(k, v);
+          else t.delete(k);
+        }
       })
       .catch((err: unknown) => {
         this.failure ??= err;
@@ -138,6 +141,23 @@ export class FixtureBuilder {
     return ino;
   }
 
+  /**
+   * Deletes a file as `rm` with trash disabled would: its entry, attribute and chunks go, and
+   * its space and inode leave the counters (call {@link finish} again to write them).
+   */
+  async unlink(parent: bigint, name: Name, ino: bigint, length: bigint | number): Promise<void> {
+    const len = BigInt(length);
+    const d = this.dir(parent);
+    d.statLength -= len;
+    d.statSpace -= inodeSpace(TYPE_FILE, len);
+    d.statInodes -= 1n;
+    this.usedSpace -= align4K(len);
+    this.totalInodes -= 1n;
+    await this.put(this.keys.dentry(parent, Buffer.from(name)), null);
+    await this.put(this.keys.attr(ino), null);
+    for (let i = 0n; i * CHUNK < len; i++) await this.put(this.keys.chunk(ino, Number(i)), null);
+  }
+
   /** Adds a hard link to a file created with `linkable: true`. */
   async link(ino: bigint, parent: bigint, name: Name): Promise<void> {
     let l = this.linked.get(ino);
@@ -179,7 +199,10 @@ export class FixtureBuilder {
     return ino;
   }
 
-  /** Writes directory attrs, linked files, dir stats and counters, then waits for every write. */
+  /**
+   * Writes directory attrs, linked files, dir stats and counters, then waits for every write.
+   * May be called again after more changes (counters are rewritten from the running totals).
+   */
   async finish(): Promise<{ usedSpace: bigint; totalInodes: bigint }> {
     for (const [ino, d] of this.dirs) {
       if (ino === ROOT_INODE || ino === TRASH_INODE) {

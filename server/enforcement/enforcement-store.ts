@@ -1,0 +1,173 @@
+/** PostgreSQL store for enforcement states and their transitions. */
+import type { Db } from '../db/database.js';
+import type { EnforcementState, Reason } from './policy.js';
+
+/** What Headroom remembers about one volume's enforcement. */
+export interface StateRow {
+  volumeId: string;
+  tenantId: string;
+  state: EnforcementState;
+  reason: Reason;
+  since: Date;
+  graceDeadline: Date | null;
+  bytes: bigint | null;
+  inodes: bigint | null;
+  readAt: Date | null;
+  unknownReason: string | null;
+  unknownSince: Date | null;
+  manual: { reason: string; until: Date | null; by: string; at: Date } | null;
+  appliedCapacity: bigint | null;
+  appliedInodes: bigint | null;
+  evaluatedAt: Date | null;
+}
+
+/** The state of a volume Headroom has never evaluated. */
+export function initialState(volumeId: string, tenantId: string, since: Date): StateRow {
+  return {
+    volumeId,
+    tenantId,
+    state: 'ok',
+    reason: 'within_limits',
+    since,
+    graceDeadline: null,
+    bytes: null,
+    inodes: null,
+    readAt: null,
+    unknownReason: null,
+    unknownSince: null,
+    manual: null,
+    appliedCapacity: null,
+    appliedInodes: null,
+    evaluatedAt: null,
+  };
+}
+
+const fromRow = (r: Record<string, unknown>): StateRow => ({
+  volumeId: r.volume_id as string,
+  tenantId: r.tenant_id as string,
+  state: r.state as EnforcementState,
+  reason: r.reason as Reason,
+  since: r.since as Date,
+  graceDeadline: (r.grace_deadline as Date | null) ?? null,
+  bytes: (r.bytes as bigint | null) ?? null,
+  inodes: (r.inodes as bigint | null) ?? null,
+  readAt: (r.read_at as Date | null) ?? null,
+  unknownReason: (r.unknown_reason as string | null) ?? null,
+  unknownSince: (r.unknown_since as Date | null) ?? null,
+  manual: r.manual_reason
+    ? { reason: r.manual_reason as string, until: (r.manual_until as Date | null) ?? null, by: r.manual_by as string, at: r.manual_at as Date }
+    : null,
+  appliedCapacity: (r.applied_capacity as bigint | null) ?? null,
+  appliedInodes: (r.applied_inodes as bigint | null) ?? null,
+  evaluatedAt: (r.evaluated_at as Date | null) ?? null,
+});
+
+const big = (x: bigint | null) => (x === null ? null : x.toString());
+
+/** The states of many volumes, by volume id (absent = never evaluated). */
+export async function loadStates(db: Db, volumeIds: readonly string[]): Promise<Map<string, StateRow>> {
+  const out = new Map<string, StateRow>();
+  for (let i = 0; i < volumeIds.length; i += 1000) {
+    const rows = (await db('enforcement_states').whereIn('volume_id', volumeIds.slice(i, i + 1000))) as Record<string, unknown>[];
+    for (const r of rows) out.set(r.volume_id as string, fromRow(r));
+  }
+  return out;
+}
+
+/** One volume's state, locked for update when asked (serialises the scheduler and admins). */
+export async function findState(db: Db, volumeId: string, opts: { forUpdate?: boolean } = {}): Promise<StateRow | undefined> {
+  const q = db('enforcement_states').where({ volume_id: volumeId }).first();
+  if (opts.forUpdate) q.forUpdate();
+  const row = (await q) as Record<string, unknown> | undefined;
+  return row && fromRow(row);
+}
+
+/**
+ * Creates the state row if missing, so the next {@link findState} with `forUpdate` has a row
+ * to lock (two first-time writers then serialise on it instead of racing an insert).
+ */
+export async function ensureState(db: Db, volumeId: string, tenantId: string): Promise<void> {
+  await db('enforcement_states').insert({ volume_id: volumeId, tenant_id: tenantId, state: 'ok', reason: 'within_limits' }).onConflict('volume_id').ignore();
+}
+
+/** Writes the whole state row. */
+export async function saveState(db: Db, s: StateRow): Promise<void> {
+  await db('enforcement_states')
+    .insert({
+      volume_id: s.volumeId,
+      tenant_id: s.tenantId,
+      state: s.state,
+      reason: s.reason,
+      since: s.since,
+      grace_deadline: s.graceDeadline,
+      bytes: big(s.bytes),
+      inodes: big(s.inodes),
+      read_at: s.readAt,
+      unknown_reason: s.unknownReason,
+      unknown_since: s.unknownSince,
+      manual_reason: s.manual?.reason ?? null,
+      manual_until: s.manual?.until ?? null,
+      manual_by: s.manual?.by ?? null,
+      manual_at: s.manual?.at ?? null,
+      applied_capacity: big(s.appliedCapacity),
+      applied_inodes: big(s.appliedInodes),
+      evaluated_at: s.evaluatedAt,
+      updated_at: db.fn.now(),
+    })
+    .onConflict('volume_id')
+    .merge();
+}
+
+/** One recorded transition. */
+export interface Transition {
+  id: string;
+  at: Date;
+  from: string;
+  to: string;
+  reason: string;
+  bytes: bigint | null;
+  inodes: bigint | null;
+  limits: Record<string, unknown>;
+  actor: string;
+  detail: string | null;
+}
+
+/** Appends a transition. */
+export async function insertTransition(db: Db, volumeId: string, tenantId: string, t: Omit<Transition, 'id' | 'at'>): Promise<void> {
+  await db('enforcement_transitions').insert({
+    volume_id: volumeId,
+    tenant_id: tenantId,
+    from_state: t.from,
+    to_state: t.to,
+    reason: t.reason,
+    bytes: big(t.bytes),
+    inodes: big(t.inodes),
+    limits: JSON.stringify(t.limits),
+    actor: t.actor,
+    detail: t.detail,
+  });
+}
+
+/** The latest transitions of a volume, newest first. */
+export async function listTransitions(db: Db, volumeId: string, limit: number): Promise<Transition[]> {
+  const rows = (await db('enforcement_transitions').where({ volume_id: volumeId }).orderBy('id', 'desc').limit(limit)) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    id: String(r.id),
+    at: r.at as Date,
+    from: r.from_state as string,
+    to: r.to_state as string,
+    reason: r.reason as string,
+    bytes: (r.bytes as bigint | null) ?? null,
+    inodes: (r.inodes as bigint | null) ?? null,
+    limits: r.limits as Record<string, unknown>,
+    actor: r.actor as string,
+    detail: (r.detail as string | null) ?? null,
+  }));
+}
+
+/** Volumes per state (for metrics). */
+export async function countByState(db: Db): Promise<Record<string, number>> {
+  const rows = (await db('enforcement_states').select('state').count<{ state: string; count: string }[]>('* as count').groupBy('state')) as { state: string; count: string | bigint }[];
+  const unknown = (await db('enforcement_states').whereNotNull('unknown_reason').count<{ count: string }[]>('* as count')) as { count: string | bigint }[];
+  return { ...Object.fromEntries(rows.map((r) => [r.state, Number(r.count)])), unknown: Number(unknown[0]?.count ?? 0) };
+}

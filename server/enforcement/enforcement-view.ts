@@ -1,0 +1,71 @@
+/**
+ * The answer to "why am I frozen?": the state, the numbers that caused it, since when, the grace
+ * deadline, exactly what will release the volume, and the history of transitions.
+ */
+import type { Db } from '../db/database.js';
+import { humanBytes, humanCount, humanTime } from '../notifications/humanize.js';
+import { latestReadings } from '../quotas/usage-store.js';
+import type { Volume } from '../volumes/volume.js';
+import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
+import { limitsOf } from './enforcement-service.js';
+import { releaseLine, toRelease } from './policy.js';
+
+const n = (x: bigint | null | undefined) => (x === null || x === undefined ? null : Number(x));
+const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+
+/** Builds the enforcement answer of one volume. */
+export async function enforcementView(db: Db, v: Volume, hysteresis: number, now: Date) {
+  const s = (await findState(db, v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
+  const reading = (await latestReadings(db, [v.id])).get(v.id);
+  const history = await listTransitions(db, v.id, 50);
+  const limits = limitsOf(v);
+  const usage = reading?.bytes != null ? { bytes: reading.bytes, inodes: reading.inodes ?? 0n } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
+  const line = releaseLine(limits, hysteresis);
+  const need = usage ? toRelease(limits, usage, hysteresis) : null;
+  return {
+    volumeId: v.id,
+    state: s.state,
+    reason: s.reason,
+    since: s.since.toISOString(),
+    graceDeadline: iso(s.graceDeadline),
+    frozenBy: s.state !== 'frozen' ? null : s.manual ? ('admin' as const) : ('policy' as const),
+    causedBy: s.bytes === null ? null : { bytes: n(s.bytes), inodes: n(s.inodes), readAt: iso(s.readAt) },
+    usage: reading ? { bytes: n(reading.bytes), inodes: n(reading.inodes), readAt: iso(reading.readAt), error: reading.error, errorAt: iso(reading.errorAt) } : null,
+    limits: { softBytes: n(limits.softBytes), hardBytes: n(limits.hardBytes), softInodes: n(limits.softInodes), hardInodes: n(limits.hardInodes), graceSeconds: limits.graceSeconds },
+    juicefsLimits: s.appliedCapacity === null ? null : { capacity: n(s.appliedCapacity), inodes: n(s.appliedInodes) },
+    releaseBelow: { bytes: n(line.bytes), inodes: n(line.inodes) },
+    toRelease: need && { bytes: n(need.bytes), inodes: n(need.inodes) },
+    manualFreeze: s.manual && { reason: s.manual.reason, until: iso(s.manual.until), by: s.manual.by, at: s.manual.at.toISOString() },
+    unknown: s.unknownReason ? { reason: s.unknownReason, since: iso(s.unknownSince) } : null,
+    explanation: explain(s, usage, line, need, now),
+    history: history.map((t) => ({ at: t.at.toISOString(), from: t.from, to: t.to, reason: t.reason, bytes: n(t.bytes), inodes: n(t.inodes), actor: t.actor, detail: t.detail })),
+  };
+}
+
+function explain(
+  s: StateRow,
+  usage: { bytes: bigint; inodes: bigint } | null,
+  line: { bytes: bigint | null; inodes: bigint | null },
+  need: { bytes: bigint; inodes: bigint } | null,
+  now: Date,
+): string {
+  const parts: string[] = [];
+  if (s.unknownReason) parts.push(`Headroom is not enforcing this volume right now: ${s.unknownReason}. Its state is left as it was until its data can be trusted again.`);
+  const below = [line.bytes !== null ? humanBytes(line.bytes) : null, line.inodes !== null ? `${humanCount(line.inodes)} files` : null].filter(Boolean).join(' and ');
+  const free = need ? [need.bytes > 0n ? humanBytes(need.bytes) : null, need.inodes > 0n ? `${humanCount(need.inodes)} files` : null].filter(Boolean).join(' and ') : '';
+  const used = usage ? `${humanBytes(usage.bytes)} in ${humanCount(usage.inodes)} files` : 'unknown usage';
+  if (s.state === 'ok') parts.push(`Writes are allowed; usage (${used}) is within the limits.`);
+  if (s.state === 'over_soft') {
+    parts.push(`Usage (${used}) is over the soft limit since ${humanTime(s.since.toISOString())}. Writes continue until ${s.graceDeadline ? humanTime(s.graceDeadline.toISOString()) : 'the grace period ends'}; after that they stop.`);
+    parts.push(`To clear it, get below ${below}${free ? ` (delete at least ${free})` : ''}, or request a larger quota.`);
+  }
+  if (s.state === 'frozen' && s.manual) {
+    const until = s.manual.until && s.manual.until > now ? ` or at ${humanTime(s.manual.until.toISOString())}, when it expires` : '';
+    parts.push(`An admin (${s.manual.by}) froze writes on ${humanTime(s.manual.at.toISOString())}: ${s.manual.reason}. It is lifted when an admin unfreezes it${until}; reading and deleting still work.`);
+  } else if (s.state === 'frozen') {
+    const why = s.reason.startsWith('hard') ? 'the hard limit was reached' : 'usage stayed over the soft limit past the grace period';
+    parts.push(`Writes are stopped since ${humanTime(s.since.toISOString())} because ${why}. Reading and deleting still work.`);
+    parts.push(`Writes resume at the next check (within minutes) once usage is below ${below}${free ? `: delete at least ${free}` : ''}, or as soon as a larger quota is approved.`);
+  }
+  return parts.join(' ');
+}

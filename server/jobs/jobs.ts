@@ -1,0 +1,60 @@
+/**
+ * Headroom's scheduled jobs. Each is a thin call into a service; the scheduler gives it a
+ * deadline, a lease and a run record.
+ *
+ * - `counters`: read every volume's usage counters (cheap, two keys each), record samples,
+ *   enforce on the fresh numbers, and fold old samples.
+ * - `enforce`: re-evaluate every volume on its stored reading, for changes driven by time
+ *   (grace and manual freezes expiring) and to mark volumes whose readings went stale.
+ * - `walks`: the nightly per-directory walk, within its read budget.
+ *
+ * `counters` and `enforce` share one lease, "enforcement": they write the same states, so
+ * only one instance, and one of the two, does so at a time.
+ */
+import type { Knex } from 'knex';
+import type { EnforcementService } from '../enforcement/enforcement-service.js';
+import { downsample } from '../quotas/usage-store.js';
+import type { ScanService } from '../scanner/scan-service.js';
+import type { Job } from './scheduler.js';
+import { runWalks, type WalkBudget } from './walk-job.js';
+
+/** Schedules and deadlines. */
+export interface JobSettings {
+  countersCron: string;
+  enforceCron: string;
+  walkCron: string;
+  walkTimeoutMs: number;
+}
+
+/** The lease a job runs under. */
+export function leaseNameOf(job: string): string {
+  return job === 'counters' || job === 'enforce' ? 'enforcement' : job;
+}
+
+/** Builds the job list. */
+export function buildJobs(db: Knex, enforcement: EnforcementService, scans: ScanService, s: JobSettings, budget: WalkBudget): Job[] {
+  return [
+    {
+      name: 'counters',
+      cron: s.countersCron,
+      timeoutMs: 4 * 60_000,
+      run: async ({ signal, lease }) => {
+        const counts = await enforcement.countersPass({ signal, lease });
+        const { folded } = await downsample(db, new Date());
+        return { ...counts, samplesFolded: folded };
+      },
+    },
+    {
+      name: 'enforce',
+      cron: s.enforceCron,
+      timeoutMs: 4 * 60_000,
+      run: ({ signal, lease }) => enforcement.enforcePass({ signal, lease }),
+    },
+    {
+      name: 'walks',
+      cron: s.walkCron,
+      timeoutMs: s.walkTimeoutMs,
+      run: ({ signal, lease }) => runWalks(db, scans, budget, { signal, lease }),
+    },
+  ];
+}

@@ -1,0 +1,65 @@
+/**
+ * The nightly walk: every active volume not walked within the minimum interval, a few at a time,
+ * each within its own read budget and all together within the total budget, so the walks never
+ * crowd out training jobs' metadata traffic on the shared cluster.
+ *
+ * Resumable by construction: a volume counts as done once it has a walk newer than the
+ * interval, so a run cut short (restart, deadline) continues where it stopped next time.
+ */
+import type { Knex } from 'knex';
+import type { ScanService } from '../scanner/scan-service.js';
+import { latestWalks } from '../scanner/scan-store.js';
+import { listVolumes } from '../volumes/volume-store.js';
+import type { Volume } from '../volumes/volume.js';
+import type { JobContext } from './scheduler.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Walk budgets. */
+export interface WalkBudget {
+  concurrency: number;
+  keysPerSecond: number;
+  totalKeysPerSecond: number;
+  minIntervalMs: number;
+}
+
+/** Runs one nightly walk pass. */
+export async function runWalks(db: Knex, scans: ScanService, budget: WalkBudget, ctx: Pick<JobContext, 'signal' | 'lease'>): Promise<Record<string, number>> {
+  const counts = { volumes: 0, walked: 0, failed: 0, skipped: 0, keysRead: 0 };
+  const cutoff = Date.now() - budget.minIntervalMs;
+  const due: Volume[] = [];
+  for (let afterId: string | undefined; ; ) {
+    const page = await listVolumes(db, { state: 'active', afterId, limit: 1000 });
+    if (!page.length) break;
+    const walks = await latestWalks(db, page.map((v) => v.id));
+    for (const v of page) {
+      counts.volumes++;
+      const w = walks.get(v.id);
+      if (w && w.finishedAt.getTime() >= cutoff) counts.skipped++;
+      else due.push(v);
+    }
+    afterId = page[page.length - 1]!.id;
+  }
+  const total = new TokenBucket(budget.totalKeysPerSecond);
+  let next = 0;
+  const worker = async () => {
+    while (next < due.length) {
+      ctx.signal.throwIfAborted();
+      const v = due[next++]!;
+      await ctx.lease.assertHeld();
+      const own = new TokenBucket(budget.keysPerSecond);
+      const scan = await scans.walkNow(v, {
+        signal: ctx.signal,
+        throttle: async (keys) => {
+          await own.take(keys, ctx.signal);
+          await total.take(keys, ctx.signal);
+        },
+      });
+      if (!scan) counts.skipped++;
+      else if (scan.state === 'succeeded') counts.walked++;
+      else counts.failed++;
+      counts.keysRead += scan?.keysRead ?? 0;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(budget.concurrency, Math.max(1, due.length)) }, worker));
+  return counts;
+}

@@ -1,0 +1,160 @@
+/**
+ * Notice templates: built-in defaults per type and language, which admins may override (stored
+ * in PostgreSQL), and a deliberately tiny renderer: `{{name}}` inserts a value (HTML-escaped in
+ * the HTML part) and `{{#name}}…{{/name}}` keeps its content only when `name` is non-empty.
+ * No logic in templates: everything worth saying is computed into the variables.
+ */
+import type { Language, NoticeType } from './notice.js';
+
+/** One template: subject, plain text and HTML. */
+export interface Template {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The variables every template may use (see `message.ts` for how each is computed). */
+export const templateVariables = [
+  'volumeName',
+  'tenantName',
+  'usageLine',
+  'percent',
+  'used',
+  'limit',
+  'usedFiles',
+  'fileLimit',
+  'softLimit',
+  'graceDeadline',
+  'graceLeft',
+  'fullIn',
+  'topFolders',
+  'toFree',
+  'requestUrl',
+  'enforcementUrl',
+  'reasonText',
+  'detail',
+  'manualUntil',
+] as const;
+export type TemplateVars = Record<(typeof templateVariables)[number], string>;
+
+/** Raised when an admin's template uses an unknown variable or an unbalanced block. */
+export class TemplateError extends Error {}
+
+const tag = /\{\{\s*([#/]?)\s*([a-zA-Z]+)\s*\}\}/g;
+
+/** Checks a template string: known variables only, blocks balanced. */
+export function checkTemplate(source: string): void {
+  const open: string[] = [];
+  for (const m of source.matchAll(tag)) {
+    const [, kind, name] = m;
+    if (!(templateVariables as readonly string[]).includes(name!)) throw new TemplateError(`unknown variable "${name}"`);
+    if (kind === '#') open.push(name!);
+    if (kind === '/' && open.pop() !== name) throw new TemplateError(`block "${name}" closed without being opened`);
+  }
+  if (open.length) throw new TemplateError(`block "${open[open.length - 1]}" is never closed`);
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Renders one template string. */
+export function render(source: string, vars: TemplateVars, html = false): string {
+  const blocks = /\{\{\s*#\s*([a-zA-Z]+)\s*\}\}([\s\S]*?)\{\{\s*\/\s*\1\s*\}\}/g;
+  let out = source;
+  // Innermost blocks first, repeated until none is left, so nesting works.
+  for (let prev = ''; prev !== out; ) {
+    prev = out;
+    out = out.replace(blocks, (_, name: string, body: string) => (vars[name as keyof TemplateVars] ? body : ''));
+  }
+  return out.replace(tag, (_, _kind: string, name: string) => {
+    const v = vars[name as keyof TemplateVars] ?? '';
+    return html ? escapeHtml(v) : v;
+  });
+}
+
+const help = {
+  en: 'To get more room, delete what you no longer need (old checkpoints, caches, duplicated datasets), or request more at {{requestUrl}}. Details: {{enforcementUrl}}',
+  zh: '如需更多空间，请删除不再需要的数据（旧的 checkpoint、缓存、重复的数据集），或在 {{requestUrl}} 申请扩容。详情：{{enforcementUrl}}',
+};
+const folders = {
+  en: '{{#topFolders}} The largest folders are {{topFolders}}.{{/topFolders}}',
+  zh: '{{#topFolders}}占用最多的目录：{{topFolders}}。{{/topFolders}}',
+};
+const forecast = {
+  en: '{{#fullIn}} At this rate it is full in {{fullIn}}.{{/fullIn}}',
+  zh: '{{#fullIn}}按目前的增长速度，约 {{fullIn}} 后写满。{{/fullIn}}',
+};
+
+type Text = { subject: string; body: string };
+const texts: Record<NoticeType, Record<Language, Text>> = {
+  'quota.soft_exceeded': {
+    en: {
+      subject: 'Your volume {{volumeName}} is over its soft limit',
+      body: `Your volume \`{{volumeName}}\` is {{usageLine}}.${forecast.en} It is over its soft limit of {{softLimit}}: writes keep working for {{graceLeft}} (until {{graceDeadline}}), then they stop until usage is back under the limit.${folders.en} ${help.en}`,
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 已超过软限额',
+      body: `您的存储卷 \`{{volumeName}}\` {{usageLine}}。${forecast.zh}已超过软限额 {{softLimit}}：在 {{graceLeft}} 内（{{graceDeadline}} 之前）仍可写入，之后将停止写入，直到用量回到限额以下。${folders.zh}${help.zh}`,
+    },
+  },
+  'quota.grace_ending': {
+    en: {
+      subject: 'Writes to {{volumeName}} stop in {{graceLeft}}',
+      body: `Your volume \`{{volumeName}}\` is {{usageLine}}, over its soft limit of {{softLimit}}. Its grace period ends at {{graceDeadline}} (in {{graceLeft}}); after that, writes stop until you free {{toFree}}.${folders.en} ${help.en}`,
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 将在 {{graceLeft}} 后停止写入',
+      body: `您的存储卷 \`{{volumeName}}\` {{usageLine}}，超过软限额 {{softLimit}}。宽限期将于 {{graceDeadline}}（{{graceLeft}} 后）结束，之后将停止写入，直到释放 {{toFree}}。${folders.zh}${help.zh}`,
+    },
+  },
+  'quota.frozen': {
+    en: {
+      subject: 'Writes to {{volumeName}} are stopped',
+      body: `Writes to your volume \`{{volumeName}}\` are stopped: {{reasonText}}. It is {{usageLine}}. Reading and deleting still work; writes resume once you free {{toFree}}.{{#manualUntil}} This freeze lasts until {{manualUntil}}.{{/manualUntil}}{{#detail}} Note from the admins: {{detail}}.{{/detail}}${folders.en} ${help.en}`,
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 已停止写入',
+      body: `您的存储卷 \`{{volumeName}}\` 已停止写入：{{reasonText}}。当前{{usageLine}}。读取和删除不受影响；释放 {{toFree}} 后即可恢复写入。{{#manualUntil}}此次冻结持续到 {{manualUntil}}。{{/manualUntil}}{{#detail}}管理员备注：{{detail}}。{{/detail}}${folders.zh}${help.zh}`,
+    },
+  },
+  'quota.unfrozen': {
+    en: {
+      subject: 'Writes to {{volumeName}} work again',
+      body: `Good news: your volume \`{{volumeName}}\` accepts writes again ({{reasonText}}). It is {{usageLine}}. Details: {{enforcementUrl}}`,
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 已恢复写入',
+      body: `您的存储卷 \`{{volumeName}}\` 已恢复写入（{{reasonText}}）。当前{{usageLine}}。详情：{{enforcementUrl}}`,
+    },
+  },
+  'quota.forecast_full': {
+    en: {
+      subject: '{{volumeName}} will be full in {{fullIn}}',
+      body: `Your volume \`{{volumeName}}\` is {{usageLine}}. At this rate it is full in {{fullIn}}, and writes will stop then.${folders.en} ${help.en}`,
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 预计 {{fullIn}} 后写满',
+      body: `您的存储卷 \`{{volumeName}}\` {{usageLine}}。按目前的增长速度，约 {{fullIn}} 后写满，届时将停止写入。${folders.zh}${help.zh}`,
+    },
+  },
+  'admin.volume_unknown': {
+    en: {
+      subject: 'Headroom cannot judge volume {{volumeName}}',
+      body: `Volume \`{{volumeName}}\` of {{tenantName}} is not being enforced: {{detail}}. Its enforcement state is left as it was until its data can be trusted again. Details: {{enforcementUrl}}`,
+    },
+    zh: {
+      subject: 'Headroom 无法判断存储卷 {{volumeName}} 的状态',
+      body: `{{tenantName}} 的存储卷 \`{{volumeName}}\` 暂停执行配额：{{detail}}。在数据可信之前，保持原有状态不变。详情：{{enforcementUrl}}`,
+    },
+  },
+};
+
+/** The built-in template of a type in a language. */
+export function defaultTemplate(type: NoticeType, lang: Language): Template {
+  const t = texts[type][lang];
+  return {
+    subject: t.subject,
+    text: t.body,
+    // The HTML part: the same words, with names in <code>.
+    html: `<p>${t.body.replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`,
+  };
+}

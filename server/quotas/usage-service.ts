@@ -1,0 +1,39 @@
+/** Usage for engineers: current counters, a time-to-full forecast, and the sample history. */
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/principal.js';
+import { findState } from '../enforcement/enforcement-store.js';
+import type { ScanService } from '../scanner/scan-service.js';
+import type { VolumeService } from '../volumes/volume-service.js';
+import { forecastFull } from './forecast.js';
+import { listSamples, type Resolution } from './usage-store.js';
+
+/** Usage use cases. */
+export class UsageService {
+  constructor(
+    private readonly db: Knex,
+    private readonly volumes: VolumeService,
+    private readonly scans: ScanService,
+    private readonly forecastWindowDays: number,
+  ) {}
+
+  /** Counters read now, the enforcement state, and when the volume fills at its recent rate. */
+  async current(principal: Principal, volumeId: string) {
+    const u = await this.scans.usage(principal, volumeId);
+    const v = await this.volumes.get(principal, volumeId);
+    const now = new Date();
+    const since = new Date(now.getTime() - this.forecastWindowDays * 86_400_000);
+    const samples = await listSamples(this.db, v.id, since, now);
+    // The fresh reading counts as the newest sample.
+    const forecast = forecastFull([...samples, { at: u.readAt, bytes: u.usedBytes, inodes: u.usedInodes }], v.quota.hardBytes, now);
+    const state = await findState(this.db, v.id);
+    return { ...u, quota: v.quota, state: state?.state ?? 'ok', forecast };
+  }
+
+  /** Samples in a window, oldest first (raw for recent days, hourly and daily maxima further back). */
+  async history(principal: Principal, volumeId: string, q: { since?: string; until?: string; resolution?: Resolution }) {
+    const v = await this.volumes.get(principal, volumeId);
+    const until = q.until ? new Date(q.until) : new Date();
+    const since = q.since ? new Date(q.since) : new Date(until.getTime() - 30 * 86_400_000);
+    return { volumeId: v.id, since, until, samples: await listSamples(this.db, v.id, since, until, q.resolution) };
+  }
+}
