@@ -22,7 +22,9 @@ export async function up(knex: Knex): Promise<void> {
       inodes      BIGINT,
       read_at     TIMESTAMPTZ,
       error       TEXT,
-      error_at    TIMESTAMPTZ
+      error_at    TIMESTAMPTZ,
+      -- When the last sample was taken: an unchanged volume is sampled at most hourly.
+      sampled_at  TIMESTAMPTZ
     );
 
     -- History for charts and forecasts: raw samples are folded into hourly, then daily rows.
@@ -57,6 +59,8 @@ export async function up(knex: Knex): Promise<void> {
       applied_capacity  BIGINT,
       applied_inodes    BIGINT,
       evaluated_at      TIMESTAMPTZ,
+      -- When the time-to-full forecast was last checked (it is checked every few hours, not every pass).
+      forecast_checked_at TIMESTAMPTZ,
       updated_at        TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     CREATE INDEX IF NOT EXISTS enforcement_states_state ON enforcement_states (state);

@@ -14,6 +14,7 @@ import { createHttpApp } from './http/create-http-app.js';
 import { createHttpMetrics } from './http/metrics.js';
 import { loadSpec } from './http/openapi.js';
 import { jobRoutes } from './jobs/job-routes.js';
+import { latestRuns } from './jobs/job-run-store.js';
 import { buildJobs, leaseNameOf } from './jobs/jobs.js';
 import { LocalLease, RedisLease, type LocalLeaseRegistry } from './jobs/lease.js';
 import { Scheduler } from './jobs/scheduler.js';
@@ -102,8 +103,14 @@ export function buildApp(r: AppResources) {
   /** Boot-time recovery and background work: interrupted walks and runs, cron, the dispatcher. */
   const start = async () => {
     await scans.recover();
-    await scheduler.recover(!!redis);
-    if (c.jobs.enabled) scheduler.start();
+    const interrupted = await scheduler.recover(!!redis);
+    if (c.jobs.enabled) {
+      scheduler.start();
+      // A nightly walk cut off by a restart resumes now rather than tomorrow night: volumes
+      // walked before the cut are skipped by the job itself.
+      const [last] = await latestRuns(r.db, { job: 'walks', perJob: 1 });
+      if (interrupted && last?.state === 'failed') void scheduler.trigger('walks', 'schedule').catch((err) => r.log.error({ err }, 'resuming walks failed'));
+    }
     dispatcher.start();
   };
   /** Stops background work and closes engine clients; the caller closes the database. */

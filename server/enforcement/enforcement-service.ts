@@ -19,13 +19,13 @@ import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
-import { latestReadings, listSamples, recordReadings, type Reading } from '../quotas/usage-store.js';
+import { hourlySamples, latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
 import { latestWalks, topDirectories } from '../scanner/scan-store.js';
 import { listVolumes } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
-import type { VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { CounterUsage, VolumeMetadata } from '../volumes/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import { countByState, ensureState, findState, initialState, insertTransition, loadStates, saveState, type StateRow } from './enforcement-store.js';
+import { countByState, ensureState, findState, initialState, insertTransition, loadStates, markForecastChecked, saveState, type StateRow } from './enforcement-store.js';
 import { decide, toRelease, type Decision, type Limits, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
 /** The actor recorded for the scheduler's own changes. */
@@ -47,6 +47,11 @@ const GRACE_WARNING_MS = 24 * 3_600_000;
 /** Forecasts are computed for volumes at least this full (cheap filter for big fleets). */
 const FORECAST_MIN_FILL = 0.5;
 const PAGE = 1000;
+/** Volumes whose changes are written at once (each holds a PostgreSQL connection). */
+const APPLY_CONCURRENCY = 8;
+/** How often one volume's forecast is checked, and how many are checked per pass. */
+const FORECAST_EVERY_MS = 6 * 3_600_000;
+const FORECAST_PER_PASS = 200;
 
 /** Counts reported by a pass (recorded with the job run). */
 export type PassCounts = Record<'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices', number>;
@@ -84,19 +89,24 @@ export class EnforcementService {
     });
   }
 
-  /** Reads every active volume's counters, stores them, and enforces on the fresh numbers. */
+  /**
+   * Reads every active volume's counters, stores them, and enforces on the fresh numbers. Pages
+   * are pipelined: the next page's counters are read while this page is recorded and evaluated.
+   */
   async countersPass(ctx: PassContext = {}): Promise<PassCounts> {
     const counts = zero();
-    await this.eachPage(ctx, async (page, now) => {
-      const usage = await this.metadata.readUsageMany(page);
+    let prefetch: Promise<Map<string, CounterUsage | Error>> | undefined;
+    await this.eachPage(ctx, async (page, now, nextPage) => {
+      const usage = await (prefetch ?? this.metadata.readUsageMany(page));
+      prefetch = nextPage && this.metadata.readUsageMany(nextPage);
+      prefetch?.catch(() => undefined); // awaited on the next page; never an unhandled rejection
       const readings: Reading[] = page.map((v) => {
         const u = usage.get(v.id);
         if (!u || u instanceof Error) return { volumeId: v.id, ok: false, error: u?.message ?? 'not read', at: now };
         return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
       });
-      await recordReadings(this.db, readings);
       counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, ctx, counts, true);
+      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, ctx, counts, true, recordReadings(this.db, readings));
     });
     return counts;
   }
@@ -118,29 +128,40 @@ export class EnforcementService {
     return counts;
   }
 
-  private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date) => Promise<void>): Promise<void> {
-    let afterId: string | undefined;
-    for (;;) {
+  /** Calls `fn` for each page of active volumes, handing it the next page too (for prefetching). */
+  private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date, next: Volume[] | undefined) => Promise<void>): Promise<void> {
+    let page = await listVolumes(this.db, { state: 'active', limit: PAGE });
+    while (page.length) {
       ctx.signal?.throwIfAborted();
-      const page = await listVolumes(this.db, { state: 'active', afterId, limit: PAGE });
-      if (!page.length) return;
-      await fn(page, ctx.now ?? new Date());
-      afterId = page[page.length - 1]!.id;
-      if (page.length < PAGE) return;
+      const next = page.length < PAGE ? [] : await listVolumes(this.db, { state: 'active', afterId: page[page.length - 1]!.id, limit: PAGE });
+      await fn(page, ctx.now ?? new Date(), next.length ? next : undefined);
+      page = next;
     }
   }
 
-  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PassContext, counts: PassCounts, fresh: boolean): Promise<void> {
+  /** Decides a page; `recording` (the readings being stored) runs alongside the loads. */
+  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PassContext, counts: PassCounts, fresh: boolean, recording?: Promise<void>): Promise<void> {
     const ids = page.map((v) => v.id);
-    const [states, walks] = await Promise.all([loadStates(this.db, ids), latestWalks(this.db, ids)]);
-    const forecastCandidates: { v: Volume; bytes: bigint }[] = [];
+    const [states, walks] = await Promise.all([loadStates(this.db, ids), latestWalks(this.db, ids), recording]);
+    const toApply: { v: Volume; reading: PolicyReading }[] = [];
+    const forecastCandidates: { v: Volume; reading: Extract<PolicyReading, { ok: true }>; checkedAt: Date | null }[] = [];
     for (const v of page) {
-      ctx.signal?.throwIfAborted();
       counts.volumes++;
       const reading = this.trusted(readings.get(v.id) ?? { ok: false, error: 'not read' }, walks.get(v.id));
       const cur = states.get(v.id) ?? initialState(v.id, v.tenantId, now);
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
-      if (needsWrite(cur, d, now)) {
+      if (needsWrite(cur, d, now)) toApply.push({ v, reading });
+      const due = !cur.forecastCheckedAt || now.getTime() - cur.forecastCheckedAt.getTime() >= FORECAST_EVERY_MS;
+      if (fresh && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
+        forecastCandidates.push({ v, reading, checkedAt: cur.forecastCheckedAt });
+      }
+    }
+    // Volumes whose decision writes something, a few at a time (each is its own locked transaction).
+    let next = 0;
+    const worker = async () => {
+      while (next < toApply.length) {
+        ctx.signal?.throwIfAborted();
+        const { v, reading } = toApply[next++]!;
         try {
           await this.applyOne(v, reading, now, ctx, counts);
         } catch (err) {
@@ -150,10 +171,8 @@ export class EnforcementService {
           this.log.error({ err, volumeId: v.id }, 'enforcement of a volume failed; it is retried next pass');
         }
       }
-      if (fresh && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
-        forecastCandidates.push({ v, bytes: reading.bytes });
-      }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, toApply.length) }, worker));
     if (forecastCandidates.length) await this.forecastAlerts(forecastCandidates, now, counts);
   }
 
@@ -252,23 +271,29 @@ export class EnforcementService {
     if (await this.outbox.enqueue(trx, n)) counts.notices++;
   }
 
-  /** "Full within N days" notices, at most one per volume per alert window. */
-  private async forecastAlerts(cands: { v: Volume; bytes: bigint }[], now: Date, counts: PassCounts): Promise<void> {
+  /**
+   * "Full within N days" notices, at most one per volume per alert window. A volume's forecast is
+   * checked every few hours, at most {@link FORECAST_PER_PASS} per pass (least recently checked
+   * first): trends over days do not need a five-minute cadence, and the sample reads stay small.
+   */
+  private async forecastAlerts(cands: { v: Volume; reading: Extract<PolicyReading, { ok: true }>; checkedAt: Date | null }[], now: Date, counts: PassCounts): Promise<void> {
+    const due = [...cands].sort((a, b) => (a.checkedAt?.getTime() ?? 0) - (b.checkedAt?.getTime() ?? 0)).slice(0, FORECAST_PER_PASS);
     const since = new Date(now.getTime() - this.opts.forecastWindowDays * 86_400_000);
+    const samples = await hourlySamples(this.db, due.map((c) => c.v.id), since);
     const windowMs = Math.max(1, this.opts.forecastAlertDays) * 86_400_000;
-    for (const { v } of cands) {
-      const samples = await listSamples(this.db, v.id, since, new Date(now.getTime() + 1));
-      const f = forecastFull(samples, v.quota.hardBytes, now);
+    for (const { v, reading } of due) {
+      const series = [...(samples.get(v.id) ?? []), { at: reading.readAt, bytes: reading.bytes, inodes: reading.inodes }];
+      const f = forecastFull(series, v.quota.hardBytes, now);
       if (!f || f.secondsToFull > this.opts.forecastAlertDays * 86_400) continue;
       await inTransaction(this.db, async (trx) => {
         const cur = (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, now);
-        const last = samples[samples.length - 1]!;
-        const data = await this.noticeData(trx, v, cur, { ok: true, bytes: last.bytes, inodes: last.inodes, readAt: last.at }, null);
+        const data = await this.noticeData(trx, v, cur, reading, null);
         data.forecast = { fullAt: f.fullAt.toISOString(), bytesPerDay: String(f.bytesPerDay) };
         const n: NewNotice = { eventKey: `${v.id}:quota.forecast_full:${Math.floor(now.getTime() / windowMs)}`, type: 'quota.forecast_full', audience: 'tenant', tenantId: v.tenantId, volumeId: v.id, data };
         if (await this.outbox.enqueue(trx, n)) counts.notices++;
       });
     }
+    await markForecastChecked(this.db, due.map((c) => ({ volumeId: c.v.id, tenantId: c.v.tenantId })), now);
   }
 
   /** What a notice about `v` says, snapshotted now. */

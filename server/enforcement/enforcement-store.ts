@@ -19,6 +19,8 @@ export interface StateRow {
   appliedCapacity: bigint | null;
   appliedInodes: bigint | null;
   evaluatedAt: Date | null;
+  /** Written only by {@link markForecastChecked}; {@link saveState} leaves it alone. */
+  forecastCheckedAt: Date | null;
 }
 
 /** The state of a volume Headroom has never evaluated. */
@@ -39,6 +41,7 @@ export function initialState(volumeId: string, tenantId: string, since: Date): S
     appliedCapacity: null,
     appliedInodes: null,
     evaluatedAt: null,
+    forecastCheckedAt: null,
   };
 }
 
@@ -60,7 +63,19 @@ const fromRow = (r: Record<string, unknown>): StateRow => ({
   appliedCapacity: (r.applied_capacity as bigint | null) ?? null,
   appliedInodes: (r.applied_inodes as bigint | null) ?? null,
   evaluatedAt: (r.evaluated_at as Date | null) ?? null,
+  forecastCheckedAt: (r.forecast_checked_at as Date | null) ?? null,
 });
+
+/** Records that the forecasts of these volumes were checked at `at`. */
+export async function markForecastChecked(db: Db, volumes: { volumeId: string; tenantId: string }[], at: Date): Promise<void> {
+  if (!volumes.length) return;
+  await db.raw(
+    `INSERT INTO enforcement_states (volume_id, tenant_id, state, reason, forecast_checked_at)
+     SELECT v, t, 'ok', 'within_limits', ? FROM unnest(?::text[], ?::text[]) AS x(v, t)
+     ON CONFLICT (volume_id) DO UPDATE SET forecast_checked_at = EXCLUDED.forecast_checked_at`,
+    [at, volumes.map((v) => v.volumeId), volumes.map((v) => v.tenantId)],
+  );
+}
 
 const big = (x: bigint | null) => (x === null ? null : x.toString());
 
@@ -88,6 +103,18 @@ export async function findState(db: Db, volumeId: string, opts: { forUpdate?: bo
  */
 export async function ensureState(db: Db, volumeId: string, tenantId: string): Promise<void> {
   await db('enforcement_states').insert({ volume_id: volumeId, tenant_id: tenantId, state: 'ok', reason: 'within_limits' }).onConflict('volume_id').ignore();
+}
+
+/**
+ * The first state of a volume, written when it becomes active: `ok`, with the JuiceFS limits the
+ * setting holds (what onboarding formatted, or what an adopted volume already had), so the first
+ * enforcement pass does not rewrite every setting to find out.
+ */
+export async function seedState(db: Db, volumeId: string, tenantId: string, applied: { capacity: bigint; inodes: bigint }): Promise<void> {
+  await db('enforcement_states')
+    .insert({ volume_id: volumeId, tenant_id: tenantId, state: 'ok', reason: 'within_limits', applied_capacity: applied.capacity.toString(), applied_inodes: applied.inodes.toString() })
+    .onConflict('volume_id')
+    .ignore();
 }
 
 /** Writes the whole state row. */

@@ -38,10 +38,18 @@ export class JuiceFsMetadata implements VolumeMetadata {
     private readonly defaults: FormatDefaults,
   ) {}
 
-  /** The volume's metadata handle. */
+  private readonly handles = new Map<string, TkvVolume>();
+
+  /** The volume's metadata handle (cached: a counters pass asks for every volume every few minutes). */
   volume(metaUrl: string): TkvVolume {
-    const { engine, location } = this.registry.forUrl(metaUrl);
-    return new TkvVolume(engine, location.prefix);
+    let tv = this.handles.get(metaUrl);
+    if (!tv) {
+      const { engine, location } = this.registry.forUrl(metaUrl);
+      tv = new TkvVolume(engine, location.prefix);
+      if (this.handles.size >= 100_000) this.handles.clear(); // bound memory on huge fleets
+      this.handles.set(metaUrl, tv);
+    }
+    return tv;
   }
 
   /**

@@ -26,21 +26,39 @@ export interface StoredReading {
 
 const CHUNK = 1000;
 
-/** Stores readings: upserts the latest per volume and appends raw samples for the good ones. */
+/**
+ * Stores readings: upserts the latest per volume, and appends a raw sample when usage changed
+ * or the last sample is an hour old (a still volume does not fill the history with copies).
+ * One statement per 1,000 volumes, with arrays as parameters, so a 10,000-volume pass costs ten
+ * round trips.
+ */
 export async function recordReadings(db: Db, readings: readonly Reading[]): Promise<void> {
   for (let i = 0; i < readings.length; i += CHUNK) {
     const part = readings.slice(i, i + CHUNK);
     const good = part.filter((r): r is Extract<Reading, { ok: true }> => r.ok);
     const bad = part.filter((r): r is Extract<Reading, { ok: false }> => !r.ok);
     if (good.length) {
-      await db('usage_readings')
-        .insert(good.map((r) => ({ volume_id: r.volumeId, bytes: r.bytes.toString(), inodes: r.inodes.toString(), read_at: r.at, error: null, error_at: null })))
-        .onConflict('volume_id')
-        .merge();
-      await db('usage_samples')
-        .insert(good.map((r) => ({ volume_id: r.volumeId, resolution: 'raw', at: r.at, bytes: r.bytes.toString(), inodes: r.inodes.toString() })))
-        .onConflict(['volume_id', 'resolution', 'at'])
-        .ignore();
+      await db.raw(
+        `WITH input AS (
+           SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::timestamptz[]) AS t(volume_id, bytes, inodes, at)
+         ), prev AS (
+           SELECT i.*, r.bytes AS pb, r.inodes AS pi, r.sampled_at AS ps FROM input i LEFT JOIN usage_readings r USING (volume_id)
+         ), due AS (
+           SELECT volume_id, bytes, inodes, at FROM prev
+            WHERE pb IS NULL OR pb <> bytes OR pi <> inodes OR ps IS NULL OR ps < at - interval '1 hour'
+         ), sampled AS (
+           INSERT INTO usage_samples (volume_id, resolution, at, bytes, inodes)
+           SELECT volume_id, 'raw', at, bytes, inodes FROM due
+           ON CONFLICT (volume_id, resolution, at) DO NOTHING
+         )
+         INSERT INTO usage_readings (volume_id, bytes, inodes, read_at, error, error_at, sampled_at)
+         SELECT p.volume_id, p.bytes, p.inodes, p.at, NULL, NULL, CASE WHEN d.volume_id IS NULL THEN p.ps ELSE p.at END
+           FROM prev p LEFT JOIN due d USING (volume_id)
+         ON CONFLICT (volume_id) DO UPDATE
+           SET bytes = EXCLUDED.bytes, inodes = EXCLUDED.inodes, read_at = EXCLUDED.read_at,
+               error = NULL, error_at = NULL, sampled_at = EXCLUDED.sampled_at`,
+        [good.map((r) => r.volumeId), good.map((r) => r.bytes.toString()), good.map((r) => r.inodes.toString()), good.map((r) => r.at.toISOString())],
+      );
     }
     if (bad.length) {
       // A failure keeps the last good numbers (for display) but records why the new read failed.
@@ -67,6 +85,27 @@ export async function latestReadings(db: Db, volumeIds: readonly string[]): Prom
   for (let i = 0; i < volumeIds.length; i += CHUNK) {
     const rows = (await db('usage_readings').whereIn('volume_id', volumeIds.slice(i, i + CHUNK))) as Record<string, unknown>[];
     for (const r of rows) out.set(r.volume_id as string, fromRow(r));
+  }
+  return out;
+}
+
+/**
+ * Samples of many volumes since `since`, thinned to at most one per hour (the latest of each
+ * hour): enough for a days-long trend, and bounded however often counters are read.
+ */
+export async function hourlySamples(db: Db, volumeIds: readonly string[], since: Date): Promise<Map<string, Sample[]>> {
+  const out = new Map<string, Sample[]>();
+  if (!volumeIds.length) return out;
+  const r = await db.raw(
+    `SELECT DISTINCT ON (volume_id, date_trunc('hour', at)) volume_id, at, bytes, inodes
+       FROM usage_samples WHERE volume_id = ANY(?::text[]) AND at >= ?
+      ORDER BY volume_id, date_trunc('hour', at), at DESC`,
+    [volumeIds as string[], since],
+  );
+  for (const row of (r as { rows: { volume_id: string; at: Date; bytes: bigint; inodes: bigint }[] }).rows) {
+    const list = out.get(row.volume_id) ?? [];
+    list.push({ at: row.at, bytes: row.bytes, inodes: row.inodes });
+    out.set(row.volume_id, list);
   }
   return out;
 }

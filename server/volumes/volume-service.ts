@@ -15,6 +15,7 @@ import { hashRequest } from '../http/idempotency.js';
 import { findTenant } from '../tenants/tenant-store.js';
 import { CorruptMetadataError } from '../meta/tkv/records.js';
 import { NotFormattedError } from '../meta/tkv/tkv-volume.js';
+import { seedState } from '../enforcement/enforcement-store.js';
 import { adoptionTarget, buildMetaUrl } from './meta-url.js';
 import type { VolumeMetadata } from './volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
@@ -109,6 +110,7 @@ export class VolumeService {
         if (claimed.length === 0) throw errors.prefixInUse(target.prefix);
         await insertVolume(trx, { id, tenantId, name: input.name, prefix: target.prefix, engine: target.engine, metaUrl, quota, requestHash });
         const v = await setVolumeState(trx, id, 'active', `adopted JuiceFS volume "${identity.name}" (UUID ${identity.uuid})`);
+        await seedState(trx, id, tenantId, { capacity: identity.capacity, inodes: identity.inodes });
         await recordAudit(trx, actor, { action: 'volume.adopted', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
         return v;
       });
@@ -151,6 +153,8 @@ export class VolumeService {
       if (!from.includes(before.state)) return before;
       const after = await setVolumeState(trx, volumeId, to, detail);
       if (to === 'deleting') await retirePrefix(trx, before.prefix);
+      // Formatting wrote the hard limits as JuiceFS Capacity/Inodes (0 = unlimited).
+      if (to === 'active') await seedState(trx, volumeId, before.tenantId, { capacity: before.quota.hardBytes ?? 0n, inodes: before.quota.hardInodes ?? 0n });
       await recordAudit(trx, actor, { action, entityType: 'volume', entityId: volumeId, tenantId: before.tenantId, before: presentVolume(before), after: presentVolume(after) });
       return after;
     });

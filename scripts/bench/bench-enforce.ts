@@ -1,0 +1,163 @@
+/**
+ * bench:enforce — one enforcement pass over a fleet, against the floor of reading its counters.
+ *
+ *   npm run bench:enforce [-- --engine local|etcd|all] [--volumes 10000]
+ *
+ * For each engine it formats N volumes (as onboarding would) with usage spread so that about 5 %
+ * are over their soft limit and 1 % over their hard limit, registers them in a scratch
+ * PostgreSQL database, then measures in the same run:
+ *   (a) floor: a bare batched read of the same 2N counter keys through the same engine client
+ *       (batches of 2,000 keys, the batch size the service uses);
+ *   (b) Headroom's counters pass: read, store readings and samples, evaluate every volume, and
+ *       write the transitions (state rows, audit, outbox, JuiceFS setting writes);
+ *   (c) the same pass again, in steady state (no transitions).
+ * It prints the three times and b/a, c/a. Target: b/a <= 3 and b under 30 s on etcd.
+ * PostgreSQL: DATABASE_URL's server, else 127.0.0.1:5432. etcd is started here unless ETCD_ENDPOINTS.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { ulid } from 'ulid';
+import { buildApp } from '../../server/app.js';
+import { loadConfig } from '../../server/config.js';
+import { createDb } from '../../server/db/database.js';
+import { migrateLatest } from '../../server/db/migrations.js';
+import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
+import type { KvEngine } from '../../server/engines/kv.js';
+import { LocalEngine } from '../../server/engines/local/local-engine.js';
+import { USAGE_BATCH } from '../../server/meta/juicefs-metadata.js';
+import { encodeCounter } from '../../server/meta/tkv/records.js';
+import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
+import { startEtcd } from '../../test/support/etcd.js';
+
+const GB = 1_000_000_000n;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) await fn(items[i++]!);
+  }));
+}
+
+/** Usage of volume i: mostly well under, 5 % over soft (100 GB), 1 % over hard (120 GB). */
+function usageOf(i: number): bigint {
+  if (i % 100 === 0) return 125n * GB;
+  if (i % 20 === 0) return 105n * GB;
+  return BigInt(1 + (i % 90)) * GB;
+}
+
+async function benchEngine(kind: 'local' | 'etcd', where: string, n: number, adminUrl: string): Promise<void> {
+  const dbName = `headroom_bench_enforce_${process.pid}_${kind}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const db = createDb(url.toString(), 10);
+  const engine: KvEngine = kind === 'etcd' ? new EtcdEngine({ endpoints: [where] }) : new LocalEngine(where);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-enforce-'));
+  try {
+    await migrateLatest(db);
+    const env: Record<string, string> = { DATABASE_URL: url.toString(), DATA_DIR: dataDir, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false' };
+    if (kind === 'etcd') env.ETCD_ENDPOINTS = where;
+    else env.LOCAL_META_PATH = where;
+    const config = loadConfig(env);
+    const app = buildApp({ config, log: pino({ level: 'silent' }), db, jwtSecret: 'x'.repeat(32), webhookSecret: 'bench-webhook-secret' });
+
+    const t0 = performance.now();
+    await db('tenants').insert({ id: 'bench', display_name: 'Bench', email: 'bench@example.com' });
+    const vols = Array.from({ length: n }, (_, i) => {
+      const prefix = `b${String(i).padStart(6, '0')}`;
+      const metaUrl = kind === 'etcd' ? `etcd://${where}/${prefix}` : `local://${where}?prefix=${prefix}`;
+      return { id: `vol_${ulid().toLowerCase()}`, prefix, metaUrl, used: usageOf(i) };
+    });
+    for (let i = 0; i < n; i += 1000) {
+      const part = vols.slice(i, i + 1000);
+      await db('volume_prefixes').insert(part.map((v) => ({ prefix: v.prefix, volume_id: v.id })));
+      await db('volumes').insert(
+        part.map((v) => ({
+          id: v.id, tenant_id: 'bench', name: v.prefix, prefix: v.prefix, engine: kind, meta_url: v.metaUrl, state: 'active',
+          soft_bytes: String(100n * GB), hard_bytes: String(120n * GB), grace_seconds: 604_800, request_hash: 'bench',
+        })),
+      );
+      // As onboarding does when a volume becomes active: its first state, with the limits formatted.
+      await db('enforcement_states').insert(part.map((v) => ({ volume_id: v.id, tenant_id: 'bench', state: 'ok', reason: 'within_limits', applied_capacity: String(120n * GB), applied_inodes: '0' })));
+    }
+    await pool(vols, kind === 'etcd' ? 32 : 4, async (v) => {
+      const prefix = Buffer.from(kind === 'etcd' ? `/${v.prefix}` : v.prefix);
+      const tv = new TkvVolume(engine, prefix);
+      await tv.format({ name: v.prefix, storage: 'file', bucket: '/tmp/bench/', capacity: 120n * GB });
+      await engine.txn(async (t) => {
+        t.put(tv.keys.counter('usedSpace'), encodeCounter(v.used));
+        t.put(tv.keys.counter('totalInodes'), encodeCounter(v.used / 1_000_000n));
+      });
+    });
+    console.log(`\n[${kind}] ${n} volumes formatted and registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    const keys = vols.flatMap((v) => {
+      const tv = new TkvVolume(engine, Buffer.from(kind === 'etcd' ? `/${v.prefix}` : v.prefix));
+      return [tv.keys.counter('usedSpace'), tv.keys.counter('totalInodes')];
+    });
+    const floor = async () => {
+      const s = performance.now();
+      let got = 0;
+      for (let i = 0; i < keys.length; i += USAGE_BATCH * 2) got += (await engine.batchGet(keys.slice(i, i + USAGE_BATCH * 2))).size;
+      if (got !== keys.length) throw new Error(`floor read ${got} of ${keys.length} keys`);
+      return performance.now() - s;
+    };
+    await floor(); // warm the engine (page cache, etcd's index, connections)
+    const a = await floor();
+    let s = performance.now();
+    const first = await app.services.enforcement.countersPass();
+    const b = performance.now() - s;
+    s = performance.now();
+    const second = await app.services.enforcement.countersPass();
+    const c = performance.now() - s;
+    const a2 = await floor();
+    const fl = Math.min(a, a2);
+    console.log(`  (a) bare batched read of ${keys.length} counter keys : ${(a / 1000).toFixed(2)} s (again after: ${(a2 / 1000).toFixed(2)} s)`);
+    console.log(`  (b) counters pass + evaluation + state writes      : ${(b / 1000).toFixed(2)} s  (${first.transitions} transitions, ${first.limitWrites} JuiceFS writes, ${first.notices} notices)`);
+    console.log(`  (c) the same pass in steady state                  : ${(c / 1000).toFixed(2)} s  (${second.transitions} transitions)`);
+    console.log(`  b/a = ${(b / fl).toFixed(2)}, c/a = ${(c / fl).toFixed(2)} (target <= 3)${kind === 'etcd' ? `; b = ${(b / 1000).toFixed(1)} s (target < 30 s)` : ''}`);
+    await app.close();
+  } finally {
+    await engine.close();
+    await db.destroy();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const engines = arg('engine', 'all') === 'all' ? (['local', 'etcd'] as const) : ([arg('engine', 'local')] as ('local' | 'etcd')[]);
+  const n = Number(arg('volumes', '10000'));
+  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-meta-'));
+  try {
+    for (const kind of engines) {
+      if (kind === 'local') await benchEngine('local', path.join(tmp, 'meta.db'), n, adminUrl);
+      else if (process.env.ETCD_ENDPOINTS) await benchEngine('etcd', process.env.ETCD_ENDPOINTS.split(',')[0]!, n, adminUrl);
+      else {
+        const etcd = await startEtcd();
+        try {
+          await benchEngine('etcd', etcd.endpoint, n, adminUrl);
+        } finally {
+          await etcd.stop();
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
