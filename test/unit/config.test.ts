@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { ConfigError, envSchema, loadConfig } from '../../server/config.js';
 
 describe('loadConfig', () => {
   it('gives zero-config defaults', () => {
@@ -35,5 +36,16 @@ describe('loadConfig', () => {
 
   it('requires endpoints for a non-local default engine', () => {
     expect(() => loadConfig({ META_ENGINE: 'etcd' })).toThrow(/ETCD_ENDPOINTS/);
+  });
+
+  it('refuses cron schedules that would never run, naming the variable', () => {
+    expect(() => loadConfig({ SCAN_COUNTERS_CRON: 'every five minutes' })).toThrow(/SCAN_COUNTERS_CRON: is not a valid cron expression/);
+    expect(loadConfig({ ENFORCE_CRON: '*/10 * * * *' }).jobs.enforceCron).toBe('*/10 * * * *');
+  });
+
+  it('documents every variable in the README', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const missing = Object.keys(envSchema.shape).filter((k) => !readme.includes(`\`${k}\``));
+    expect(missing).toEqual([]);
   });
 });
