@@ -66,6 +66,7 @@ function explain(
     const why = s.reason.startsWith('hard') ? 'the hard limit was reached' : 'usage stayed over the soft limit past the grace period';
     parts.push(`Writes are stopped since ${humanTime(s.since.toISOString())} because ${why}. Reading and deleting still work.`);
     parts.push(`Writes resume at the next check (within minutes) once usage is below ${below}${free ? `: delete at least ${free}` : ''}, or as soon as a larger quota is approved.`);
+    parts.push('Deleted files go to the .trash folder first and keep counting until they are purged; remove them from .trash to free the space at once.');
   }
   return parts.join(' ');
 }

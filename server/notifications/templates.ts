@@ -71,9 +71,11 @@ export function render(source: string, vars: TemplateVars, html = false): string
   });
 }
 
+// JuiceFS >= 1.0 keeps deleted files in .trash, still counted, for TrashDays: say so, or people
+// delete, see nothing change, and delete more.
 const help = {
-  en: 'To get more room, delete what you no longer need (old checkpoints, caches, duplicated datasets), or request more at {{requestUrl}}. Details: {{enforcementUrl}}',
-  zh: '如需更多空间，请删除不再需要的数据（旧的 checkpoint、缓存、重复的数据集），或在 {{requestUrl}} 申请扩容。详情：{{enforcementUrl}}',
+  en: 'To get more room, delete what you no longer need (old checkpoints, caches, duplicated datasets), then empty it from the .trash folder at the top of the volume, where deleted files keep counting until they are purged; or request more at {{requestUrl}}. Details: {{enforcementUrl}}',
+  zh: '如需更多空间，请删除不再需要的数据（旧的 checkpoint、缓存、重复的数据集），并清理存储卷根目录下的 .trash（已删除的文件在被清除前仍计入用量）；或在 {{requestUrl}} 申请扩容。详情：{{enforcementUrl}}',
 };
 const folders = {
   en: '{{#topFolders}} The largest folders are {{topFolders}}.{{/topFolders}}',
