@@ -15,7 +15,8 @@
  */
 import type { KvEngine } from '../../engines/kv.js';
 import { ROOT_INODE, TRASH_INODE, parseInodeKey, type VolumeKeys } from './keys.js';
-import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry, inodeSpace } from './records.js';
+import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry } from './records.js';
+import { addDirectChild, newAcc, rollUp, type DirAcc, type WalkedDirectory, type WalkResult } from '../walk-rollup.js';
 
 /** Walk options. */
 export interface WalkOptions {
@@ -32,62 +33,7 @@ export interface WalkOptions {
   expectedInodes?: bigint;
 }
 
-/** Usage of one directory; "direct" is its immediate children, the rest its whole subtree (itself excluded). */
-export interface WalkedDirectory {
-  inode: bigint;
-  parent: bigint;
-  /** Raw path bytes, `/`-joined, base64: exact even for non-UTF-8 names. */
-  pathBase64: string;
-  /** The same path decoded as UTF-8 with U+FFFD for invalid bytes: for display only. */
-  path: string;
-  depth: number;
-  inTrash: boolean;
-  bytes: bigint;
-  logicalBytes: bigint;
-  inodes: bigint;
-  files: bigint;
-  dirs: bigint;
-  directBytes: bigint;
-  directLogicalBytes: bigint;
-  directInodes: bigint;
-}
-
-/** Walk result: per-directory usage plus totals for the tree and for the trash. */
-export interface WalkResult {
-  keysRead: number;
-  /** Everything reachable from `/` (root itself excluded, as the counters exclude it). */
-  tree: { bytes: bigint; logicalBytes: bigint; inodes: bigint };
-  /** Everything under `.trash` (the trash root excluded). */
-  trash: { bytes: bigint; logicalBytes: bigint; inodes: bigint };
-  /** Inodes whose parent directory was not found (detached or being deleted). */
-  detached: { bytes: bigint; inodes: bigint };
-  directories: WalkedDirectory[];
-}
-
-interface DirAcc {
-  parent: bigint;
-  isDir: boolean;
-  name: Buffer | undefined;
-  directBytes: bigint;
-  directLogical: bigint;
-  directInodes: bigint;
-  files: bigint;
-  dirs: bigint;
-  // filled by the roll-up
-  bytes: bigint;
-  logical: bigint;
-  inodes: bigint;
-  rfiles: bigint;
-  rdirs: bigint;
-}
-
-const newAcc = (): DirAcc => ({
-  parent: 0n, isDir: false, name: undefined,
-  directBytes: 0n, directLogical: 0n, directInodes: 0n, files: 0n, dirs: 0n,
-  bytes: 0n, logical: 0n, inodes: 0n, rfiles: 0n, rdirs: 0n,
-});
-
-const lossy = new TextDecoder('utf-8', { fatal: false });
+export type { WalkedDirectory, WalkResult };
 
 /** Walks the volume under `keys` on `engine`. */
 export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkOptions = {}): Promise<WalkResult> {
@@ -102,12 +48,7 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
 
   /** Adds one child inode to its parent's direct figures. */
   const addChild = (parent: bigint, type: number, length: bigint) => {
-    const a = acc(parent);
-    a.directBytes += inodeSpace(type, length);
-    a.directLogical += type === TYPE_FILE ? length : 0n;
-    a.directInodes += 1n;
-    if (type === TYPE_DIR) a.dirs += 1n;
-    else a.files += 1n;
+    addDirectChild(acc(parent), type, length);
   };
 
   const readPartition = async (start: Buffer, end: Buffer) => {
@@ -191,103 +132,6 @@ function partitionsFor(keys: VolumeKeys, expectedInodes: bigint): Array<[Buffer,
 }
 
 /** Sums subtrees bottom-up and builds paths; detached entries are reported, not hidden. */
-function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number): WalkResult {
-  const depth = new Map<bigint, number>([[ROOT_INODE, 0], [TRASH_INODE, 0]]);
-  const depthOf = (ino: bigint): number => {
-    const chain: bigint[] = [];
-    let cur = ino;
-    while (!depth.has(cur)) {
-      const d = dirs.get(cur);
-      if (!d?.isDir || chain.includes(cur) || chain.length > 10_000) {
-        for (const c of chain) depth.set(c, -1); // detached (or a cycle): no path to a root
-        return -1;
-      }
-      chain.push(cur);
-      cur = d.parent;
-    }
-    let base = depth.get(cur)!;
-    for (let i = chain.length - 1; i >= 0; i--) depth.set(chain[i]!, base < 0 ? -1 : ++base);
-    return depth.get(ino)!;
-  };
-  const real = [...dirs.entries()].filter(([ino, d]) => d.isDir || ino === ROOT_INODE || ino === TRASH_INODE);
-  for (const [ino] of real) depthOf(ino);
-  // Trash sub-directories hang off TRASH_INODE, whose own parent is the root: keep them apart.
-  const inTrash = (ino: bigint) => {
-    for (let cur = ino, n = 0; n < 10_000; n++) {
-      if (cur === TRASH_INODE) return true;
-      if (cur === ROOT_INODE) return false;
-      const d = dirs.get(cur);
-      if (!d) return false;
-      cur = d.parent;
-    }
-    return false;
-  };
-  const ordered = real.filter(([ino]) => depth.get(ino)! >= 0).sort((a, b) => depth.get(b[0])! - depth.get(a[0])!);
-  for (const [, d] of ordered) {
-    d.bytes += d.directBytes;
-    d.logical += d.directLogical;
-    d.inodes += d.directInodes;
-    d.rfiles += d.files;
-    d.rdirs += d.dirs;
-  }
-  for (const [ino, d] of ordered) {
-    if (ino === ROOT_INODE || ino === TRASH_INODE) continue;
-    const p = dirs.get(d.parent);
-    if (!p) continue;
-    p.bytes += d.bytes;
-    p.logical += d.logical;
-    p.inodes += d.inodes;
-    p.rfiles += d.rfiles;
-    p.rdirs += d.rdirs;
-  }
-  // The trash root is never added as a child (its attr says parent 1), so `/` holds only real entries.
-  const detached = { bytes: 0n, inodes: 0n };
-  for (const [ino, d] of dirs) {
-    if (depth.get(ino) === undefined || depth.get(ino)! < 0) {
-      detached.bytes += d.directBytes;
-      detached.inodes += d.directInodes;
-    }
-  }
-  const paths = new Map<bigint, Buffer>([[ROOT_INODE, Buffer.alloc(0)], [TRASH_INODE, Buffer.from('/.trash')]]);
-  const pathOf = (ino: bigint): Buffer => {
-    const known = paths.get(ino);
-    if (known) return known;
-    const d = dirs.get(ino)!;
-    const p = Buffer.concat([pathOf(d.parent), Buffer.from('/'), d.name ?? Buffer.from(`<inode ${ino}>`)]);
-    paths.set(ino, p);
-    return p;
-  };
-  const directories: WalkedDirectory[] = [];
-  for (const [ino, d] of [...ordered].reverse()) {
-    const raw = ino === ROOT_INODE ? Buffer.from('/') : pathOf(ino);
-    directories.push({
-      inode: ino,
-      parent: d.parent,
-      pathBase64: raw.toString('base64'),
-      path: lossy.decode(raw),
-      depth: depth.get(ino)! + (inTrash(ino) && ino !== TRASH_INODE ? 1 : ino === TRASH_INODE ? 1 : 0),
-      inTrash: inTrash(ino),
-      bytes: d.bytes,
-      logicalBytes: d.logical,
-      inodes: d.inodes,
-      files: d.rfiles,
-      dirs: d.rdirs,
-      directBytes: d.directBytes,
-      directLogicalBytes: d.directLogical,
-      directInodes: d.directInodes,
-    });
-  }
-  const root = dirs.get(ROOT_INODE) ?? newAcc();
-  const trash = dirs.get(TRASH_INODE) ?? newAcc();
-  return {
-    keysRead,
-    tree: { bytes: root.bytes, logicalBytes: root.logical, inodes: root.inodes },
-    trash: { bytes: trash.bytes, logicalBytes: trash.logical, inodes: trash.inodes },
-    detached,
-    directories,
-  };
-}
-
 /**
  * The walk's totals (tree + trash + detached) against the counters; null when they agree. TKV
  * clients flush counter deltas about once a second and lose them when they crash, so callers
