@@ -20,6 +20,9 @@ import { LocalLease, RedisLease, type LocalLeaseRegistry } from './jobs/lease.js
 import { Scheduler } from './jobs/scheduler.js';
 import { EngineRegistry } from './meta/engine-registry.js';
 import { JuiceFsMetadata } from './meta/juicefs-metadata.js';
+import { MetadataRouter } from './meta/metadata-router.js';
+import { RedisMetadata } from './meta/redis/redis-metadata.js';
+import { parseRedisUrl } from './meta/redis/redis-url.js';
 import { Dispatcher } from './notifications/dispatcher.js';
 import { notificationRoutes } from './notifications/notification-routes.js';
 import { NotificationService } from './notifications/notification-service.js';
@@ -57,7 +60,9 @@ export function buildApp(r: AppResources) {
   const metrics = createHttpMetrics();
   const tenants = new TenantService(r.db);
   const engines = new EngineRegistry();
-  const metadata = r.metadata ?? new JuiceFsMetadata(engines, { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion });
+  const formatDefaults = { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion };
+  const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined);
+  const metadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta);
   const volumes = new VolumeService(r.db, c, r.provisioner ?? metadata, metadata);
   const scans = new ScanService(r.db, r.log, volumes, metadata);
 
@@ -119,6 +124,7 @@ export function buildApp(r: AppResources) {
     await dispatcher.stop();
     await scans.close();
     await engines.close();
+    await redisMeta.close();
     email?.close();
     redis?.disconnect();
   };

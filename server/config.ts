@@ -24,10 +24,16 @@ export const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional().describe('HS256 secret; unset = random secret kept in DATA_DIR/jwt-secret'),
   JWT_ISSUER: z.string().default('headroom').describe('`iss` claim written by the token script and required on every token'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
-  META_ENGINE: z.enum(['local', 'etcd', 'tikv']).default('local').describe('Engine for new volumes when the request names none'),
+  META_ENGINE: z.enum(['local', 'etcd', 'tikv', 'redis']).default('local').describe('Engine for new volumes when the request names none'),
   LOCAL_META_PATH: z.string().optional().describe('SQLite file of the local engine; default DATA_DIR/meta.db'),
   ETCD_ENDPOINTS: csv.optional().describe('Comma-separated host:port of etcd, enables engine "etcd"'),
   TIKV_PD_ENDPOINTS: csv.optional().describe('Comma-separated host:port of PD, enables engine "tikv"'),
+  REDIS_META_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional().describe('Redis server for volumes on engine "redis" (redis://[:password@]host:port); its credentials are used for every volume on it'),
+  REDIS_META_DBS: z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a list of database numbers or ranges, e.g. 1-15')
+    .default('1-15')
+    .describe('Database numbers Headroom may give to new Redis volumes, one volume each, never reused'),
   JUICEFS_FORMAT_VERSION: z.enum(['1.1', '0.17']).default('1.1').describe('JuiceFS client generation new volumes are formatted for'),
   JUICEFS_TRASH_DAYS: z.coerce.number().int().min(0).max(3650).default(1).describe('TrashDays of new volumes (0 disables trash: deletes free quota at once)'),
   OBJECTS_DIR: z.string().optional().describe('JuiceFS "file" storage for new volumes when no object store is set; default DATA_DIR/objects'),
@@ -70,10 +76,12 @@ export interface AppConfig {
   readonly auth: { readonly secret?: string; readonly issuer: string };
   readonly logLevel: string;
   readonly meta: {
-    readonly defaultEngine: 'local' | 'etcd' | 'tikv';
+    readonly defaultEngine: 'local' | 'etcd' | 'tikv' | 'redis';
     readonly localPath: string;
     readonly etcdEndpoints?: readonly string[];
     readonly tikvPdEndpoints?: readonly string[];
+    readonly redisUrl?: string;
+    readonly redisDbs: readonly number[];
     readonly formatVersion: '1.1' | '0.17';
     readonly trashDays: number;
     readonly objectsDir: string;
@@ -130,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const dataDir = path.resolve(e.DATA_DIR);
   if (e.META_ENGINE === 'etcd' && !e.ETCD_ENDPOINTS) throw new ConfigError(['META_ENGINE: "etcd" needs ETCD_ENDPOINTS']);
   if (e.META_ENGINE === 'tikv' && !e.TIKV_PD_ENDPOINTS) throw new ConfigError(['META_ENGINE: "tikv" needs TIKV_PD_ENDPOINTS']);
+  if (e.META_ENGINE === 'redis' && !e.REDIS_META_URL) throw new ConfigError(['META_ENGINE: "redis" needs REDIS_META_URL']);
   return deepFreeze({
     http: { port: e.PORT, host: e.HOST, bodyLimit: e.REQUEST_BODY_LIMIT, trustProxy: e.TRUST_PROXY },
     dataDir,
@@ -141,6 +150,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       localPath: path.resolve(e.LOCAL_META_PATH ?? path.join(dataDir, 'meta.db')),
       etcdEndpoints: e.ETCD_ENDPOINTS,
       tikvPdEndpoints: e.TIKV_PD_ENDPOINTS,
+      redisUrl: e.REDIS_META_URL,
+      redisDbs: parseRanges(e.REDIS_META_DBS),
       formatVersion: e.JUICEFS_FORMAT_VERSION,
       trashDays: e.JUICEFS_TRASH_DAYS,
       objectsDir: path.resolve(e.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
@@ -181,6 +192,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       pollMs: e.NOTIFY_POLL_MS,
     },
   });
+}
+
+/** "1-3,7" → [1, 2, 3, 7]. */
+function parseRanges(spec: string): number[] {
+  const out = new Set<number>();
+  for (const part of spec.split(',')) {
+    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+    for (let n = lo; n <= hi!; n++) out.add(n);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 function deepFreeze<T>(o: T): T {

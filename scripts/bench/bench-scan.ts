@@ -1,16 +1,19 @@
 /**
  * bench:scan — the full walk of a volume against the floor of reading the same keys.
  *
- *   npm run bench:scan [-- --engine etcd|local|all] [--files 50000,200000]
+ *   npm run bench:scan [-- --engine etcd|local|redis|all] [--files 50000,200000]
  *
  * For each engine and size it builds a volume of N files in N/100 directories (one 64 MiB-or-less
  * chunk each, so about 3 keys per file), then runs, each in a fresh child process so peak RSS is
  * the measured step's own:
- *   (a) floor: one unpaged range read of the whole volume prefix through the same engine client;
+ *   (a) floor: one unpaged range read of the whole volume prefix through the same engine client
+ *       (Redis: SCAN of the dentry hashes and attrs, then HGETALL and MGET of them all, pipelined:
+ *       the same keys the walk reads, with no decoding);
  *   (b) naive: the same range paged by `limit`, 10,000 keys per page;
  *   (c) Headroom's full walk with per-directory roll-up.
  * It prints the three times, c/a, inodes per second and peak RSS, and the scaling of c between
- * the smallest and largest size. etcd is started here on free ports unless ETCD_ENDPOINTS is set.
+ * the smallest and largest size. etcd and redis-server are started here on free ports unless
+ * ETCD_ENDPOINTS / REDIS_BENCH_URL are set. Redis has no step (b): it has no paged ranges.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +27,12 @@ import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { walkVolume } from '../../server/meta/tkv/walk.js';
+import { Redis } from 'ioredis';
+import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
+import { RedisVolume } from '../../server/meta/redis/redis-volume.js';
+import { walkRedisVolume } from '../../server/meta/redis/walk.js';
 import { startEtcd } from '../../test/support/etcd.js';
+import { startRedisServer } from '../../test/support/redis.js';
 
 type Step = 'floor' | 'paged' | 'walk';
 interface StepResult {
@@ -45,8 +53,51 @@ function openEngine(kind: string, where: string): KvEngine {
 
 const prefixOf = (kind: string, files: number) => Buffer.from(kind === 'etcd' ? `/bench-${files}` : `bench-${files}`);
 
+/** Redis: each size gets its own database, 1 + its index in `--files` (passed to children as --db). */
+const redisClient = (where: string, db: number) => new Redis(where, { db, maxRetriesPerRequest: 2 });
+
+/** The Redis floor: every dentry hash and every attr, read with pipelined SCAN, HGETALL and MGET. */
+async function redisFloor(r: Redis): Promise<number> {
+  let keys = 0;
+  const scanAll = async (match: string, each: (batch: Buffer[]) => Promise<void>) => {
+    let cursor = '0';
+    do {
+      const [next, found] = await r.scanBuffer(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next.toString();
+      if (found.length) await each(found);
+    } while (cursor !== '0');
+  };
+  await scanAll('d[0-9]*', async (dirs) => {
+    for (let i = 0; i < dirs.length; i += 100) {
+      const p = r.pipeline();
+      for (const d of dirs.slice(i, i + 100)) p.hgetallBuffer(d);
+      for (const [, v] of (await p.exec()) ?? []) keys += 1 + Object.keys(v as object).length;
+    }
+  });
+  await scanAll('i[0-9]*', async (inodes) => {
+    const got = await r.mgetBuffer(...inodes);
+    keys += got.length;
+  });
+  return keys;
+}
+
 /** Child mode: run one step and print its result as JSON. */
 async function runStep(kind: string, where: string, files: number, step: Step): Promise<void> {
+  if (kind === 'redis') {
+    const r = redisClient(where, Number(arg('db', '1')));
+    const t0 = performance.now();
+    let keys: number;
+    let inodes: number | undefined;
+    if (step === 'walk') {
+      const w = await walkRedisVolume(r);
+      keys = w.keysRead;
+      inodes = Number(w.tree.inodes + w.trash.inodes);
+    } else keys = await redisFloor(r);
+    const ms = performance.now() - t0;
+    await r.quit();
+    process.stdout.write(JSON.stringify({ ms, keys, maxRssMb: process.resourceUsage().maxRSS / 1024, inodes } satisfies StepResult) + '\n');
+    return;
+  }
   const engine = openEngine(kind, where);
   const v = new TkvVolume(engine, prefixOf(kind, files));
   const [start, end] = v.keys.range();
@@ -67,7 +118,26 @@ async function runStep(kind: string, where: string, files: number, step: Step): 
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
-async function build(kind: string, where: string, files: number): Promise<void> {
+async function buildRedis(where: string, files: number, db: number): Promise<void> {
+  const r = redisClient(where, db);
+  try {
+    if ((await r.dbsize()) > 0) return; // already built
+    await new RedisVolume(r).format({ name: `bench-${files}`, storage: 'file', bucket: '/tmp/bench/' });
+    const fx = new RedisFixtureBuilder(r, undefined, { batchOps: 5000, concurrency: 4 });
+    const dirs = Math.max(1, Math.floor(files / 100));
+    let made = 0;
+    for (let d = 0; d < dirs; d++) {
+      const dir = await fx.mkdir(ROOT_INODE, `dir-${d}`);
+      for (let f = 0; f < files / dirs; f++, made++) await fx.file(dir, `file-${f}.bin`, 1 + ((made * 7919) % 4_000_000));
+    }
+    await fx.finish();
+  } finally {
+    await r.quit();
+  }
+}
+
+async function build(kind: string, where: string, files: number, redisDb = 1): Promise<void> {
+  if (kind === 'redis') return buildRedis(where, files, redisDb);
   const engine = openEngine(kind, where);
   const v = new TkvVolume(engine, prefixOf(kind, files));
   const [start, end] = v.keys.range();
@@ -87,8 +157,8 @@ async function build(kind: string, where: string, files: number): Promise<void> 
   await engine.close();
 }
 
-function child(kind: string, where: string, files: number, step: Step): StepResult {
-  const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', step, '--engine', kind, '--where', where, '--files', String(files)], {
+function child(kind: string, where: string, files: number, step: Step, redisDb = 1): StepResult {
+  const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', step, '--engine', kind, '--where', where, '--files', String(files), '--db', String(redisDb)], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -100,13 +170,21 @@ async function main(): Promise<void> {
   if (process.argv.includes('--child')) {
     return runStep(arg('engine', ''), arg('where', ''), Number(arg('files', '0')), arg('child', 'walk') as Step);
   }
-  const engines = arg('engine', 'all') === 'all' ? ['etcd', 'local'] : [arg('engine', 'etcd')];
+  const engines = arg('engine', 'all') === 'all' ? ['etcd', 'local', 'redis'] : [arg('engine', 'etcd')];
   const sizes = arg('files', '50000,200000').split(',').map(Number);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-scan-'));
   const stops: Array<() => Promise<void>> = [];
   try {
     for (const kind of engines) {
       let where = path.join(tmp, 'local.db');
+      if (kind === 'redis') {
+        if (process.env.REDIS_BENCH_URL) where = process.env.REDIS_BENCH_URL;
+        else {
+          const server = await startRedisServer(16);
+          stops.push(server.stop);
+          where = server.url;
+        }
+      }
       if (kind === 'etcd') {
         if (process.env.ETCD_ENDPOINTS) where = process.env.ETCD_ENDPOINTS;
         else {
@@ -118,17 +196,18 @@ async function main(): Promise<void> {
       const walks: Record<number, number> = {};
       for (const files of sizes) {
         const tb = performance.now();
-        await build(kind, where, files);
+        const db = 1 + sizes.indexOf(files);
+        await build(kind, where, files, db);
         console.log(`\n[${kind}] ${files} files in ${Math.max(1, Math.floor(files / 100))} dirs, built in ${((performance.now() - tb) / 1000).toFixed(1)} s`);
         // Warm once (page cache, etcd's index), then measure in the order a, b, c.
-        child(kind, where, files, 'floor');
-        const a = child(kind, where, files, 'floor');
-        const b = child(kind, where, files, 'paged');
-        const c = child(kind, where, files, 'walk');
+        child(kind, where, files, 'floor', db);
+        const a = child(kind, where, files, 'floor', db);
+        const b = kind === 'redis' ? a : child(kind, where, files, 'paged', db);
+        const c = child(kind, where, files, 'walk', db);
         walks[files] = c.ms;
         const s = (x: StepResult) => `${(x.ms / 1000).toFixed(2)} s, ${x.keys} keys, peak RSS ${x.maxRssMb.toFixed(0)} MB`;
-        console.log(`  (a) floor, one unpaged range : ${s(a)}`);
-        console.log(`  (b) paged by limit (10,000)  : ${s(b)}   b/a = ${(b.ms / a.ms).toFixed(2)}`);
+        console.log(`  (a) floor, ${kind === 'redis' ? 'pipelined reads   ' : 'one unpaged range'} : ${s(a)}`);
+        if (kind !== 'redis') console.log(`  (b) paged by limit (10,000)  : ${s(b)}   b/a = ${(b.ms / a.ms).toFixed(2)}`);
         console.log(`  (c) walk with roll-up        : ${s(c)}`);
         console.log(`  c/a = ${(c.ms / a.ms).toFixed(2)} (target <= 1.5), ${Math.round((c.inodes ?? 0) / (c.ms / 1000))} inodes/s, walk peak RSS ${c.maxRssMb.toFixed(0)} MB (target < 300)`);
       }

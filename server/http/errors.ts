@@ -76,6 +76,15 @@ export const errors = {
       'No manual freeze to lift',
       `volume "${volumeId}" has no admin freeze (it is ${state}); a freeze by policy ends when usage falls below the soft limit minus the margin, or when its quota is raised`,
     ),
+  redisPoolExhausted: (server: string, size: number) =>
+    new ApiError(
+      409,
+      'redis_pool_exhausted',
+      'No Redis database left',
+      `all ${size} databases of the Redis pool on ${server} are taken (each holds one volume and is never reused); widen REDIS_META_DBS or use another engine`,
+    ),
+  redisDbInUse: (server: string, db: number) =>
+    new ApiError(409, 'prefix_in_use', 'Database already managed', `Redis database ${db} on ${server} belongs (or belonged) to another Headroom volume and is never reused`),
   jobNotFound: (name: string) => new ApiError(404, 'job_not_found', 'Job not found', `there is no job "${name}"`),
   jobRunNotFound: (id: string) => new ApiError(404, 'job_run_not_found', 'Job run not found', `job run "${id}" does not exist`),
   templateInvalid: (detail: string) => new ApiError(400, 'template_invalid', 'Template is invalid', detail),

@@ -9,7 +9,7 @@ import type { KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { FormatVersion } from './tkv/setting.js';
 import { PrefixNotEmptyError, readCountersMany, TkvVolume } from './tkv/tkv-volume.js';
-import { counterMismatch, walkVolume } from './tkv/walk.js';
+import { counterMismatch, walkVolume, type WalkResult } from './tkv/walk.js';
 
 /** Volumes whose counters are read in one batch (2 keys each). */
 export const USAGE_BATCH = 1000;
@@ -130,28 +130,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
     const w = await walkVolume(tv.engine, tv.keys, { ...opts, expectedInodes: before.totalInodes });
     const after = await tv.readCounters();
     // Counters read after the walk: a volume being written shows its drift, a still one none.
-    const mismatch = counterMismatch(w, after);
-    return {
-      keysRead: w.keysRead,
-      totals: { bytes: w.tree.bytes, logicalBytes: w.tree.logicalBytes, inodes: w.tree.inodes },
-      trash: { bytes: w.trash.bytes, inodes: w.trash.inodes },
-      counters: { usedBytes: after.usedSpace, usedInodes: after.totalInodes },
-      mismatch,
-      directories: w.directories.map((d) => ({
-        inode: d.inode,
-        pathBase64: d.pathBase64,
-        path: d.path,
-        depth: d.depth,
-        inTrash: d.inTrash,
-        bytes: d.bytes,
-        logicalBytes: d.logicalBytes,
-        inodes: d.inodes,
-        files: d.files,
-        dirs: d.dirs,
-        directBytes: d.directBytes,
-        directInodes: d.directInodes,
-      })),
-    };
+    return walkOutcome(w, after);
   }
 
   async inspect(metaUrl: string): Promise<VolumeIdentity> {
@@ -164,4 +143,29 @@ export class JuiceFsMetadata implements VolumeMetadata {
     const r = await this.volume(v.metaUrl).setLimits(limits);
     return { changed: r.changed };
   }
+}
+
+/** A walk's result as the service stores it, next to the counters read after it (any engine). */
+export function walkOutcome(w: WalkResult, after: { usedSpace: bigint; totalInodes: bigint }): WalkOutcome {
+  return {
+    keysRead: w.keysRead,
+    totals: { bytes: w.tree.bytes, logicalBytes: w.tree.logicalBytes, inodes: w.tree.inodes },
+    trash: { bytes: w.trash.bytes, inodes: w.trash.inodes },
+    counters: { usedBytes: after.usedSpace, usedInodes: after.totalInodes },
+    mismatch: counterMismatch(w, after),
+    directories: w.directories.map((d) => ({
+      inode: d.inode,
+      pathBase64: d.pathBase64,
+      path: d.path,
+      depth: d.depth,
+      inTrash: d.inTrash,
+      bytes: d.bytes,
+      logicalBytes: d.logicalBytes,
+      inodes: d.inodes,
+      files: d.files,
+      dirs: d.dirs,
+      directBytes: d.directBytes,
+      directInodes: d.directInodes,
+    })),
+  };
 }

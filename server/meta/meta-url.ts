@@ -37,7 +37,7 @@ export function parseMetaUrl(url: string): MetaLocation {
     checkPrefix(prefix);
     return { engine: 'local', connection: `local:${beforeQuery}`, endpoints: [], file: beforeQuery, prefix: Buffer.from(prefix) };
   }
-  if (scheme !== 'etcd' && scheme !== 'tikv') throw new MetaUrlError(`unsupported metadata engine "${scheme}" (supported: local, etcd, tikv)`);
+  if (scheme !== 'etcd' && scheme !== 'tikv') throw new MetaUrlError(`unsupported metadata engine "${scheme}" (supported: local, etcd, tikv, redis)`);
   const slash = beforeQuery.indexOf('/');
   let authority = slash >= 0 ? beforeQuery.slice(0, slash) : beforeQuery;
   const rawPath = slash >= 0 ? beforeQuery.slice(slash) : '';

@@ -5,6 +5,7 @@
 import type { AppConfig } from '../config.js';
 import { errors } from '../http/errors.js';
 import { MetaUrlError, parseMetaUrl } from '../meta/meta-url.js';
+import { parseRedisUrl, redact, redisMetaUrl } from '../meta/redis/redis-url.js';
 import type { EngineKind } from './volume.js';
 
 /** Engines this server can create volumes on, given its configuration. */
@@ -12,12 +13,19 @@ export function configuredEngines(meta: AppConfig['meta']): EngineKind[] {
   const out: EngineKind[] = ['local'];
   if (meta.etcdEndpoints?.length) out.push('etcd');
   if (meta.tikvPdEndpoints?.length) out.push('tikv');
+  if (meta.redisUrl) out.push('redis');
   return out;
 }
 
-/** Builds the volume's meta URL, or throws `engine_not_configured`. */
-export function buildMetaUrl(meta: AppConfig['meta'], engine: EngineKind, prefix: string): string {
+/**
+ * Builds the volume's meta URL, or throws `engine_not_configured`. Redis volumes are a database
+ * number (`redisDb`, from the pool), not a key prefix; their URL carries no password.
+ */
+export function buildMetaUrl(meta: AppConfig['meta'], engine: EngineKind, prefix: string, redisDb = 0): string {
   switch (engine) {
+    case 'redis':
+      if (!meta.redisUrl) throw errors.engineNotConfigured(engine);
+      return redisMetaUrl(parseRedisUrl(meta.redisUrl, { requireDb: false }), redisDb);
     case 'tikv':
       if (!meta.tikvPdEndpoints?.length) throw errors.engineNotConfigured(engine);
       return `tikv://${meta.tikvPdEndpoints.join(',')}/${prefix}`;
@@ -56,4 +64,22 @@ export function adoptionTarget(meta: AppConfig['meta'], metaUrl: string): { engi
     throw errors.invalidMetaUrl(metaUrl, `prefix "${prefix}" is outside what Headroom manages (lower-case letters, digits and dashes, at most 63)`);
   }
   return { engine: loc.engine, prefix };
+}
+
+/**
+ * Checks a Redis meta URL given for adoption: it must be on the configured Redis server (whose
+ * credentials Headroom uses). Returns the server, the database and the URL to store (no password).
+ */
+export function redisAdoptionTarget(meta: AppConfig['meta'], metaUrl: string): { server: string; db: number; metaUrl: string } {
+  let loc;
+  try {
+    loc = parseRedisUrl(metaUrl);
+  } catch (err) {
+    throw errors.invalidMetaUrl(redact(metaUrl), (err as MetaUrlError).message);
+  }
+  const configured = meta.redisUrl ? parseRedisUrl(meta.redisUrl, { requireDb: false }) : undefined;
+  if (!configured || configured.server !== loc.server) {
+    throw errors.invalidMetaUrl(redact(metaUrl), `only volumes on the configured Redis server (REDIS_META_URL${configured ? `: ${configured.server}` : ', unset'}) can be adopted`);
+  }
+  return { server: loc.server, db: loc.db, metaUrl: redisMetaUrl(loc, loc.db) };
 }

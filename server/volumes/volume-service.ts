@@ -16,7 +16,9 @@ import { findTenant } from '../tenants/tenant-store.js';
 import { CorruptMetadataError } from '../meta/tkv/records.js';
 import { NotFormattedError } from '../meta/tkv/tkv-volume.js';
 import { seedState } from '../enforcement/enforcement-store.js';
-import { adoptionTarget, buildMetaUrl } from './meta-url.js';
+import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
+import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
+import { allocateRedisDb, claimRedisDb } from './redis-db-allocator.js';
 import type { VolumeMetadata } from './volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
 import { allocatePrefix, derivePrefix, retirePrefix } from './prefix-allocator.js';
@@ -59,13 +61,15 @@ export class VolumeService {
         if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
         const id = `vol_${ulid().toLowerCase()}`;
         const prefix = await allocatePrefix(trx, id, derivePrefix(tenantId, input.name));
+        // A Redis volume is a whole database: take one from the pool in this same transaction.
+        const redisDb = engine === 'redis' ? await this.allocateRedisDb(trx, id) : 0;
         const v = await insertVolume(trx, {
           id,
           tenantId,
           name: input.name,
           prefix,
           engine,
-          metaUrl: buildMetaUrl(this.config.meta, engine, prefix),
+          metaUrl: buildMetaUrl(this.config.meta, engine, prefix, redisDb),
           quota,
           requestHash,
         });
@@ -92,7 +96,8 @@ export class VolumeService {
     if (!this.metadata) throw errors.unavailable('volume adoption needs the metadata service');
     const quota = this.normaliseQuota(input.quota);
     const requestHash = hashRequest({ name: input.name, adopt: metaUrl, quota: presentQuota(quota) });
-    const target = adoptionTarget(this.config.meta, metaUrl);
+    const redis = isRedisUrl(metaUrl) ? redisAdoptionTarget(this.config.meta, metaUrl) : undefined;
+    const target = redis ? undefined : adoptionTarget(this.config.meta, metaUrl);
     const existing = await this.findRepeat(tenantId, input.name, requestHash);
     if (existing) return { volume: existing, created: false };
     let identity;
@@ -100,15 +105,22 @@ export class VolumeService {
       identity = await this.metadata.inspect(metaUrl);
     } catch (err) {
       if (err instanceof NotFormattedError || err instanceof CorruptMetadataError) throw errors.notJuiceFs(err.message);
-      throw errors.metadataUnavailable(`could not read ${metaUrl}: ${(err as Error).message}`);
+      throw errors.metadataUnavailable(`could not read ${redact(metaUrl)}: ${(err as Error).message}`);
     }
     try {
       const volume = await inTransaction(this.db, async (trx) => {
         if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
         const id = `vol_${ulid().toLowerCase()}`;
-        const claimed = (await trx('volume_prefixes').insert({ prefix: target.prefix, volume_id: id }).onConflict('prefix').ignore().returning('prefix')) as unknown[];
-        if (claimed.length === 0) throw errors.prefixInUse(target.prefix);
-        await insertVolume(trx, { id, tenantId, name: input.name, prefix: target.prefix, engine: target.engine, metaUrl, quota, requestHash });
+        if (redis) {
+          // The database is the volume; the ledger prefix only names it (JuiceFS's name is in its setting).
+          if (!(await claimRedisDb(trx, redis.server, redis.db, id))) throw errors.redisDbInUse(redis.server, redis.db);
+          const prefix = await allocatePrefix(trx, id, derivePrefix(tenantId, input.name));
+          await insertVolume(trx, { id, tenantId, name: input.name, prefix, engine: 'redis', metaUrl: redis.metaUrl, quota, requestHash });
+        } else {
+          const claimed = (await trx('volume_prefixes').insert({ prefix: target!.prefix, volume_id: id }).onConflict('prefix').ignore().returning('prefix')) as unknown[];
+          if (claimed.length === 0) throw errors.prefixInUse(target!.prefix);
+          await insertVolume(trx, { id, tenantId, name: input.name, prefix: target!.prefix, engine: target!.engine, metaUrl, quota, requestHash });
+        }
         const v = await setVolumeState(trx, id, 'active', `adopted JuiceFS volume "${identity.name}" (UUID ${identity.uuid})`);
         await seedState(trx, id, tenantId, { capacity: identity.capacity, inodes: identity.inodes });
         await recordAudit(trx, actor, { action: 'volume.adopted', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
@@ -122,6 +134,11 @@ export class VolumeService {
       }
       throw err;
     }
+  }
+
+  private async allocateRedisDb(trx: Knex.Transaction, volumeId: string): Promise<number> {
+    const server = parseRedisUrl(this.config.meta.redisUrl!, { requireDb: false }).server;
+    return allocateRedisDb(trx, server, this.config.meta.redisDbs, volumeId);
   }
 
   /** The live volume with this name if the request repeats it exactly; 409 if it differs. */

@@ -1,7 +1,7 @@
 /** The volume aggregate: domain types shared by the volume store, service and routes. */
 
 /** Metadata engines a volume can live on. */
-export type EngineKind = 'local' | 'etcd' | 'tikv';
+export type EngineKind = 'local' | 'etcd' | 'tikv' | 'redis';
 
 /** Lifecycle of a volume. `deleting` is terminal until a purge (a later issue) removes its data. */
 export type VolumeState = 'provisioning' | 'active' | 'failed' | 'deleting';

@@ -1,8 +1,9 @@
 /**
- * Enforcement end to end on real components: PostgreSQL, etcd as the JuiceFS metadata engine,
- * an SMTP server and a webhook receiver in-process. Volumes are filled and emptied through the
- * fixture builder (the same bytes a JuiceFS client writes); passes run as the scheduler runs
- * them; the JuiceFS setting is read back from etcd.
+ * Enforcement end to end on real components: PostgreSQL, a real metadata engine (etcd with the
+ * TKV layout, and Redis with its own layout: the same scenarios on both), an SMTP server and a
+ * webhook receiver in-process. Volumes are filled and emptied through the fixture builders (the
+ * bytes a JuiceFS client writes); passes run as the scheduler runs them; the JuiceFS setting is
+ * read back from the engine.
  */
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
@@ -13,7 +14,12 @@ import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { encodeCounter } from '../../server/meta/tkv/records.js';
+import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
+import { parseRedisUrl } from '../../server/meta/redis/redis-url.js';
+import { RedisVolume } from '../../server/meta/redis/redis-volume.js';
+import type { TreeFixture } from '../../server/meta/tree-fixture.js';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../support/etcd.js';
+import { redisServerAvailable, startRedisServer, type TestRedisServer } from '../support/redis.js';
 import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
@@ -21,21 +27,80 @@ import { createTestApp, testWebhookSecret, type TestApp } from '../support/test-
 import { startReceiver, type TestReceiver } from '../support/webhook-receiver.js';
 
 const MB = 1_000_000;
-const available = pgAvailable() && etcdAvailable();
 
-describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks)', () => {
+/** What a scenario needs of a volume, whatever engine holds it. */
+interface Handle {
+  id: string;
+  fx: TreeFixture<unknown>;
+  /** The JuiceFS `Capacity` in the volume's setting, read from the engine. */
+  capacity(): Promise<bigint>;
+  /** Overwrites the usedSpace counter with garbage (a corrupt value) or a number. */
+  setUsedSpace(v: bigint | 'garbage'): Promise<void>;
+}
+
+/** An engine under test: started once per suite, with a second client (as a JuiceFS mount has). */
+interface EngineUnderTest {
+  env: Record<string, string>;
+  handle(id: string, metaUrl: string): Handle;
+  stop(): Promise<void>;
+}
+
+async function startEngine(kind: 'etcd' | 'redis'): Promise<EngineUnderTest> {
+  if (kind === 'etcd') {
+    const etcd: TestEtcd = await startEtcd();
+    const engine = new EtcdEngine({ endpoints: [etcd.endpoint] });
+    return {
+      env: { ETCD_ENDPOINTS: etcd.endpoint, META_ENGINE: 'etcd' },
+      handle: (id, metaUrl) => {
+        const tv = new TkvVolume(engine, parseMetaUrl(metaUrl).prefix);
+        return {
+          id,
+          fx: new FixtureBuilder(engine, tv.keys) as TreeFixture<unknown>,
+          capacity: async () => (await tv.readSetting()).capacity,
+          setUsedSpace: (v) => engine.txn(async (x) => x.put(tv.keys.counter('usedSpace'), v === 'garbage' ? Buffer.from([1, 2, 3]) : encodeCounter(v))),
+        };
+      },
+      stop: async () => {
+        await engine.close();
+        await etcd.stop();
+      },
+    };
+  }
+  const server: TestRedisServer = await startRedisServer(64);
+  return {
+    env: { REDIS_META_URL: server.url, REDIS_META_DBS: '1-63', META_ENGINE: 'redis' },
+    handle: (id, metaUrl) => {
+      const rv = new RedisVolume(server.client(parseRedisUrl(metaUrl).db));
+      return {
+        id,
+        fx: new RedisFixtureBuilder(rv.redis) as TreeFixture<unknown>,
+        capacity: async () => (await rv.readSetting()).capacity,
+        setUsedSpace: async (v) => {
+          await rv.redis.set(rv.keys.usedSpace(), v === 'garbage' ? 'garbage' : v.toString());
+        },
+      };
+    },
+    stop: () => server.stop(),
+  };
+}
+
+const engines = [
+  { kind: 'etcd' as const, available: pgAvailable() && etcdAvailable() },
+  { kind: 'redis' as const, available: pgAvailable() && redisServerAvailable() },
+];
+
+describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)', ({ kind, available }) => {
+  if (!available) return void it.skip('needs its servers');
   let t: TestApp;
-  let etcd: TestEtcd;
+  let eng: EngineUnderTest;
   let smtp: TestSmtp;
   let hook: TestReceiver;
-  let engine: EtcdEngine; // a second client, as a JuiceFS mount would have
   let admin: string;
 
   beforeAll(async () => {
-    [etcd, smtp, hook] = await Promise.all([startEtcd(), startSmtp(), startReceiver()]);
+    [eng, smtp, hook] = await Promise.all([startEngine(kind), startSmtp(), startReceiver()]);
     t = await createTestApp({
-      ETCD_ENDPOINTS: etcd.endpoint,
-      META_ENGINE: 'etcd',
+      ...eng.env,
       SMTP_URL: smtp.url,
       SMTP_FROM: 'Headroom <headroom@example.com>',
       NOTIFY_BACKOFF_MS: '20',
@@ -43,24 +108,20 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
       ADMIN_EMAIL: 'ops@example.com',
       PUBLIC_URL: 'https://headroom.example.com',
     });
-    engine = new EtcdEngine({ endpoints: [etcd.endpoint] });
     admin = `Bearer ${t.token('admin', 'root')}`;
     await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'alice', displayName: 'Alice', email: 'alice@example.com', webhookUrl: hook.url }).expect(201);
     await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'bob', displayName: 'Bob', email: 'bob@example.com', language: 'zh' }).expect(201);
   });
   afterAll(async () => {
     await t?.close();
-    await engine?.close();
-    await Promise.all([etcd?.stop(), smtp?.close(), hook?.close()]);
+    await Promise.all([eng?.stop(), smtp?.close(), hook?.close()]);
   });
 
   /** Creates a volume through the API and returns handles to fill it and read its setting. */
   async function volume(tenant: string, name: string, quota: object) {
     const res = await request(t.http).post(`/v1/tenants/${tenant}/volumes`).set('authorization', admin).send({ name, quota });
     expect(res.status).toBe(201);
-    const tv = new TkvVolume(engine, parseMetaUrl(res.body.metaUrl).prefix);
-    const fx = new FixtureBuilder(engine, tv.keys);
-    return { id: res.body.id as string, tv, fx };
+    return eng.handle(res.body.id as string, res.body.metaUrl as string);
   }
   const enforcement = async (id: string, auth = admin) => {
     const r = await request(t.http).get(`/v1/volumes/${id}/enforcement`).set('authorization', auth);
@@ -72,9 +133,9 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
   const deliver = () => t.services.dispatcher.flush();
   const mailsTo = (to: string) => smtp.messages.filter((m) => m.to && !Array.isArray(m.to) && m.to.text === to);
 
-  it('warns over soft, freezes at hard with the capacity in etcd, holds inside the margin, and unfreezes below it', async () => {
-    const { id, tv, fx } = await volume('alice', 'alice-data', { softBytes: 100 * MB, hardBytes: 120 * MB, graceSeconds: 7 * 86_400 });
-    expect((await tv.readSetting()).capacity).toBe(120n * BigInt(MB)); // the hard limit is JuiceFS's capacity from the start
+  it('warns over soft, freezes at hard with the capacity in the engine, holds inside the margin, and unfreezes below it', async () => {
+    const { id, fx, capacity } = await volume('alice', 'alice-data', { softBytes: 100 * MB, hardBytes: 120 * MB, graceSeconds: 7 * 86_400 });
+    expect((await capacity())).toBe(120n * BigInt(MB)); // the hard limit is JuiceFS's capacity from the start
 
     const ckpt = await fx.mkdir(ROOT_INODE, 'checkpoints');
     await fx.file(ckpt, 'step-1000.pt', 50 * MB);
@@ -99,7 +160,7 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     e = await enforcement(id);
     expect(e).toMatchObject({ state: 'frozen', reason: 'hard_bytes_reached', frozenBy: 'policy', causedBy: { bytes: Number(after.usedSpace) } });
     // Frozen = JuiceFS capacity clamped to the current usage: the next write gets ENOSPC.
-    expect((await tv.readSetting()).capacity).toBe(after.usedSpace);
+    expect((await capacity())).toBe(after.usedSpace);
     expect(e.juicefsLimits.capacity).toBe(Number(after.usedSpace));
 
     // Below hard but still over the soft limit: stays frozen, and the clamp follows usage down.
@@ -108,7 +169,7 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     counts = await pass();
     expect(counts.transitions).toBe(0);
     expect((await enforcement(id)).state).toBe('frozen');
-    expect((await tv.readSetting()).capacity).toBe(mid.usedSpace);
+    expect((await capacity())).toBe(mid.usedSpace);
 
     await fx.unlink(ckpt, 'step-2000.pt', big, 55 * MB);
     await fx.finish();
@@ -116,7 +177,7 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     expect(counts).toMatchObject({ transitions: 1, unfrozen: 1 });
     e = await enforcement(id);
     expect(e).toMatchObject({ state: 'ok', reason: 'below_release_line' });
-    expect((await tv.readSetting()).capacity).toBe(120n * BigInt(MB));
+    expect((await capacity())).toBe(120n * BigInt(MB));
     expect(e.history.map((h: { to: string }) => h.to)).toEqual(['ok', 'frozen', 'over_soft']);
 
     // Three notices, each by email and webhook, delivered once.
@@ -140,7 +201,7 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
   });
 
   it('freezes when the grace period expires, after warning that it is about to', async () => {
-    const { id, tv, fx } = await volume('alice', 'grace', { softBytes: 10 * MB, hardBytes: 100 * MB, graceSeconds: 3600 });
+    const { id, fx, capacity } = await volume('alice', 'grace', { softBytes: 10 * MB, hardBytes: 100 * MB, graceSeconds: 3600 });
     const dir = await fx.mkdir(ROOT_INODE, 'envs');
     await fx.file(dir, 'conda.tar', 20 * MB);
     const used = await fx.finish();
@@ -156,11 +217,11 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     expect((await enforcement(id)).state).toBe('over_soft');
     await pass(new Date(start.getTime() + 3601_000));
     expect(await enforcement(id)).toMatchObject({ state: 'frozen', reason: 'grace_expired' });
-    expect((await tv.readSetting()).capacity).toBe(used.usedSpace);
+    expect((await capacity())).toBe(used.usedSpace);
   });
 
   it('keeps a manual freeze through scheduled runs until an admin lifts it, or it expires', async () => {
-    const { id, tv, fx } = await volume('alice', 'manual', { softBytes: 100 * MB, hardBytes: 200 * MB });
+    const { id, fx, capacity } = await volume('alice', 'manual', { softBytes: 100 * MB, hardBytes: 200 * MB });
     await fx.file(ROOT_INODE, 'a', 5 * MB);
     const used = await fx.finish();
     const engineer = `Bearer ${t.token('engineer', 'alice', ['alice'])}`;
@@ -173,7 +234,7 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     expect(f.status).toBe(200);
     expectMatchesSpec(f);
     expect(f.body).toMatchObject({ state: 'frozen', reason: 'manual_freeze', frozenBy: 'admin', manualFreeze: { reason: 'security incident INC-42', by: 'root', until: null } });
-    expect((await tv.readSetting()).capacity).toBe(used.usedSpace);
+    expect((await capacity())).toBe(used.usedSpace);
 
     for (let i = 0; i < 2; i++) {
       await pass();
@@ -186,7 +247,7 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     const u = await request(t.http).post(`/v1/volumes/${id}/unfreeze`).set('authorization', admin).send({ reason: 'resolved' });
     expect(u.status).toBe(200);
     expect(u.body).toMatchObject({ state: 'ok', reason: 'manual_unfreeze', manualFreeze: null });
-    expect((await tv.readSetting()).capacity).toBe(200n * BigInt(MB));
+    expect((await capacity())).toBe(200n * BigInt(MB));
 
     // A freeze with an expiry is lifted by the first pass after it.
     const until = new Date(Date.now() + 60_000);
@@ -208,20 +269,20 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
     const healthy = await volume('alice', 'bad-healthy', { hardBytes: 10 * MB });
     await pass();
     expect((await enforcement(frozen.id)).state).toBe('frozen');
-    const frozenCapacity = (await frozen.tv.readSetting()).capacity;
+    const frozenCapacity = (await frozen.capacity());
 
     // Corrupt both volumes' usedSpace counters (8 bytes expected): reads fail for them only.
     await over.fx.file(ROOT_INODE, 'y', 12 * MB);
     await over.fx.finish();
-    for (const v of [frozen, over]) await engine.txn(async (x) => x.put(v.tv.keys.counter('usedSpace'), Buffer.from([1, 2, 3])));
+    for (const v of [frozen, over]) await v.setUsedSpace('garbage');
     const counts = await pass();
     expect(counts.readFailed).toBeGreaterThanOrEqual(2);
     const ef = await enforcement(frozen.id);
     expect(ef).toMatchObject({ state: 'frozen', unknown: { reason: expect.stringMatching(/usage could not be read/) } });
     expect(ef.usage.error).toBeTruthy();
-    expect((await frozen.tv.readSetting()).capacity).toBe(frozenCapacity); // not unfrozen
+    expect((await frozen.capacity())).toBe(frozenCapacity); // not unfrozen
     expect((await enforcement(over.id)).state).toBe('ok'); // not frozen
-    expect((await over.tv.readSetting()).capacity).toBe(10n * BigInt(MB));
+    expect((await over.capacity())).toBe(10n * BigInt(MB));
 
     // Admins hear about it once per episode, not every pass.
     await pass();
@@ -243,11 +304,11 @@ describe.skipIf(!available)('quota enforcement (PostgreSQL, etcd, SMTP, webhooks
   });
 
   it('does not trust counters that the last walk contradicts', async () => {
-    const { id, tv, fx } = await volume('alice', 'drift', { softBytes: 100 * MB, hardBytes: 200 * MB });
+    const { id, fx, setUsedSpace } = await volume('alice', 'drift', { softBytes: 100 * MB, hardBytes: 200 * MB });
     await fx.file(ROOT_INODE, 'model.bin', 10 * MB);
     await fx.finish();
     // The counter claims 500 MB more than the tree holds (a JuiceFS counter bug, say).
-    await engine.txn(async (x) => x.put(tv.keys.counter('usedSpace'), encodeCounter(510n * BigInt(MB))));
+    await setUsedSpace(510n * BigInt(MB));
     const v = await t.services.volumes.get({ sub: 'root', role: 'admin', tenants: [] }, id);
     const scan = await t.services.scans.walkNow(v, {});
     expect(scan?.state).toBe('succeeded');

@@ -25,6 +25,7 @@ describe.skipIf(!pgAvailable())('migrations', () => {
       'notification_deliveries',
       'notification_templates',
       'notifications',
+      'redis_databases',
       'scans',
       'tenants',
       'usage_readings',

@@ -38,6 +38,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ META_ENGINE: 'etcd' })).toThrow(/ETCD_ENDPOINTS/);
   });
 
+  it('parses the Redis database pool', () => {
+    expect(loadConfig({ REDIS_META_DBS: '3-5,9,4' }).meta.redisDbs).toEqual([3, 4, 5, 9]);
+    expect(loadConfig({}).meta.redisDbs).toHaveLength(15);
+    expect(() => loadConfig({ REDIS_META_DBS: 'all' })).toThrow(/REDIS_META_DBS/);
+    expect(() => loadConfig({ META_ENGINE: 'redis' })).toThrow(/REDIS_META_URL/);
+  });
+
   it('refuses cron schedules that would never run, naming the variable', () => {
     expect(() => loadConfig({ SCAN_COUNTERS_CRON: 'every five minutes' })).toThrow(/SCAN_COUNTERS_CRON: is not a valid cron expression/);
     expect(loadConfig({ ENFORCE_CRON: '*/10 * * * *' }).jobs.enforceCron).toBe('*/10 * * * *');
