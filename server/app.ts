@@ -29,6 +29,9 @@ import { NotificationService } from './notifications/notification-service.js';
 import { Outbox } from './notifications/outbox.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UsageService } from './quotas/usage-service.js';
+import { requestRoutes } from './requests/request-routes.js';
+import { RequestService } from './requests/request-service.js';
+import { RuleService } from './requests/rule-service.js';
 import { usageRoutes } from './quotas/usage-routes.js';
 import { ScanService } from './scanner/scan-service.js';
 import { scanRoutes } from './scanner/scan-routes.js';
@@ -77,12 +80,14 @@ export function buildApp(r: AppResources) {
   const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
   const notifications = new NotificationService(r.db);
   const enforcement = new EnforcementService(r.db, r.log.child({ component: 'enforcement' }), volumes, metadata, outbox, { ...c.enforcement, publicUrl: c.publicUrl }, metrics.registry);
-  const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays);
+  const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
+  const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl });
+  const rules = new RuleService(r.db);
 
   const redis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true }) : undefined;
   const localLeases: LocalLeaseRegistry = new Map();
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
-  const jobs = buildJobs(r.db, enforcement, scans, c.jobs, c.walks);
+  const jobs = buildJobs(r.db, enforcement, requests, scans, c.jobs, c.walks);
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
   const http = createHttpApp({
@@ -98,7 +103,8 @@ export function buildApp(r: AppResources) {
       volumeRoutes(r.db, volumes),
       usageRoutes(usage),
       scanRoutes(scans),
-      enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis),
+      enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl),
+      requestRoutes(requests, rules),
       notificationRoutes(notifications),
       jobRoutes(r.db, scheduler),
       auditRoutes(r.db),
@@ -128,5 +134,5 @@ export function buildApp(r: AppResources) {
     email?.close();
     redis?.disconnect();
   };
-  return { http, tokens, services: { tenants, volumes, scans, enforcement, usage, notifications, dispatcher, scheduler }, start, close };
+  return { http, tokens, services: { tenants, volumes, scans, enforcement, usage, requests, rules, notifications, dispatcher, scheduler }, start, close };
 }

@@ -64,6 +64,8 @@ export const envSchema = z.object({
   NOTIFY_BACKOFF_MS: z.coerce.number().int().min(1).default(30_000).describe('First retry delay; doubles with each attempt'),
   NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('Webhook and SMTP timeout'),
   NOTIFY_POLL_MS: z.coerce.number().int().min(10).default(2000).describe('How often the dispatcher looks for due deliveries'),
+  QUOTA_MAX_HARD_BYTES: z.coerce.bigint().positive().default(1_000_000_000_000_000n).describe('Platform-wide ceiling: no quota (requested, approved or set) above this many bytes'),
+  QUOTA_MAX_HARD_INODES: z.coerce.bigint().positive().default(1_000_000_000n).describe('Platform-wide ceiling on inodes'),
   FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
   FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
 });
@@ -86,7 +88,7 @@ export interface AppConfig {
     readonly trashDays: number;
     readonly objectsDir: string;
   };
-  readonly quotas: { readonly defaultGraceSeconds: number };
+  readonly quotas: { readonly defaultGraceSeconds: number; readonly maxHardBytes: bigint; readonly maxHardInodes: bigint };
   readonly publicUrl: string;
   readonly jobs: {
     readonly enabled: boolean;
@@ -156,7 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       trashDays: e.JUICEFS_TRASH_DAYS,
       objectsDir: path.resolve(e.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
     },
-    quotas: { defaultGraceSeconds: e.DEFAULT_GRACE_SECONDS },
+    quotas: { defaultGraceSeconds: e.DEFAULT_GRACE_SECONDS, maxHardBytes: e.QUOTA_MAX_HARD_BYTES, maxHardInodes: e.QUOTA_MAX_HARD_INODES },
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
     jobs: {
       enabled: e.SCHEDULER_ENABLED,

@@ -15,7 +15,7 @@ export interface Actor {
 /** One audit row as written. */
 export interface AuditInput {
   action: string;
-  entityType: 'tenant' | 'volume' | 'scan' | 'enforcement' | 'notification_template' | 'job';
+  entityType: 'tenant' | 'volume' | 'scan' | 'enforcement' | 'notification_template' | 'job' | 'quota_request' | 'quota_rule';
   entityId: string;
   tenantId: string | null;
   before: object | null;

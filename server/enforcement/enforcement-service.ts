@@ -21,7 +21,7 @@ import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
 import { hourlySamples, latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
 import { latestWalks, topDirectories } from '../scanner/scan-store.js';
-import { listVolumes } from '../volumes/volume-store.js';
+import { findVolume, listVolumes } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
 import type { CounterUsage, VolumeMetadata } from '../volumes/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
@@ -191,9 +191,11 @@ export class EnforcementService {
   }
 
   /** The locked, per-volume path: decide again on the locked row, write JuiceFS, record. */
-  private async applyOne(v: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<void> {
+  private async applyOne(stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<void> {
     await inTransaction(this.db, async (trx) => {
-      await ensureState(trx, v.id, v.tenantId);
+      await ensureState(trx, stale.id, stale.tenantId);
+      // The limits as of now: a quota approved since the page was loaded must not be undone.
+      const v = (await findVolume(trx, stale.id)) ?? stale;
       const cur = (await findState(trx, v.id, { forUpdate: true }))!;
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
       if (!needsWrite(cur, d, now)) return;
@@ -318,6 +320,30 @@ export class EnforcementService {
       detail,
       manualUntil: s.manual?.until?.toISOString() ?? null,
     };
+  }
+
+  /**
+   * Decides one volume now on a fresh reading (after its quota changed: an approval unfreezes at
+   * once, a reverted grant re-freezes at once). A failed read changes nothing; the next pass
+   * decides instead.
+   */
+  async reevaluate(volumeId: string): Promise<PassCounts> {
+    const counts = zero();
+    const v = await findVolume(this.db, volumeId);
+    if (!v || v.state !== 'active') return counts;
+    const now = new Date();
+    let reading: PolicyReading;
+    try {
+      const u = await this.metadata.readUsage(v);
+      reading = { ok: true, bytes: u.usedBytes, inodes: u.usedInodes, readAt: now };
+      await recordReadings(this.db, [{ volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now }]);
+    } catch (err) {
+      this.log.warn({ err, volumeId }, 'could not read usage to re-evaluate; the next pass will');
+      return counts;
+    }
+    const walk = (await latestWalks(this.db, [v.id])).get(v.id);
+    await this.applyOne(v, this.trusted(reading, walk), now, {}, counts);
+    return counts;
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { Db } from '../db/database.js';
 import { humanBytes, humanCount, humanTime } from '../notifications/humanize.js';
 import { latestReadings } from '../quotas/usage-store.js';
+import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
 import { limitsOf } from './enforcement-service.js';
@@ -14,7 +15,7 @@ const n = (x: bigint | null | undefined) => (x === null || x === undefined ? nul
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
 /** Builds the enforcement answer of one volume. */
-export async function enforcementView(db: Db, v: Volume, hysteresis: number, now: Date) {
+export async function enforcementView(db: Db, v: Volume, hysteresis: number, now: Date, publicUrl: string) {
   const s = (await findState(db, v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
   const reading = (await latestReadings(db, [v.id])).get(v.id);
   const history = await listTransitions(db, v.id, 50);
@@ -22,6 +23,7 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
   const usage = reading?.bytes != null ? { bytes: reading.bytes, inodes: reading.inodes ?? 0n } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
   const line = releaseLine(limits, hysteresis);
   const need = usage ? toRelease(limits, usage, hysteresis) : null;
+  const pending = await pendingLink(db, v.id, publicUrl);
   return {
     volumeId: v.id,
     state: s.state,
@@ -38,6 +40,8 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
     manualFreeze: s.manual && { reason: s.manual.reason, until: iso(s.manual.until), by: s.manual.by, at: s.manual.at.toISOString() },
     unknown: s.unknownReason ? { reason: s.unknownReason, since: iso(s.unknownSince) } : null,
     explanation: explain(s, usage, line, need, now),
+    pendingRequest: pending,
+    whatYouCanDo: whatYouCanDo({ volumeId: v.id, publicUrl, state: s.state, manual: s.manual, toRelease: need, pending }),
     history: history.map((t) => ({ at: t.at.toISOString(), from: t.from, to: t.to, reason: t.reason, bytes: n(t.bytes), inodes: n(t.inodes), actor: t.actor, detail: t.detail })),
   };
 }

@@ -85,6 +85,16 @@ export const errors = {
     ),
   redisDbInUse: (server: string, db: number) =>
     new ApiError(409, 'prefix_in_use', 'Database already managed', `Redis database ${db} on ${server} belongs (or belonged) to another Headroom volume and is never reused`),
+  aboveCeiling: (field: string, value: bigint, max: bigint) =>
+    new ApiError(422, 'above_platform_ceiling', 'Above the platform ceiling', `${field} ${value} is above the platform-wide ceiling of ${max}; no quota on this platform can be that large`),
+  requestNotFound: (id: string) => new ApiError(404, 'request_not_found', 'Quota request not found', `quota request "${id}" does not exist`),
+  requestPending: (volumeId: string, pendingId: string) =>
+    new ApiError(409, 'request_pending', 'A request is already pending', `volume "${volumeId}" already has a pending request (${pendingId}); cancel it or wait for the decision`, { pendingRequestId: pendingId }),
+  requestNotPending: (id: string, state: string) =>
+    new ApiError(409, 'request_not_pending', 'Request already decided', `quota request "${id}" is ${state}; only pending requests can be approved, denied or cancelled`),
+  requestBelowUsage: (detail: string) => new ApiError(422, 'request_below_usage', 'Below current usage', detail),
+  notAnIncrease: (detail: string) => new ApiError(422, 'not_an_increase', 'Not an increase', detail),
+  ruleNotFound: (id: string) => new ApiError(404, 'rule_not_found', 'Rule not found', `quota rule "${id}" does not exist`),
   jobNotFound: (name: string) => new ApiError(404, 'job_not_found', 'Job not found', `there is no job "${name}"`),
   jobRunNotFound: (id: string) => new ApiError(404, 'job_run_not_found', 'Job run not found', `job run "${id}" does not exist`),
   templateInvalid: (detail: string) => new ApiError(400, 'template_invalid', 'Template is invalid', detail),

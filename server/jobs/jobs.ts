@@ -2,10 +2,11 @@
  * Headroom's scheduled jobs. Each is a thin call into a service; the scheduler gives it a
  * deadline, a lease and a run record.
  *
- * - `counters`: read every volume's usage counters (cheap, two keys each), record samples,
- *   enforce on the fresh numbers, and fold old samples.
- * - `enforce`: re-evaluate every volume on its stored reading, for changes driven by time
- *   (grace and manual freezes expiring) and to mark volumes whose readings went stale.
+ * - `counters`: revert temporary grants whose time is up, read every volume's usage counters
+ *   (cheap, two keys each), record samples, enforce on the fresh numbers, fold old samples.
+ * - `enforce`: revert temporary grants whose time is up, then re-evaluate every volume on its
+ *   stored reading, for changes driven by time (grace and manual freezes expiring) and to mark
+ *   volumes whose readings went stale.
  * - `walks`: the nightly per-directory walk, within its read budget.
  *
  * `counters` and `enforce` share one lease, "enforcement": they write the same states, so
@@ -14,6 +15,7 @@
 import type { Knex } from 'knex';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import { downsample } from '../quotas/usage-store.js';
+import type { RequestService } from '../requests/request-service.js';
 import type { ScanService } from '../scanner/scan-service.js';
 import type { Job } from './scheduler.js';
 import { runWalks, type WalkBudget } from './walk-job.js';
@@ -32,23 +34,30 @@ export function leaseNameOf(job: string): string {
 }
 
 /** Builds the job list. */
-export function buildJobs(db: Knex, enforcement: EnforcementService, scans: ScanService, s: JobSettings, budget: WalkBudget): Job[] {
+export function buildJobs(db: Knex, enforcement: EnforcementService, requests: RequestService, scans: ScanService, s: JobSettings, budget: WalkBudget): Job[] {
   return [
     {
       name: 'counters',
       cron: s.countersCron,
       timeoutMs: 4 * 60_000,
       run: async ({ signal, lease }) => {
+        await lease.assertHeld();
+        const grantsReverted = await requests.revertDue();
         const counts = await enforcement.countersPass({ signal, lease });
         const { folded } = await downsample(db, new Date());
-        return { ...counts, samplesFolded: folded };
+        return { ...counts, samplesFolded: folded, grantsReverted };
       },
     },
     {
       name: 'enforce',
       cron: s.enforceCron,
       timeoutMs: 4 * 60_000,
-      run: ({ signal, lease }) => enforcement.enforcePass({ signal, lease }),
+      run: async ({ signal, lease }) => {
+        // Temporary grants that ran out go first, so the pass judges the limits now in force.
+        await lease.assertHeld();
+        const grantsReverted = await requests.revertDue();
+        return { ...(await enforcement.enforcePass({ signal, lease })), grantsReverted };
+      },
     },
     {
       name: 'walks',

@@ -53,6 +53,24 @@ function reasonText(d: NoticeData, lang: Language): string {
   return (lang === 'zh' ? zh : en)[d.reason] ?? d.reason;
 }
 
+/** "hard limit 1.2 TB, soft limit 1 TB, 2 M files" in the reader's language. */
+export function limitsText(l: Record<string, string | null> | null | undefined, lang: Language): string {
+  if (!l) return '';
+  const names: Record<string, [string, string]> = {
+    hardBytes: ['hard limit', '硬限额'],
+    softBytes: ['soft limit', '软限额'],
+    hardInodes: ['file limit', '文件数上限'],
+    softInodes: ['soft file limit', '文件数软限额'],
+  };
+  const parts = Object.entries(l)
+    .filter(([k]) => names[k])
+    .map(([k, v]) => {
+      const value = v === null ? (lang === 'zh' ? '不限' : 'unlimited') : k.endsWith('Bytes') ? humanBytes(BigInt(v)) : humanCount(BigInt(v));
+      return `${names[k]![lang === 'zh' ? 1 : 0]} ${value}`;
+    });
+  return parts.join(lang === 'zh' ? '，' : ', ');
+}
+
 /** The template variables of a notice, in `lang`, as of `now`. */
 export function noticeVars(d: NoticeData, lang: Language, now: Date): TemplateVars {
   const usedBytes = big(d.usage?.bytes) ?? 0n;
@@ -107,5 +125,14 @@ export function noticeVars(d: NoticeData, lang: Language, now: Date): TemplateVa
     reasonText: reasonText(d, lang),
     detail: d.detail ?? '',
     manualUntil: d.manualUntil ? humanTime(d.manualUntil) : '',
+    requestId: d.request?.id ?? '',
+    requestedBy: d.request?.requestedBy ?? '',
+    requestReason: d.request?.reason ?? '',
+    requested: limitsText(d.request?.requested, lang),
+    granted: limitsText(d.request?.granted, lang),
+    grantUntil: d.request?.until ? humanTime(d.request.until) : '',
+    comment: d.request?.comment ?? '',
+    requestExplanation: d.request?.explanation ? `${d.request.explanation.replace(/\.?$/, '.')}` : '',
+    requestLink: d.request?.link ?? '',
   };
 }

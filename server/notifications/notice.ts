@@ -14,7 +14,11 @@ export const noticeTypes = [
   'quota.frozen',
   'quota.unfrozen',
   'quota.forecast_full',
+  'quota.request_approved',
+  'quota.request_denied',
+  'quota.grant_reverted',
   'admin.volume_unknown',
+  'admin.request_pending',
 ] as const;
 export type NoticeType = (typeof noticeTypes)[number];
 
@@ -39,6 +43,18 @@ export interface NoticeData {
   links: { enforcement: string; request: string };
   detail: string | null;
   manualUntil: string | null;
+  /** For request notices: what was asked and what was decided. */
+  request?: {
+    id: string;
+    requestedBy: string;
+    reason: string;
+    requested: Record<string, string | null>;
+    granted: Record<string, string | null> | null;
+    until: string | null;
+    comment: string | null;
+    explanation: string;
+    link: string;
+  };
 }
 
 /** A notice to enqueue. */

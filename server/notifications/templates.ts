@@ -34,6 +34,15 @@ export const templateVariables = [
   'reasonText',
   'detail',
   'manualUntil',
+  'requestId',
+  'requestedBy',
+  'requestReason',
+  'requested',
+  'granted',
+  'grantUntil',
+  'comment',
+  'requestExplanation',
+  'requestLink',
 ] as const;
 export type TemplateVars = Record<(typeof templateVariables)[number], string>;
 
@@ -136,6 +145,46 @@ const texts: Record<NoticeType, Record<Language, Text>> = {
     zh: {
       subject: '存储卷 {{volumeName}} 预计 {{fullIn}} 后写满',
       body: `您的存储卷 \`{{volumeName}}\` {{usageLine}}。按目前的增长速度，约 {{fullIn}} 后写满，届时将停止写入。${folders.zh}${help.zh}`,
+    },
+  },
+  'quota.request_approved': {
+    en: {
+      subject: 'More room for {{volumeName}}: your request is approved',
+      body: 'Your request for `{{volumeName}}` is approved: {{granted}}{{#grantUntil}}, until {{grantUntil}}, when the previous limits come back{{/grantUntil}}. {{requestExplanation}}{{#comment}} Note: {{comment}}{{/comment}} It is {{usageLine}}. Details: {{requestLink}}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 的扩容申请已批准',
+      body: '您对 `{{volumeName}}` 的扩容申请已批准：{{granted}}{{#grantUntil}}，有效期至 {{grantUntil}}，到期后恢复原限额{{/grantUntil}}。{{requestExplanation}}{{#comment}}备注：{{comment}}{{/comment}}当前{{usageLine}}。详情：{{requestLink}}',
+    },
+  },
+  'quota.request_denied': {
+    en: {
+      subject: 'Your request for {{volumeName}} was declined',
+      body: 'Your request for `{{volumeName}}` ({{requested}}) was declined: {{comment}}. It is {{usageLine}}.${folders.en} ${help.en}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 的扩容申请未获批准',
+      body: '您对 `{{volumeName}}` 的扩容申请（{{requested}}）未获批准：{{comment}}。当前{{usageLine}}。${folders.zh}${help.zh}',
+    },
+  },
+  'quota.grant_reverted': {
+    en: {
+      subject: 'The temporary extra room on {{volumeName}} has ended',
+      body: 'The temporary grant on `{{volumeName}}` ended, and its limits are back to {{granted}}. It is {{usageLine}}; if it is over the limits, the usual warnings and freeze apply.${folders.en} ${help.en}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 的临时扩容已到期',
+      body: '`{{volumeName}}` 的临时扩容已到期，限额已恢复为 {{granted}}。当前{{usageLine}}；如超出限额，将照常提醒并冻结。${folders.zh}${help.zh}',
+    },
+  },
+  'admin.request_pending': {
+    en: {
+      subject: 'Quota request for {{volumeName}} needs review',
+      body: '{{requestedBy}} ({{tenantName}}) asks for {{requested}}{{#grantUntil}} until {{grantUntil}}{{/grantUntil}} on `{{volumeName}}`: "{{requestReason}}". {{requestExplanation}} The volume is {{usageLine}}. Review: {{requestLink}}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 的扩容申请待审批',
+      body: '{{requestedBy}}（{{tenantName}}）为 `{{volumeName}}` 申请 {{requested}}{{#grantUntil}}，至 {{grantUntil}}{{/grantUntil}}：“{{requestReason}}”。{{requestExplanation}}当前{{usageLine}}。审批：{{requestLink}}',
     },
   },
   'admin.volume_unknown': {

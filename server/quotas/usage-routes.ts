@@ -18,6 +18,8 @@ export function usageRoutes(service: UsageService): Router {
       source: u.source,
       readAt: u.readAt.toISOString(),
       state: u.state,
+      pendingRequest: u.pendingRequest,
+      whatYouCanDo: u.whatYouCanDo,
       percentOfHardBytes: hard ? Math.floor(Number((u.usedBytes * 10000n) / hard)) / 100 : null,
       limits: { softBytes: n(u.quota.softBytes), hardBytes: n(hard), softInodes: n(u.quota.softInodes), hardInodes: n(u.quota.hardInodes), graceSeconds: u.quota.graceSeconds },
       forecast: u.forecast && { fullAt: u.forecast.fullAt.toISOString(), secondsToFull: u.forecast.secondsToFull, bytesPerDay: u.forecast.bytesPerDay, samples: u.forecast.samples },

@@ -2,6 +2,9 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal.js';
 import { findState } from '../enforcement/enforcement-store.js';
+import { limitsOf } from '../enforcement/enforcement-service.js';
+import { toRelease } from '../enforcement/policy.js';
+import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { ScanService } from '../scanner/scan-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
@@ -14,6 +17,8 @@ export class UsageService {
     private readonly volumes: VolumeService,
     private readonly scans: ScanService,
     private readonly forecastWindowDays: number,
+    private readonly hysteresis: number,
+    private readonly publicUrl: string,
   ) {}
 
   /** Counters read now, the enforcement state, and when the volume fills at its recent rate. */
@@ -26,7 +31,10 @@ export class UsageService {
     // The fresh reading counts as the newest sample.
     const forecast = forecastFull([...samples, { at: u.readAt, bytes: u.usedBytes, inodes: u.usedInodes }], v.quota.hardBytes, now);
     const state = await findState(this.db, v.id);
-    return { ...u, quota: v.quota, state: state?.state ?? 'ok', forecast };
+    const pending = await pendingLink(this.db, v.id, this.publicUrl);
+    const need = toRelease(limitsOf(v), { bytes: u.usedBytes, inodes: u.usedInodes }, this.hysteresis);
+    const steps = whatYouCanDo({ volumeId: v.id, publicUrl: this.publicUrl, state: state?.state ?? 'ok', manual: state?.manual ?? null, toRelease: need, pending });
+    return { ...u, quota: v.quota, state: state?.state ?? 'ok', forecast, pendingRequest: pending, whatYouCanDo: steps };
   }
 
   /** Samples in a window, oldest first (raw for recent days, hourly and daily maxima further back). */

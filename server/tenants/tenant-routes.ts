@@ -13,6 +13,7 @@ export const presentTenant = (t: Tenant) => ({
   email: t.email,
   language: t.language,
   webhookUrl: t.webhookUrl,
+  tier: t.tier,
   createdAt: t.createdAt.toISOString(),
 });
 

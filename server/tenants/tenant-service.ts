@@ -13,12 +13,13 @@ export interface CreateTenantInput {
   email: string;
   language?: 'en' | 'zh';
   webhookUrl?: string;
+  tier?: string;
 }
 
 /** Input of {@link TenantService.update}; `webhookUrl: null` removes the webhook. */
-export type UpdateTenantInput = Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl'>>;
+export type UpdateTenantInput = Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl' | 'tier'>>;
 
-const auditImage = (t: Tenant) => ({ id: t.id, displayName: t.displayName, email: t.email, language: t.language, webhookUrl: t.webhookUrl });
+const auditImage = (t: Tenant) => ({ id: t.id, displayName: t.displayName, email: t.email, language: t.language, webhookUrl: t.webhookUrl, tier: t.tier });
 
 /** Tenant use cases. */
 export class TenantService {
@@ -29,7 +30,7 @@ export class TenantService {
    * the same id with different details is a 409.
    */
   async create(actor: Actor, input: CreateTenantInput): Promise<{ tenant: Tenant; created: boolean }> {
-    const full = { ...input, language: input.language ?? 'en', webhookUrl: input.webhookUrl ?? null };
+    const full = { ...input, language: input.language ?? 'en', webhookUrl: input.webhookUrl ?? null, tier: input.tier ?? 'standard' };
     return inTransaction(this.db, async (trx) => {
       const inserted = await insertTenant(trx, full);
       if (inserted) {
@@ -44,7 +45,7 @@ export class TenantService {
         return { tenant: inserted, created: true };
       }
       const existing = await findTenant(trx, input.id);
-      const same = existing && (['displayName', 'email', 'language', 'webhookUrl'] as const).every((k) => existing[k] === full[k]);
+      const same = existing && (['displayName', 'email', 'language', 'webhookUrl', 'tier'] as const).every((k) => existing[k] === full[k]);
       if (existing && same) {
         return { tenant: existing, created: false };
       }
@@ -55,6 +56,8 @@ export class TenantService {
   /** Changes contact details or notice preferences (admins, the platform, or the tenant's own engineers). */
   async update(actor: Actor, principal: Principal, tenantId: string, patch: UpdateTenantInput): Promise<Tenant> {
     if (!canSeeTenant(principal, tenantId)) throw errors.tenantNotFound(tenantId);
+    // The tier decides which quota increases are granted automatically: not the tenant's to pick.
+    if (patch.tier !== undefined && principal.role === 'engineer') throw errors.forbidden('only admins and the platform can change a tenant\'s tier');
     return inTransaction(this.db, async (trx) => {
       const before = await findTenant(trx, tenantId, { forUpdate: true });
       if (!before) throw errors.tenantNotFound(tenantId);

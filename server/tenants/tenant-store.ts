@@ -10,6 +10,8 @@ export interface Tenant {
   language: 'en' | 'zh';
   /** Where the tenant's notices are POSTed, if anywhere. */
   webhookUrl: string | null;
+  /** Tier whose auto-approval rules apply to the tenant's quota requests. */
+  tier: string;
   createdAt: Date;
 }
 
@@ -19,6 +21,7 @@ interface TenantRow {
   email: string;
   language: 'en' | 'zh';
   webhook_url: string | null;
+  tier: string;
   created_at: Date;
 }
 
@@ -28,11 +31,12 @@ const fromRow = (r: TenantRow): Tenant => ({
   email: r.email,
   language: r.language,
   webhookUrl: r.webhook_url,
+  tier: r.tier,
   createdAt: r.created_at,
 });
 
 /** Changes some of a tenant's details; returns the new image. */
-export async function updateTenant(db: Db, tenantId: string, patch: Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl'>>): Promise<Tenant | undefined> {
+export async function updateTenant(db: Db, tenantId: string, patch: Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl' | 'tier'>>): Promise<Tenant | undefined> {
   const rows = (await db('tenants')
     .where({ id: tenantId })
     .update({
@@ -40,6 +44,7 @@ export async function updateTenant(db: Db, tenantId: string, patch: Partial<Pick
       ...(patch.email !== undefined ? { email: patch.email } : {}),
       ...(patch.language !== undefined ? { language: patch.language } : {}),
       ...(patch.webhookUrl !== undefined ? { webhook_url: patch.webhookUrl } : {}),
+      ...(patch.tier !== undefined ? { tier: patch.tier } : {}),
       updated_at: db.fn.now(),
     })
     .returning('*')) as TenantRow[];
@@ -57,7 +62,7 @@ export async function findTenant(db: Db, tenantId: string, opts: { forUpdate?: b
 /** Inserts a tenant; returns undefined when the id is already taken (no exception, no abort). */
 export async function insertTenant(db: Db, t: Omit<Tenant, 'createdAt'>): Promise<Tenant | undefined> {
   const rows = (await db('tenants')
-    .insert({ id: t.id, display_name: t.displayName, email: t.email, language: t.language, webhook_url: t.webhookUrl })
+    .insert({ id: t.id, display_name: t.displayName, email: t.email, language: t.language, webhook_url: t.webhookUrl, tier: t.tier })
     .onConflict('id')
     .ignore()
     .returning('*')) as TenantRow[];

@@ -16,6 +16,7 @@ import { findTenant } from '../tenants/tenant-store.js';
 import { CorruptMetadataError } from '../meta/tkv/records.js';
 import { NotFormattedError } from '../meta/tkv/tkv-volume.js';
 import { seedState } from '../enforcement/enforcement-store.js';
+import { checkQuota } from '../quotas/quota-check.js';
 import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
 import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
 import { allocateRedisDb, claimRedisDb } from './redis-db-allocator.js';
@@ -207,12 +208,7 @@ export class VolumeService {
       hardInodes: b(q.hardInodes),
       graceSeconds: q.graceSeconds ?? this.config.quotas.defaultGraceSeconds,
     };
-    if (quota.softBytes !== null && quota.hardBytes !== null && quota.hardBytes < quota.softBytes) {
-      throw errors.quotaInvalid(`hardBytes (${quota.hardBytes}) must not be below softBytes (${quota.softBytes})`);
-    }
-    if (quota.softInodes !== null && quota.hardInodes !== null && quota.hardInodes < quota.softInodes) {
-      throw errors.quotaInvalid(`hardInodes (${quota.hardInodes}) must not be below softInodes (${quota.softInodes})`);
-    }
+    checkQuota(quota, this.config.quotas);
     return quota;
   }
 }

@@ -131,3 +131,12 @@ export async function setVolumeState(
     .returning('*')) as VolumeRow[];
   return fromRow(rows[0]!);
 }
+
+/** Replaces a volume's limits (grace unchanged) and returns the new image. */
+export async function updateQuota(db: Db, volumeId: string, q: Omit<Quota, 'graceSeconds'>): Promise<Volume> {
+  const rows = (await db('volumes')
+    .where({ id: volumeId })
+    .update({ soft_bytes: big(q.softBytes), hard_bytes: big(q.hardBytes), soft_inodes: big(q.softInodes), hard_inodes: big(q.hardInodes), updated_at: db.fn.now() })
+    .returning('*')) as VolumeRow[];
+  return fromRow(rows[0]!);
+}

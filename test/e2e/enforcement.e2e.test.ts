@@ -8,86 +8,16 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
-import { parseMetaUrl } from '../../server/meta/meta-url.js';
-import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
-import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
-import { encodeCounter } from '../../server/meta/tkv/records.js';
-import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
-import { parseRedisUrl } from '../../server/meta/redis/redis-url.js';
-import { RedisVolume } from '../../server/meta/redis/redis-volume.js';
-import type { TreeFixture } from '../../server/meta/tree-fixture.js';
-import { etcdAvailable, startEtcd, type TestEtcd } from '../support/etcd.js';
-import { redisServerAvailable, startRedisServer, type TestRedisServer } from '../support/redis.js';
+import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
 import { expectMatchesSpec } from '../support/openapi-check.js';
-import { pgAvailable } from '../support/pg.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
 import { createTestApp, testWebhookSecret, type TestApp } from '../support/test-app.js';
 import { startReceiver, type TestReceiver } from '../support/webhook-receiver.js';
 
 const MB = 1_000_000;
 
-/** What a scenario needs of a volume, whatever engine holds it. */
-interface Handle {
-  id: string;
-  fx: TreeFixture<unknown>;
-  /** The JuiceFS `Capacity` in the volume's setting, read from the engine. */
-  capacity(): Promise<bigint>;
-  /** Overwrites the usedSpace counter with garbage (a corrupt value) or a number. */
-  setUsedSpace(v: bigint | 'garbage'): Promise<void>;
-}
-
-/** An engine under test: started once per suite, with a second client (as a JuiceFS mount has). */
-interface EngineUnderTest {
-  env: Record<string, string>;
-  handle(id: string, metaUrl: string): Handle;
-  stop(): Promise<void>;
-}
-
-async function startEngine(kind: 'etcd' | 'redis'): Promise<EngineUnderTest> {
-  if (kind === 'etcd') {
-    const etcd: TestEtcd = await startEtcd();
-    const engine = new EtcdEngine({ endpoints: [etcd.endpoint] });
-    return {
-      env: { ETCD_ENDPOINTS: etcd.endpoint, META_ENGINE: 'etcd' },
-      handle: (id, metaUrl) => {
-        const tv = new TkvVolume(engine, parseMetaUrl(metaUrl).prefix);
-        return {
-          id,
-          fx: new FixtureBuilder(engine, tv.keys) as TreeFixture<unknown>,
-          capacity: async () => (await tv.readSetting()).capacity,
-          setUsedSpace: (v) => engine.txn(async (x) => x.put(tv.keys.counter('usedSpace'), v === 'garbage' ? Buffer.from([1, 2, 3]) : encodeCounter(v))),
-        };
-      },
-      stop: async () => {
-        await engine.close();
-        await etcd.stop();
-      },
-    };
-  }
-  const server: TestRedisServer = await startRedisServer(64);
-  return {
-    env: { REDIS_META_URL: server.url, REDIS_META_DBS: '1-63', META_ENGINE: 'redis' },
-    handle: (id, metaUrl) => {
-      const rv = new RedisVolume(server.client(parseRedisUrl(metaUrl).db));
-      return {
-        id,
-        fx: new RedisFixtureBuilder(rv.redis) as TreeFixture<unknown>,
-        capacity: async () => (await rv.readSetting()).capacity,
-        setUsedSpace: async (v) => {
-          await rv.redis.set(rv.keys.usedSpace(), v === 'garbage' ? 'garbage' : v.toString());
-        },
-      };
-    },
-    stop: () => server.stop(),
-  };
-}
-
-const engines = [
-  { kind: 'etcd' as const, available: pgAvailable() && etcdAvailable() },
-  { kind: 'redis' as const, available: pgAvailable() && redisServerAvailable() },
-];
+const engines = (['etcd', 'redis'] as const).map((kind) => ({ kind, available: engineAvailable(kind) }));
 
 describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)', ({ kind, available }) => {
   if (!available) return void it.skip('needs its servers');

@@ -25,6 +25,8 @@ describe.skipIf(!pgAvailable())('migrations', () => {
       'notification_deliveries',
       'notification_templates',
       'notifications',
+      'quota_requests',
+      'quota_rules',
       'redis_databases',
       'scans',
       'tenants',

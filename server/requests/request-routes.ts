@@ -1,0 +1,91 @@
+/** HTTP routes for quota requests and auto-approval rules. */
+import express, { type Router } from 'express';
+import { requireRole } from '../http/auth-middleware.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { actorOf, principalOf } from '../http/request-context.js';
+import type { JsonLimits, QuotaRequest, RequestState } from './request-store.js';
+import type { RequestService } from './request-service.js';
+import type { StoredRule } from './rule-store.js';
+import type { RuleService } from './rule-service.js';
+
+const nums = (l: JsonLimits | null) => l && Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v === null ? null : Number(v)]));
+
+/** The API shape of a request. */
+export const presentRequest = (r: QuotaRequest) => ({
+  id: r.id,
+  volumeId: r.volumeId,
+  tenantId: r.tenantId,
+  requestedBy: r.requestedBy,
+  state: r.state,
+  reason: r.reason,
+  requested: nums(r.requested),
+  granted: nums(r.granted),
+  previous: nums(r.previous),
+  until: r.until?.toISOString() ?? null,
+  ruleId: r.ruleId,
+  explanation: r.explanation,
+  decidedBy: r.decidedBy,
+  decidedAt: r.decidedAt?.toISOString() ?? null,
+  comment: r.comment,
+  revertedAt: r.revertedAt?.toISOString() ?? null,
+  createdAt: r.createdAt.toISOString(),
+});
+
+const presentRule = (r: StoredRule) => ({
+  id: r.id,
+  tier: r.tier,
+  kind: r.kind,
+  params: r.params,
+  position: r.position,
+  enabled: r.enabled,
+  description: r.description,
+  createdBy: r.createdBy,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+});
+
+/** Router for /v1/volumes/{id}/quota-requests, /v1/quota-requests and /v1/quota-rules. */
+export function requestRoutes(requests: RequestService, rules: RuleService): Router {
+  const r = express.Router();
+  r.post('/v1/volumes/:volumeId/quota-requests', requireRole('admin', 'engineer'), async (req, res) => {
+    const q = await requests.create(actorOf(req), principalOf(req), String(req.params.volumeId), req.body);
+    res.status(201).location(`/v1/quota-requests/${q.id}`).json(presentRequest(q));
+  });
+  r.get('/v1/quota-requests', async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    const limit = Number(q.limit ?? 100);
+    const rows = await requests.list(principalOf(req), { state: q.state as RequestState | undefined, volumeId: q.volumeId, beforeId: q.cursor ? decodeCursor(q.cursor) : undefined, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    res.json({ items: page.map(presentRequest), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null });
+  });
+  r.get('/v1/quota-requests/:id', async (req, res) => {
+    res.json(presentRequest(await requests.get(principalOf(req), String(req.params.id))));
+  });
+  r.post('/v1/quota-requests/:id/approve', requireRole('admin'), async (req, res) => {
+    res.json(presentRequest(await requests.approve(actorOf(req), String(req.params.id), req.body ?? {})));
+  });
+  r.post('/v1/quota-requests/:id/deny', requireRole('admin'), async (req, res) => {
+    res.json(presentRequest(await requests.deny(actorOf(req), String(req.params.id), req.body.reason)));
+  });
+  r.post('/v1/quota-requests/:id/cancel', async (req, res) => {
+    res.json(presentRequest(await requests.cancel(actorOf(req), principalOf(req), String(req.params.id))));
+  });
+
+  r.get('/v1/quota-rules', requireRole('admin'), async (req, res) => {
+    res.json({ items: (await rules.list(req.query.tier as string | undefined)).map(presentRule) });
+  });
+  r.post('/v1/quota-rules', requireRole('admin'), async (req, res) => {
+    const { rule } = await rules.save(actorOf(req), req.body);
+    res.status(201).location(`/v1/quota-rules/${rule.id}`).json(presentRule(rule));
+  });
+  r.get('/v1/quota-rules/:id', requireRole('admin'), async (req, res) => {
+    res.json(presentRule(await rules.get(String(req.params.id))));
+  });
+  r.put('/v1/quota-rules/:id', requireRole('admin'), async (req, res) => {
+    res.json(presentRule((await rules.save(actorOf(req), req.body, String(req.params.id))).rule));
+  });
+  r.delete('/v1/quota-rules/:id', requireRole('admin'), async (req, res) => {
+    res.json(presentRule(await rules.remove(actorOf(req), String(req.params.id))));
+  });
+  return r;
+}

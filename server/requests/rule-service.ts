@@ -1,0 +1,80 @@
+/** Admin editing of auto-approval rules, per tier, validated by kind and audited. */
+import type { Knex } from 'knex';
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { inTransaction } from '../db/database.js';
+import { errors } from '../http/errors.js';
+import { deleteRule, findRule, listRules, saveRule, type StoredRule } from './rule-store.js';
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** What each kind of rule takes (the policy in `auto-approval.ts` reads the same fields). */
+const paramsByKind = {
+  percent_increase: z.object({ maxPercent: z.number().gt(0).max(1000), cooldownDays: z.number().int().min(0).max(3650) }).strict(),
+  temporary_grant: z.object({ maxFactor: z.number().gt(1).max(100), maxDays: z.number().int().min(1).max(365) }).strict(),
+  tier_ceiling: z
+    .object({ maxHardBytes: count.nullable(), maxHardInodes: count.nullable() })
+    .strict()
+    .refine((p) => p.maxHardBytes !== null || p.maxHardInodes !== null, 'a ceiling needs maxHardBytes or maxHardInodes'),
+} as const;
+
+/** A rule as an admin writes it. */
+export interface RuleInput {
+  tier: string;
+  kind: keyof typeof paramsByKind;
+  params: Record<string, unknown>;
+  position?: number;
+  enabled?: boolean;
+  description?: string | null;
+}
+
+/** Rule use cases. */
+export class RuleService {
+  constructor(private readonly db: Knex) {}
+
+  list(tier?: string): Promise<StoredRule[]> {
+    return listRules(this.db, tier);
+  }
+
+  async get(id: string): Promise<StoredRule> {
+    const r = await findRule(this.db, id);
+    if (!r) throw errors.ruleNotFound(id);
+    return r;
+  }
+
+  /** Creates (no id) or replaces (id) a rule. */
+  async save(actor: Actor, input: RuleInput, id?: string): Promise<{ rule: StoredRule; created: boolean }> {
+    const parsed = paramsByKind[input.kind].safeParse(input.params);
+    if (!parsed.success) {
+      throw errors.validation(`params do not fit a ${input.kind} rule`, parsed.error.issues.map((i) => ({ path: `/body/params/${i.path.join('/')}`, message: i.message })));
+    }
+    return inTransaction(this.db, async (trx) => {
+      const before = id ? await findRule(trx, id) : undefined;
+      if (id && !before) throw errors.ruleNotFound(id);
+      const rule = await saveRule(trx, {
+        id: id ?? `rul_${ulid().toLowerCase()}`,
+        tier: input.tier,
+        kind: input.kind,
+        params: parsed.data as Record<string, unknown>,
+        position: input.position ?? before?.position ?? 100,
+        enabled: input.enabled ?? before?.enabled ?? true,
+        description: input.description ?? null,
+        createdBy: before?.createdBy ?? actor.sub,
+      });
+      await recordAudit(trx, actor, { action: before ? 'quota_rule.updated' : 'quota_rule.created', entityType: 'quota_rule', entityId: rule.id, tenantId: null, before: before ? image(before) : null, after: image(rule) });
+      return { rule, created: !before };
+    });
+  }
+
+  async remove(actor: Actor, id: string): Promise<StoredRule> {
+    return inTransaction(this.db, async (trx) => {
+      const before = await findRule(trx, id);
+      if (!before) throw errors.ruleNotFound(id);
+      await deleteRule(trx, id);
+      await recordAudit(trx, actor, { action: 'quota_rule.deleted', entityType: 'quota_rule', entityId: id, tenantId: null, before: image(before), after: null });
+      return before;
+    });
+  }
+}
+
+const image = (r: StoredRule) => ({ tier: r.tier, kind: r.kind, params: r.params, position: r.position, enabled: r.enabled, description: r.description });
