@@ -1,0 +1,96 @@
+/** The CLI as a user runs it: a child process talking to a live API over HTTP. */
+import { execFile } from 'node:child_process';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalEngine } from '../../server/engines/local/local-engine.js';
+import { parseMetaUrl } from '../../server/meta/meta-url.js';
+import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
+import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
+import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
+import { pgAvailable } from '../support/pg.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+
+describe.skipIf(!pgAvailable())('npm run cli', () => {
+  let t: TestApp;
+  let server: Server;
+  let url: string;
+  let volumeId: string;
+  let store: LocalEngine;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = t.http.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const admin = `Bearer ${t.token('admin', 'root')}`;
+    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'a@example.com' }).expect(201);
+    const v = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name: 'data', quota: { hardBytes: 100_000_000 } });
+    volumeId = v.body.id;
+    store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
+    const fx = new FixtureBuilder(store, new TkvVolume(store, parseMetaUrl(v.body.metaUrl).prefix).keys);
+    await fx.file(ROOT_INODE, 'big', 120_000_000);
+    await fx.finish();
+    await t.services.enforcement.countersPass();
+  }, 60_000);
+  afterAll(async () => {
+    server?.close();
+    await store?.close();
+    await t?.close();
+  });
+
+  const cli = async (token: string, ...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', ...args], { cwd: root, env: { ...process.env, HEADROOM_URL: url, HEADROOM_TOKEN: token } });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  it('lists volumes with usage, explains a freeze, files a request; an admin approves it', async () => {
+    const eve = t.token('engineer', 'eve', ['acme']);
+    const list = await cli(eve, 'volumes');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^ID\s+TENANT\s+NAME\s+ENGINE\s+STATE\s+USED\s+HARD\s+USE%\s+ENFORCEMENT$/m);
+    expect(list.stdout).toMatch(new RegExp(`${volumeId}\\s+acme\\s+data\\s+local\\s+active\\s+120 MB\\s+100 MB\\s+120%\\s+frozen`));
+
+    const why = await cli(eve, 'enforcement', volumeId);
+    expect(why.code).toBe(0);
+    expect(why.stdout).toContain('state: frozen (hard_bytes_reached)');
+    expect(why.stdout).toMatch(/- Ask for more room/);
+
+    const ask = await cli(eve, 'request', volumeId, '--hard', '200MB', '--reason', 'new dataset');
+    expect(ask.code).toBe(0);
+    const id = /^(qrq_[0-9a-z]+): pending/m.exec(ask.stdout)?.[1];
+    expect(id).toBeDefined();
+
+    const admin = t.token('admin', 'root');
+    const queue = await cli(admin, 'requests', '--state', 'pending');
+    expect(queue.stdout).toMatch(new RegExp(`${id}\\s+${volumeId}\\s+pending\\s+hardBytes=200 MB`));
+    const ok = await cli(admin, 'approve', id!, '--hard', '150MB', '--comment', 'enough for now');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`${id}: approved, granted hardBytes=150 MB`);
+    expect((await cli(eve, 'enforcement', volumeId)).stdout).toContain('state: ok');
+  });
+
+  it('exits non-zero with the API error, or with usage on bad input', async () => {
+    const eve = t.token('engineer', 'eve', ['acme']);
+    const denied = await cli(eve, 'deny', 'qrq_00000000000000000000000000', '--reason', 'nope');
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/error: .*\(forbidden\)/);
+    const bad = await cli(eve, 'request', volumeId, '--hard', 'lots', '--reason', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"lots" is not a size');
+    expect((await cli(eve, 'frobnicate')).code).toBe(2);
+    const noToken = await cli('', 'volumes');
+    expect(noToken.code).toBe(2);
+  });
+});
