@@ -29,6 +29,11 @@ import { NotificationService } from './notifications/notification-service.js';
 import { Outbox } from './notifications/outbox.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { UsageService } from './quotas/usage-service.js';
+import { SecretBox } from './storage/secret-box.js';
+import { SeaweedStorage } from './storage/seaweedfs/seaweedfs-storage.js';
+import { StorageFreeze } from './storage/storage-freeze.js';
+import { StorageOnboarding } from './storage/storage-onboarding.js';
+import { StorageReconciler } from './storage/storage-reconciler.js';
 import { requestRoutes } from './requests/request-routes.js';
 import { RequestService } from './requests/request-service.js';
 import { RuleService } from './requests/rule-service.js';
@@ -50,6 +55,8 @@ export interface AppResources {
   jwtSecret: string;
   /** HMAC key of outgoing webhooks (resolved by `main.ts` like the JWT secret). */
   webhookSecret: string;
+  /** Key sealing tenants' storage secret keys at rest (needed when SeaweedFS is configured). */
+  storageSecretKey?: string;
   /** Replaces the JuiceFS metadata access (tests of failure paths). */
   metadata?: VolumeMetadata;
   /** Replaces only the formatting step of onboarding (tests of failure paths). */
@@ -66,7 +73,12 @@ export function buildApp(r: AppResources) {
   const formatDefaults = { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion };
   const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined);
   const metadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta);
-  const volumes = new VolumeService(r.db, c, r.provisioner ?? metadata, metadata);
+  // Object storage (SeaweedFS) when configured: buckets and identities at onboarding, freeze rules.
+  const seaweed = c.storage ? new SeaweedStorage({ ...c.storage, timeoutMs: c.notify.timeoutMs }) : undefined;
+  if (seaweed && !r.storageSecretKey) throw new Error('SeaweedFS is configured but no storage secret key was given');
+  const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!), metadata) : undefined;
+  const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed, r.log.child({ component: 'storage' })) : undefined;
+  const volumes = new VolumeService(r.db, c, r.provisioner ?? onboarding ?? metadata, metadata);
   const scans = new ScanService(r.db, r.log, volumes, metadata);
 
   const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
@@ -79,7 +91,7 @@ export function buildApp(r: AppResources) {
   );
   const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
   const notifications = new NotificationService(r.db);
-  const enforcement = new EnforcementService(r.db, r.log.child({ component: 'enforcement' }), volumes, metadata, outbox, { ...c.enforcement, publicUrl: c.publicUrl }, metrics.registry);
+  const enforcement = new EnforcementService(r.db, r.log.child({ component: 'enforcement' }), volumes, metadata, outbox, { ...c.enforcement, publicUrl: c.publicUrl }, metrics.registry, storageFreeze);
   const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
   const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl });
   const rules = new RuleService(r.db);
@@ -87,7 +99,8 @@ export function buildApp(r: AppResources) {
   const redis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true }) : undefined;
   const localLeases: LocalLeaseRegistry = new Map();
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
-  const jobs = buildJobs(r.db, enforcement, requests, scans, c.jobs, c.walks);
+  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, storageFreeze, enforcement, outbox);
+  const jobs = buildJobs(r.db, { enforcement, requests, scans, reconciler }, c.jobs, c.walks);
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
   const http = createHttpApp({
@@ -132,7 +145,8 @@ export function buildApp(r: AppResources) {
     await engines.close();
     await redisMeta.close();
     email?.close();
+    seaweed?.close();
     redis?.disconnect();
   };
-  return { http, tokens, services: { tenants, volumes, scans, enforcement, usage, requests, rules, notifications, dispatcher, scheduler }, start, close };
+  return { http, tokens, services: { tenants, volumes, scans, enforcement, usage, requests, rules, notifications, dispatcher, scheduler, reconciler, onboarding, storageFreeze }, start, close };
 }

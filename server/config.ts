@@ -66,6 +66,14 @@ export const envSchema = z.object({
   NOTIFY_POLL_MS: z.coerce.number().int().min(10).default(2000).describe('How often the dispatcher looks for due deliveries'),
   QUOTA_MAX_HARD_BYTES: z.coerce.bigint().positive().default(1_000_000_000_000_000n).describe('Platform-wide ceiling: no quota (requested, approved or set) above this many bytes'),
   QUOTA_MAX_HARD_INODES: z.coerce.bigint().positive().default(1_000_000_000n).describe('Platform-wide ceiling on inodes'),
+  SEAWEEDFS_S3_ENDPOINT: z.string().url().optional().describe('SeaweedFS S3 gateway (http://s3:8333); with the other SEAWEEDFS_* it gives every new volume its own bucket'),
+  SEAWEEDFS_IAM_ENDPOINT: z.string().url().optional().describe('IAM API endpoint; default the S3 endpoint (embedded IAM, SeaweedFS >= 4.03, -s3.iam.readOnly=false)'),
+  SEAWEEDFS_FILER_URL: z.string().url().optional().describe('SeaweedFS filer HTTP (http://filer:8888), for filer.conf freeze rules'),
+  SEAWEEDFS_MASTER_URL: z.string().url().optional().describe('SeaweedFS master HTTP (http://master:9333), for per-bucket usage'),
+  SEAWEEDFS_ACCESS_KEY: z.string().optional().describe('Access key of a SeaweedFS identity with the Admin action'),
+  SEAWEEDFS_SECRET_KEY: z.string().optional().describe('Its secret key'),
+  STORAGE_SECRET_KEY: z.string().min(32).optional().describe('Key that encrypts tenants\' storage secret keys at rest; unset = random, kept in DATA_DIR/storage-secret-key'),
+  RECONCILE_CRON: cronExpr.default('* * * * *').describe('Finish or undo onboardings a crash interrupted; re-apply storage freeze rules; compare storage and metadata usage'),
   FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
   FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
 });
@@ -98,6 +106,7 @@ export interface AppConfig {
     readonly walkCron: string;
     readonly enforceCron: string;
     readonly walkTimeoutMs: number;
+    readonly reconcileCron: string;
   };
   readonly enforcement: {
     readonly hysteresis: number;
@@ -106,6 +115,15 @@ export interface AppConfig {
     readonly forecastWindowDays: number;
     readonly forecastAlertDays: number;
   };
+  readonly storage?: {
+    readonly s3Endpoint: string;
+    readonly iamEndpoint: string;
+    readonly filerUrl: string;
+    readonly masterUrl: string;
+    readonly accessKey: string;
+    readonly secretKey: string;
+  };
+  readonly storageSecretKey?: string;
   readonly walks: { readonly concurrency: number; readonly keysPerSecond: number; readonly totalKeysPerSecond: number; readonly minIntervalMs: number };
   readonly notify: {
     readonly smtpUrl?: string;
@@ -168,7 +186,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       walkCron: e.SCAN_WALK_CRON,
       enforceCron: e.ENFORCE_CRON,
       walkTimeoutMs: e.WALK_JOB_TIMEOUT_SECONDS * 1000,
+      reconcileCron: e.RECONCILE_CRON,
     },
+    storage: storageOf(e),
+    storageSecretKey: e.STORAGE_SECRET_KEY,
     enforcement: {
       hysteresis: e.ENFORCE_HYSTERESIS,
       maxReadingAgeMs: e.ENFORCE_MAX_READING_AGE_SECONDS * 1000,
@@ -194,6 +215,23 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       pollMs: e.NOTIFY_POLL_MS,
     },
   });
+}
+
+/** The SeaweedFS settings: all of them, or none (then volumes use local `file` storage). */
+function storageOf(e: z.infer<typeof envSchema>): AppConfig['storage'] {
+  const need = { SEAWEEDFS_S3_ENDPOINT: e.SEAWEEDFS_S3_ENDPOINT, SEAWEEDFS_FILER_URL: e.SEAWEEDFS_FILER_URL, SEAWEEDFS_MASTER_URL: e.SEAWEEDFS_MASTER_URL, SEAWEEDFS_ACCESS_KEY: e.SEAWEEDFS_ACCESS_KEY, SEAWEEDFS_SECRET_KEY: e.SEAWEEDFS_SECRET_KEY };
+  const set = Object.entries(need).filter(([, v]) => v);
+  if (set.length === 0) return undefined;
+  const missing = Object.entries(need).filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length) throw new ConfigError(missing.map((k) => `${k}: required when any SEAWEEDFS_* is set`));
+  return {
+    s3Endpoint: e.SEAWEEDFS_S3_ENDPOINT!,
+    iamEndpoint: e.SEAWEEDFS_IAM_ENDPOINT ?? e.SEAWEEDFS_S3_ENDPOINT!,
+    filerUrl: e.SEAWEEDFS_FILER_URL!,
+    masterUrl: e.SEAWEEDFS_MASTER_URL!,
+    accessKey: e.SEAWEEDFS_ACCESS_KEY!,
+    secretKey: e.SEAWEEDFS_SECRET_KEY!,
+  };
 }
 
 /** "1-3,7" → [1, 2, 3, 7]. */

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { resolveJwtSecret, resolveWebhookSecret } from './auth/resolve-secret.js';
+import { resolveJwtSecret, resolveStorageSecret, resolveWebhookSecret } from './auth/resolve-secret.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDb } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   if (applied.length) log.info({ applied }, 'migrations applied');
   const jwtSecret = await resolveJwtSecret(config);
   const webhookSecret = await resolveWebhookSecret(config);
-  const app = buildApp({ config, log, db, jwtSecret, webhookSecret });
+  const storageSecretKey = config.storage ? await resolveStorageSecret(config) : undefined;
+  const app = buildApp({ config, log, db, jwtSecret, webhookSecret, storageSecretKey });
   await app.start();
 
   const server: Server = await new Promise((resolve) => {

@@ -20,3 +20,12 @@ export async function resolveWebhookSecret(config: Pick<AppConfig, 'notify' | 'd
   if (config.notify.webhookSecret) return config.notify.webhookSecret;
   return loadOrCreate(path.join(config.dataDir, 'webhook-secret'), () => randomBytes(32).toString('base64url'));
 }
+
+/**
+ * The key sealing storage secret keys: `STORAGE_SECRET_KEY` when set, otherwise a random one
+ * created once under DATA_DIR. Losing it loses the stored tenant keys (rotate them then).
+ */
+export async function resolveStorageSecret(config: Pick<AppConfig, 'storageSecretKey' | 'dataDir'>): Promise<string> {
+  if (config.storageSecretKey) return config.storageSecretKey;
+  return loadOrCreate(path.join(config.dataDir, 'storage-secret-key'), () => randomBytes(32).toString('base64url'));
+}

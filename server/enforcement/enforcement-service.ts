@@ -16,6 +16,7 @@ import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction, type Db } from '../db/database.js';
 import { errors } from '../http/errors.js';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
+import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
@@ -75,6 +76,8 @@ export class EnforcementService {
     private readonly outbox: Outbox,
     private readonly opts: EnforcementOptions,
     registry: client.Registry,
+    /** The storage layer of freezes (SeaweedFS read-only rules), when object storage is configured. */
+    private readonly storageLayer?: StorageFreezer,
   ) {
     this.transitions = new client.Counter({ name: 'headroom_enforcement_transitions_total', help: 'Enforcement transitions by target state', labelNames: ['to'], registers: [registry] });
     new client.Gauge({
@@ -150,7 +153,7 @@ export class EnforcementService {
       const reading = this.trusted(readings.get(v.id) ?? { ok: false, error: 'not read' }, walks.get(v.id));
       const cur = states.get(v.id) ?? initialState(v.id, v.tenantId, now);
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
-      if (needsWrite(cur, d, now)) toApply.push({ v, reading });
+      if (needsWrite(cur, d, now, this.hasStorage(v))) toApply.push({ v, reading });
       const due = !cur.forecastCheckedAt || now.getTime() - cur.forecastCheckedAt.getTime() >= FORECAST_EVERY_MS;
       if (fresh && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
         forecastCandidates.push({ v, reading, checkedAt: cur.forecastCheckedAt });
@@ -198,7 +201,7 @@ export class EnforcementService {
       const v = (await findVolume(trx, stale.id)) ?? stale;
       const cur = (await findState(trx, v.id, { forUpdate: true }))!;
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
-      if (!needsWrite(cur, d, now)) return;
+      if (!needsWrite(cur, d, now, this.hasStorage(v))) return;
       await ctx.lease?.assertHeld();
       if (d.kind === 'unknown') {
         if (cur.unknownReason === null) {
@@ -224,9 +227,31 @@ export class EnforcementService {
         if (d.clearManual) next.manual = null;
         await this.recordTransition(trx, v, cur, next, ENFORCER, null, counts);
       }
+      await this.storageFreeze(v, next);
       await saveState(trx, next);
       await this.graceWarning(trx, v, next, reading, now, counts);
     });
+  }
+
+  private hasStorage(v: Volume): boolean {
+    return Boolean(this.storageLayer && v.storage.bucket);
+  }
+
+  /**
+   * Brings the storage layer in line with `next.state` (frozen: a read-only rule on the volume's
+   * objects). A failure leaves `storageFrozen` as it was, so the next pass and the reconciler
+   * retry; the metadata freeze, the primary lever, stands either way.
+   */
+  private async storageFreeze(v: Volume, next: StateRow): Promise<void> {
+    if (!this.storageLayer || !v.storage.bucket) return;
+    const want = next.state === 'frozen';
+    if (next.storageFrozen === want) return;
+    try {
+      await this.storageLayer.setVolumeFrozen(v, want);
+      next.storageFrozen = want;
+    } catch (err) {
+      this.log.warn({ err, volumeId: v.id, want }, 'storage freeze rule not applied; retried next pass');
+    }
   }
 
   /** Writes the transition row, its audit row and its notice. */
@@ -375,6 +400,7 @@ export class EnforcementService {
         appliedInodes: capacity.inodes,
         evaluatedAt: now,
       };
+      await this.storageFreeze(v, next);
       await this.recordTransition(trx, v, cur, next, actor, input.reason, zero());
       await saveState(trx, next);
     });
@@ -411,6 +437,7 @@ export class EnforcementService {
         appliedInodes: d.capacity.inodes,
         evaluatedAt: now,
       };
+      await this.storageFreeze(v, next);
       await this.recordTransition(trx, v, cur, next, actor, input.reason, zero());
       await saveState(trx, next);
     });
@@ -441,9 +468,10 @@ function policyCurrent(s: StateRow) {
 }
 
 /** Whether a decision changes anything that must be written. */
-function needsWrite(cur: StateRow, d: Decision, now: Date): boolean {
+function needsWrite(cur: StateRow, d: Decision, now: Date, hasStorage: boolean): boolean {
   if (d.kind === 'unknown') return cur.unknownReason !== d.why;
   if (cur.unknownReason !== null || d.changed) return true;
+  if (cur.storageFrozen !== (hasStorage && d.next === 'frozen')) return true;
   if (cur.appliedCapacity !== d.capacity.bytes || cur.appliedInodes !== d.capacity.inodes) return true;
   if ((cur.graceDeadline?.getTime() ?? null) !== (d.graceDeadline?.getTime() ?? null)) return true;
   // Inside the last 24 h of grace: the warning notice is due (deduplicated by its event key).

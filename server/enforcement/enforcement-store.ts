@@ -19,6 +19,8 @@ export interface StateRow {
   appliedCapacity: bigint | null;
   appliedInodes: bigint | null;
   evaluatedAt: Date | null;
+  /** Whether Headroom's read-only rule for the volume's objects is meant to be in SeaweedFS. */
+  storageFrozen: boolean;
   /** Written only by {@link markForecastChecked}; {@link saveState} leaves it alone. */
   forecastCheckedAt: Date | null;
 }
@@ -41,6 +43,7 @@ export function initialState(volumeId: string, tenantId: string, since: Date): S
     appliedCapacity: null,
     appliedInodes: null,
     evaluatedAt: null,
+    storageFrozen: false,
     forecastCheckedAt: null,
   };
 }
@@ -63,6 +66,7 @@ const fromRow = (r: Record<string, unknown>): StateRow => ({
   appliedCapacity: (r.applied_capacity as bigint | null) ?? null,
   appliedInodes: (r.applied_inodes as bigint | null) ?? null,
   evaluatedAt: (r.evaluated_at as Date | null) ?? null,
+  storageFrozen: Boolean(r.storage_frozen),
   forecastCheckedAt: (r.forecast_checked_at as Date | null) ?? null,
 });
 
@@ -139,6 +143,7 @@ export async function saveState(db: Db, s: StateRow): Promise<void> {
       applied_capacity: big(s.appliedCapacity),
       applied_inodes: big(s.appliedInodes),
       evaluated_at: s.evaluatedAt,
+      storage_frozen: s.storageFrozen,
       updated_at: db.fn.now(),
     })
     .onConflict('volume_id')

@@ -31,6 +31,11 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
     since: s.since.toISOString(),
     graceDeadline: iso(s.graceDeadline),
     frozenBy: s.state !== 'frozen' ? null : s.manual ? ('admin' as const) : ('policy' as const),
+    layers: { metadata: s.state === 'frozen', storage: v.storage.bucket ? s.storageFrozen : null },
+    storageUsage:
+      reading?.storageBytes != null
+        ? { bytes: n(reading.storageBytes), objects: n(reading.storageObjects), readAt: iso(reading.storageReadAt), gapBytes: reading.bytes != null ? Number(reading.storageBytes - reading.bytes) : null }
+        : null,
     causedBy: s.bytes === null ? null : { bytes: n(s.bytes), inodes: n(s.inodes), readAt: iso(s.readAt) },
     usage: reading ? { bytes: n(reading.bytes), inodes: n(reading.inodes), readAt: iso(reading.readAt), error: reading.error, errorAt: iso(reading.errorAt) } : null,
     limits: { softBytes: n(limits.softBytes), hardBytes: n(limits.hardBytes), softInodes: n(limits.softInodes), hardInodes: n(limits.hardInodes), graceSeconds: limits.graceSeconds },

@@ -7,6 +7,8 @@
  * - `enforce`: revert temporary grants whose time is up, then re-evaluate every volume on its
  *   stored reading, for changes driven by time (grace and manual freezes expiring) and to mark
  *   volumes whose readings went stale.
+ * - `reconcile`: finish or undo onboardings a crash interrupted, re-apply storage freeze rules,
+ *   compare storage and metadata usage.
  * - `walks`: the nightly per-directory walk, within its read budget.
  *
  * `counters` and `enforce` share one lease, "enforcement": they write the same states, so
@@ -17,6 +19,7 @@ import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import { downsample } from '../quotas/usage-store.js';
 import type { RequestService } from '../requests/request-service.js';
 import type { ScanService } from '../scanner/scan-service.js';
+import type { StorageReconciler } from '../storage/storage-reconciler.js';
 import type { Job } from './scheduler.js';
 import { runWalks, type WalkBudget } from './walk-job.js';
 
@@ -26,15 +29,21 @@ export interface JobSettings {
   enforceCron: string;
   walkCron: string;
   walkTimeoutMs: number;
+  reconcileCron: string;
 }
 
 /** The lease a job runs under. */
 export function leaseNameOf(job: string): string {
-  return job === 'counters' || job === 'enforce' ? 'enforcement' : job;
+  return job === 'counters' || job === 'enforce' || job === 'reconcile' ? 'enforcement' : job;
 }
 
 /** Builds the job list. */
-export function buildJobs(db: Knex, enforcement: EnforcementService, requests: RequestService, scans: ScanService, s: JobSettings, budget: WalkBudget): Job[] {
+export function buildJobs(
+  db: Knex,
+  { enforcement, requests, scans, reconciler }: { enforcement: EnforcementService; requests: RequestService; scans: ScanService; reconciler: StorageReconciler },
+  s: JobSettings,
+  budget: WalkBudget,
+): Job[] {
   return [
     {
       name: 'counters',
@@ -57,6 +66,15 @@ export function buildJobs(db: Knex, enforcement: EnforcementService, requests: R
         await lease.assertHeld();
         const grantsReverted = await requests.revertDue();
         return { ...(await enforcement.enforcePass({ signal, lease })), grantsReverted };
+      },
+    },
+    {
+      name: 'reconcile',
+      cron: s.reconcileCron,
+      timeoutMs: 2 * 60_000,
+      run: async ({ lease }) => {
+        await lease.assertHeld();
+        return reconciler.run();
       },
     },
     {

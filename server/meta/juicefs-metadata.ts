@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Volume } from '../volumes/volume.js';
+import type { StorageTarget } from '../volumes/metadata-provisioner.js';
 import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
 import type { KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
@@ -56,14 +57,16 @@ export class JuiceFsMetadata implements VolumeMetadata {
    * Formats the volume. Safe to repeat: if an earlier attempt formatted it and crashed before
    * recording that, the setting carries this volume's name and is accepted as done.
    */
-  async provision(v: Volume): Promise<void> {
+  async provision(v: Volume, target?: StorageTarget): Promise<void> {
     const tv = this.volume(v.metaUrl);
     const name = juicefsName(v);
     try {
       await tv.format({
         name,
-        storage: 'file',
-        bucket: path.join(this.defaults.objectsDir, path.sep),
+        storage: target?.storage ?? 'file',
+        bucket: target?.bucket ?? path.join(this.defaults.objectsDir, path.sep),
+        accessKey: target?.accessKey,
+        secretKey: target?.secretKey,
         capacity: v.quota.hardBytes ?? 0n,
         inodes: v.quota.hardInodes ?? 0n,
         trashDays: this.defaults.trashDays,

@@ -2,6 +2,7 @@
  * One {@link VolumeMetadata} for the service, whatever the engine: Redis meta URLs go to the
  * Redis layout, every other scheme to the TKV layout over the ordered-KV engines.
  */
+import type { StorageTarget } from '../volumes/metadata-provisioner.js';
 import type { Volume } from '../volumes/volume.js';
 import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
 import { isRedisUrl } from './redis/redis-url.js';
@@ -17,8 +18,8 @@ export class MetadataRouter implements VolumeMetadata {
     return isRedisUrl(metaUrl) ? this.redis : this.tkv;
   }
 
-  provision(v: Volume): Promise<void> {
-    return this.for(v.metaUrl).provision(v);
+  async provision(v: Volume, target?: StorageTarget): Promise<void> {
+    await this.for(v.metaUrl).provision(v, target);
   }
   readUsage(v: Volume): Promise<CounterUsage> {
     return this.for(v.metaUrl).readUsage(v);

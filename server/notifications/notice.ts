@@ -19,6 +19,7 @@ export const noticeTypes = [
   'quota.grant_reverted',
   'admin.volume_unknown',
   'admin.request_pending',
+  'admin.storage_gap',
 ] as const;
 export type NoticeType = (typeof noticeTypes)[number];
 

@@ -187,6 +187,16 @@ const texts: Record<NoticeType, Record<Language, Text>> = {
       body: '{{requestedBy}}（{{tenantName}}）为 `{{volumeName}}` 申请 {{requested}}{{#grantUntil}}，至 {{grantUntil}}{{/grantUntil}}：“{{requestReason}}”。{{requestExplanation}}当前{{usageLine}}。审批：{{requestLink}}',
     },
   },
+  'admin.storage_gap': {
+    en: {
+      subject: 'Storage and metadata disagree on {{volumeName}}',
+      body: 'Volume `{{volumeName}}` of {{tenantName}}: {{detail}}. Details: {{enforcementUrl}}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 的对象存储用量与元数据不一致',
+      body: '{{tenantName}} 的存储卷 `{{volumeName}}`：{{detail}}。详情：{{enforcementUrl}}',
+    },
+  },
   'admin.volume_unknown': {
     en: {
       subject: 'Headroom cannot judge volume {{volumeName}}',

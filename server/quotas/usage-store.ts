@@ -22,6 +22,10 @@ export interface StoredReading {
   readAt: Date | null;
   error: string | null;
   errorAt: Date | null;
+  /** What the volume's bucket holds, from the storage side (null without an object store). */
+  storageBytes: bigint | null;
+  storageObjects: bigint | null;
+  storageReadAt: Date | null;
 }
 
 const CHUNK = 1000;
@@ -77,6 +81,9 @@ const fromRow = (r: Record<string, unknown>): StoredReading => ({
   readAt: (r.read_at as Date | null) ?? null,
   error: (r.error as string | null) ?? null,
   errorAt: (r.error_at as Date | null) ?? null,
+  storageBytes: (r.storage_bytes as bigint | null) ?? null,
+  storageObjects: (r.storage_objects as bigint | null) ?? null,
+  storageReadAt: (r.storage_read_at as Date | null) ?? null,
 });
 
 /** The latest readings of the given volumes, by volume id. */

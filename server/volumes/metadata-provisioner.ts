@@ -1,12 +1,27 @@
 /**
- * The engine step of onboarding, as a port: after a volume is recorded in PostgreSQL as
- * `provisioning`, the provisioner formats its metadata prefix as `juicefs format` would.
- * The composition root injects the real JuiceFS formatter; with none, volumes stay
- * `provisioning` rather than pretending to be formatted.
+ * The provisioning step of onboarding, as a port: after a volume is recorded in PostgreSQL as
+ * `provisioning`, the provisioner creates its storage (when configured) and formats its metadata
+ * as `juicefs format` would. Every step must be safe to repeat for the same volume: a crash is
+ * finished by running it again (the reconciler does).
  */
 import type { Volume } from './volume.js';
 
-/** Formats a new volume's metadata; must be safe to call again for the same volume. */
+/** Where JuiceFS will put the volume's objects (its `--storage`, `--bucket` and keys). */
+export interface StorageTarget {
+  storage: string;
+  bucket: string;
+  accessKey?: string;
+  secretKey?: string;
+}
+
+/** What provisioning hands back: the tenant's storage keys when this call created them (shown once). */
+export interface ProvisionResult {
+  newCredentials?: { accessKey: string; secretKey: string };
+}
+
+/** Provisions a new volume; must be safe to call again for the same volume. */
 export interface MetadataProvisioner {
-  provision(volume: Volume): Promise<void>;
+  provision(volume: Volume, target?: StorageTarget): Promise<void | ProvisionResult>;
+  /** Undoes what a failed provisioning created (optional: formatting alone leaves nothing to undo). */
+  rollback?(volume: Volume): Promise<void>;
 }

@@ -15,15 +15,18 @@ export function volumeRoutes(db: Knex, service: VolumeService): Router {
   r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
     const actor = actorOf(req);
     const tenantId = String(req.params.tenantId);
+    // New storage keys go to this response only: never into the idempotency store, logs or audit.
+    let credentials: { accessKey: string; secretKey: string } | undefined;
     const run = async () => {
-      const { volume, created } = await service.create(actor, tenantId, req.body);
-      return { status: created ? 201 : 200, body: presentVolume(volume) as unknown };
+      const r = await service.create(actor, tenantId, req.body);
+      credentials = r.credentials;
+      return { status: r.created ? 201 : 200, body: presentVolume(r.volume) as unknown };
     };
     const key = req.header('idempotency-key');
     const out = key
       ? replayOrThrow(await withIdempotencyKey(db, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run))
       : await run();
-    res.status(out.status).json(out.body);
+    res.status(out.status).json(credentials ? { ...(out.body as object), credentials } : out.body);
   });
 
   r.get('/v1/volumes', async (req, res) => {

@@ -20,6 +20,7 @@ import { checkQuota } from '../quotas/quota-check.js';
 import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
 import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
 import { allocateRedisDb, claimRedisDb } from './redis-db-allocator.js';
+import { bucketFor } from '../storage/storage-onboarding.js';
 import type { VolumeMetadata } from './volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
 import { allocatePrefix, derivePrefix, retirePrefix } from './prefix-allocator.js';
@@ -39,13 +40,13 @@ export interface CreateVolumeInput {
 export class VolumeService {
   constructor(
     private readonly db: Knex,
-    private readonly config: Pick<AppConfig, 'meta' | 'quotas'>,
+    private readonly config: Pick<AppConfig, 'meta' | 'quotas' | 'storage'>,
     private readonly provisioner: MetadataProvisioner | undefined,
     private readonly metadata?: Pick<VolumeMetadata, 'inspect'>,
   ) {}
 
   /** Creates (or, for an identical repeat, returns) a volume. */
-  async create(actor: Actor, tenantId: string, input: CreateVolumeInput): Promise<{ volume: Volume; created: boolean }> {
+  async create(actor: Actor, tenantId: string, input: CreateVolumeInput): Promise<{ volume: Volume; created: boolean; credentials?: { accessKey: string; secretKey: string } }> {
     if (input.adopt) return this.adopt(actor, tenantId, input, input.adopt.metaUrl);
     const engine = input.engine ?? this.config.meta.defaultEngine;
     const quota = this.normaliseQuota(input.quota);
@@ -54,7 +55,7 @@ export class VolumeService {
     buildMetaUrl(this.config.meta, engine, 'probe'); // fail fast, before writing anything
 
     const existing = await this.findRepeat(tenantId, input.name, requestHash);
-    if (existing) return { volume: await this.finishProvisioning(actor, existing), created: false };
+    if (existing) return { volume: (await this.finishProvisioning(actor, existing)).volume, created: false };
 
     let volume: Volume;
     try {
@@ -72,6 +73,8 @@ export class VolumeService {
           engine,
           metaUrl: buildMetaUrl(this.config.meta, engine, prefix, redisDb),
           quota,
+          // The bucket is decided now, before anything exists, so a crash can be finished or undone.
+          storage: this.config.storage ? { kind: 's3', bucket: bucketFor(prefix) } : { kind: 'file', bucket: null },
           requestHash,
         });
         await recordAudit(trx, actor, { action: 'volume.created', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
@@ -85,7 +88,8 @@ export class VolumeService {
       }
       throw err;
     }
-    return { volume: await this.finishProvisioning(actor, volume), created: true };
+    const done = await this.finishProvisioning(actor, volume);
+    return { volume: done.volume, created: true, credentials: done.credentials };
   }
 
   /**
@@ -149,18 +153,37 @@ export class VolumeService {
     return v;
   }
 
-  /** Runs the provisioner for a `provisioning` volume and records the outcome. */
-  private async finishProvisioning(actor: Actor, v: Volume): Promise<Volume> {
-    if (v.state !== 'provisioning' || !this.provisioner) return v;
+  /**
+   * Runs the provisioner for a `provisioning` volume and records the outcome; a failure is rolled
+   * back (what was created is removed) before the volume is marked `failed`. Also the
+   * reconciler's way to finish volumes a crash left in `provisioning`.
+   */
+  async finishProvisioning(actor: Actor, v: Volume): Promise<{ volume: Volume; credentials?: { accessKey: string; secretKey: string } }> {
+    if (v.state !== 'provisioning' || !this.provisioner) return { volume: v };
     let next: VolumeState = 'active';
     let detail: string | null = null;
+    let credentials: { accessKey: string; secretKey: string } | undefined;
     try {
-      await this.provisioner.provision(v);
+      const r = await this.provisioner.provision(v);
+      credentials = r ? r.newCredentials : undefined;
     } catch (err) {
       next = 'failed';
-      detail = `metadata provisioning failed: ${(err as Error).message}`;
+      detail = `provisioning failed: ${(err as Error).message}`;
+      try {
+        await this.provisioner.rollback?.(v);
+      } catch (undo) {
+        detail += `; rolling back also failed (the reconciler retries): ${(undo as Error).message}`;
+        next = 'provisioning';
+      }
     }
-    return this.transition(actor, v.id, ['provisioning'], next, detail, next === 'active' ? 'volume.activated' : 'volume.failed');
+    if (next === 'provisioning') return { volume: v };
+    return { volume: await this.transition(actor, v.id, ['provisioning'], next, detail, next === 'active' ? 'volume.activated' : 'volume.failed'), credentials };
+  }
+
+  /** Volumes left in `provisioning` for longer than `olderThanMs` (a crash mid-onboarding). */
+  async stuckProvisioning(olderThanMs: number): Promise<Volume[]> {
+    const rows = await listVolumes(this.db, { state: 'provisioning', limit: 100 });
+    return rows.filter((v) => Date.now() - v.updatedAt.getTime() >= olderThanMs);
   }
 
   /** Moves a volume between states under a row lock, auditing the change. */

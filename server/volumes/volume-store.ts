@@ -17,6 +17,8 @@ interface VolumeRow {
   hard_inodes: bigint | null;
   grace_seconds: number;
   request_hash: string;
+  storage_kind: 'file' | 's3';
+  storage_bucket: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -38,6 +40,7 @@ function fromRow(r: VolumeRow): Volume {
       hardInodes: r.hard_inodes,
       graceSeconds: r.grace_seconds,
     },
+    storage: { kind: r.storage_kind, bucket: r.storage_bucket },
     requestHash: r.request_hash,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -55,6 +58,7 @@ export interface NewVolume {
   engine: EngineKind;
   metaUrl: string;
   quota: Quota;
+  storage?: Volume['storage'];
   requestHash: string;
 }
 
@@ -75,6 +79,8 @@ export async function insertVolume(db: Db, v: NewVolume): Promise<Volume> {
       hard_inodes: big(v.quota.hardInodes),
       grace_seconds: v.quota.graceSeconds,
       request_hash: v.requestHash,
+      storage_kind: v.storage?.kind ?? 'file',
+      storage_bucket: v.storage?.bucket ?? null,
     })
     .returning('*')) as VolumeRow[];
   return fromRow(rows[0]!);

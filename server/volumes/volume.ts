@@ -26,6 +26,8 @@ export interface Volume {
   state: VolumeState;
   stateDetail: string | null;
   quota: Quota;
+  /** Where the volume's objects go: a local directory (`file`), or its own S3 bucket. */
+  storage: { kind: 'file' | 's3'; bucket: string | null };
   requestHash: string;
   createdAt: Date;
   updatedAt: Date;
@@ -50,6 +52,7 @@ export function presentVolume(v: Volume) {
       hardInodes: n(v.quota.hardInodes),
       graceSeconds: v.quota.graceSeconds,
     },
+    storage: { kind: v.storage.kind, bucket: v.storage.bucket },
     createdAt: v.createdAt.toISOString(),
     updatedAt: v.updatedAt.toISOString(),
   };

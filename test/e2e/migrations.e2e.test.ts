@@ -29,6 +29,7 @@ describe.skipIf(!pgAvailable())('migrations', () => {
       'quota_rules',
       'redis_databases',
       'scans',
+      'storage_identities',
       'tenants',
       'usage_readings',
       'usage_samples',

@@ -12,6 +12,9 @@ import { createTestDatabase, type TestDatabase } from './pg.js';
 /** Secret used by every test app; tests that forge tokens use another. */
 export const testSecret = 'test-secret-test-secret-test-secret-0123';
 
+/** Key that seals the test app's storage secrets. */
+export const testStorageSecret = 'test-storage-secret-0123456789-0123456789';
+
 /** Key that signs the test app's webhooks. */
 export const testWebhookSecret = 'test-webhook-secret-0123456789';
 
@@ -31,7 +34,7 @@ export async function createTestApp(env: Record<string, string> = {}, provisione
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
-  const app = buildApp({ config: config, log: pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret, provisioner });
+  const app = buildApp({ config: config, log: pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret, storageSecretKey: testStorageSecret, provisioner });
   return {
     http: app.http,
     database,

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Volume } from '../../volumes/volume.js';
+import type { StorageTarget } from '../../volumes/metadata-provisioner.js';
 import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../../volumes/volume-metadata.js';
 import { juicefsName, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
 import { PrefixNotEmptyError } from '../tkv/tkv-volume.js';
@@ -47,14 +48,16 @@ export class RedisMetadata implements VolumeMetadata {
     return new RedisVolume(client);
   }
 
-  async provision(v: Volume): Promise<void> {
+  async provision(v: Volume, target?: StorageTarget): Promise<void> {
     const rv = this.volume(v.metaUrl);
     const name = juicefsName(v);
     try {
       await rv.format({
         name,
-        storage: 'file',
-        bucket: path.join(this.defaults.objectsDir, path.sep),
+        storage: target?.storage ?? 'file',
+        bucket: target?.bucket ?? path.join(this.defaults.objectsDir, path.sep),
+        accessKey: target?.accessKey,
+        secretKey: target?.secretKey,
         capacity: v.quota.hardBytes ?? 0n,
         inodes: v.quota.hardInodes ?? 0n,
         trashDays: this.defaults.trashDays,
