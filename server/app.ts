@@ -99,7 +99,7 @@ export function buildApp(r: AppResources) {
   const redis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true }) : undefined;
   const localLeases: LocalLeaseRegistry = new Map();
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
-  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, storageFreeze, enforcement, outbox);
+  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, storageFreeze, enforcement, outbox, c.storageGapFloor);
   const jobs = buildJobs(r.db, { enforcement, requests, scans, reconciler }, c.jobs, c.walks);
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 

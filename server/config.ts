@@ -73,6 +73,7 @@ export const envSchema = z.object({
   SEAWEEDFS_ACCESS_KEY: z.string().optional().describe('Access key of a SeaweedFS identity with the Admin action'),
   SEAWEEDFS_SECRET_KEY: z.string().optional().describe('Its secret key'),
   STORAGE_SECRET_KEY: z.string().min(32).optional().describe('Key that encrypts tenants\' storage secret keys at rest; unset = random, kept in DATA_DIR/storage-secret-key'),
+  STORAGE_GAP_FLOOR_BYTES: z.coerce.bigint().nonnegative().default(1n << 30n).describe('Storage-vs-metadata usage gaps below this (and below 20 %) are not reported'),
   RECONCILE_CRON: cronExpr.default('* * * * *').describe('Finish or undo onboardings a crash interrupted; re-apply storage freeze rules; compare storage and metadata usage'),
   FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
   FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
@@ -124,6 +125,7 @@ export interface AppConfig {
     readonly secretKey: string;
   };
   readonly storageSecretKey?: string;
+  readonly storageGapFloor: bigint;
   readonly walks: { readonly concurrency: number; readonly keysPerSecond: number; readonly totalKeysPerSecond: number; readonly minIntervalMs: number };
   readonly notify: {
     readonly smtpUrl?: string;
@@ -190,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     storage: storageOf(e),
     storageSecretKey: e.STORAGE_SECRET_KEY,
+    storageGapFloor: e.STORAGE_GAP_FLOOR_BYTES,
     enforcement: {
       hysteresis: e.ENFORCE_HYSTERESIS,
       maxReadingAgeMs: e.ENFORCE_MAX_READING_AGE_SECONDS * 1000,

@@ -20,8 +20,7 @@ import type { StorageFreeze } from './storage-freeze.js';
 const RECONCILER: Actor = { sub: 'system:reconciler', role: 'system' };
 /** A volume still provisioning after this long was cut off by a crash (a live create takes seconds). */
 const STUCK_AFTER_MS = 60_000;
-/** Storage and metadata usage may differ by this much before admins hear of it. */
-const GAP_FLOOR = 1n << 30n;
+/** Storage and metadata usage may differ by this fraction (and the configured floor) before admins hear of it. */
 const GAP_FRACTION = 0.2;
 
 /** Runs one reconcile pass. */
@@ -34,6 +33,7 @@ export class StorageReconciler {
     private readonly freeze: StorageFreeze | undefined,
     private readonly enforcement: EnforcementService,
     private readonly outbox: Outbox,
+    private readonly gapFloor: bigint,
   ) {}
 
   async run(opts: { stuckAfterMs?: number } = {}): Promise<Record<string, number>> {
@@ -69,7 +69,7 @@ export class StorageReconciler {
       const gap = u.logicalBytes - r.bytes;
       const abs = gap < 0n ? -gap : gap;
       const big = r.bytes > u.logicalBytes ? r.bytes : u.logicalBytes;
-      if (abs <= GAP_FLOOR || Number(abs) <= Number(big) * GAP_FRACTION) continue;
+      if (abs <= this.gapFloor || Number(abs) <= Number(big) * GAP_FRACTION) continue;
       gaps++;
       await inTransaction(this.db, async (trx) => {
         const v = (await findVolume(trx, r.id))!;

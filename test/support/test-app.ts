@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp } from '../../server/app.js';
 import { signToken } from '../../server/auth/tokens.js';
 import { loadConfig } from '../../server/config.js';
@@ -30,11 +30,11 @@ export interface TestApp {
 }
 
 /** Creates a test database and an app on it; `env` overrides configuration. */
-export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner, opts: { log?: Logger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
-  const app = buildApp({ config: config, log: pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret, storageSecretKey: testStorageSecret, provisioner });
+  const app = buildApp({ config: config, log: opts.log ?? pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret, storageSecretKey: testStorageSecret, provisioner });
   return {
     http: app.http,
     database,

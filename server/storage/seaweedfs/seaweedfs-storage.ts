@@ -81,7 +81,8 @@ export class SeaweedStorage {
     try {
       await this.iam.send(new CreateUserCommand({ UserName: name }));
     } catch (err) {
-      if ((err as { name?: string }).name !== 'EntityAlreadyExists') throw err;
+      // The SDK names the IAM error code EntityAlreadyExists as EntityAlreadyExistsException.
+      if (!/^EntityAlreadyExists/.test((err as { name?: string }).name ?? '')) throw err;
     }
     const listed = await this.iam.send(new ListAccessKeysCommand({ UserName: name }));
     if (!listed.AccessKeyMetadata?.some((k) => k.AccessKeyId === keys.accessKey)) {
@@ -93,7 +94,7 @@ export class SeaweedStorage {
           req.body = `${req.body ?? ''}&AccessKeyId=${encodeURIComponent(keys.accessKey)}&SecretAccessKey=${encodeURIComponent(keys.secretKey)}`;
           return next(args);
         },
-        { step: 'build', name: 'headroomSuppliedKeys' },
+        { step: 'build', priority: 'high', name: 'headroomSuppliedKeys' },
       );
       await this.iam.send(cmd);
     }
