@@ -77,5 +77,6 @@ function explain(
     parts.push(`Writes resume at the next check (within minutes) once usage is below ${below}${free ? `: delete at least ${free}` : ''}, or as soon as a larger quota is approved.`);
     parts.push('Deleted files go to the .trash folder first and keep counting until they are purged; remove them from .trash to free the space at once.');
   }
+  if (s.state === 'frozen' && s.storageFrozen) parts.push('The object store refuses new uploads to the volume too (a read-only rule on its bucket), so clients that ignore the JuiceFS limit cannot write either.');
   return parts.join(' ');
 }
