@@ -109,7 +109,7 @@ export class EnforcementService {
         return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
       });
       counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, ctx, counts, true, recordReadings(this.db, readings));
+      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, ctx, counts, false, recordReadings(this.db, readings));
     });
     return counts;
   }
@@ -126,7 +126,7 @@ export class EnforcementService {
         else if (r.errorAt && r.errorAt > r.readAt) readings.set(v.id, { ok: false, error: r.error ?? 'read failed' });
         else readings.set(v.id, { ok: true, bytes: r.bytes!, inodes: r.inodes!, readAt: r.readAt });
       }
-      await this.evaluatePage(page, readings, now, ctx, counts, false);
+      await this.evaluatePage(page, readings, now, ctx, counts, true);
     });
     return counts;
   }
@@ -143,7 +143,7 @@ export class EnforcementService {
   }
 
   /** Decides a page; `recording` (the readings being stored) runs alongside the loads. */
-  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PassContext, counts: PassCounts, fresh: boolean, recording?: Promise<void>): Promise<void> {
+  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PassContext, counts: PassCounts, checkForecasts: boolean, recording?: Promise<void>): Promise<void> {
     const ids = page.map((v) => v.id);
     const [states, walks] = await Promise.all([loadStates(this.db, ids), latestWalks(this.db, ids), recording]);
     const toApply: { v: Volume; reading: PolicyReading }[] = [];
@@ -155,7 +155,9 @@ export class EnforcementService {
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
       if (needsWrite(cur, d, now, this.hasStorage(v))) toApply.push({ v, reading });
       const due = !cur.forecastCheckedAt || now.getTime() - cur.forecastCheckedAt.getTime() >= FORECAST_EVERY_MS;
-      if (fresh && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
+      // Forecasts are a slow trend: checked by the `enforce` job on stored readings, keeping the
+      // five-minute counters pass to reading and deciding.
+      if (checkForecasts && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
         forecastCandidates.push({ v, reading, checkedAt: cur.forecastCheckedAt });
       }
     }

@@ -65,9 +65,10 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     await history(flat, [3, 2, 1].map((d) => ({ agoMs: d * DAY, bytes: aligned })));
     expect((await request(t.http).get(`/v1/volumes/${flat}/usage`).set('authorization', engineer)).body.forecast).toBeNull();
 
-    const counts = await t.services.enforcement.countersPass();
+    await t.services.enforcement.countersPass(); // fresh readings
+    const counts = await t.services.enforcement.enforcePass(); // forecasts are checked here
     expect(counts.notices).toBe(1);
-    await t.services.enforcement.countersPass(); // once per window, not every pass
+    await t.services.enforcement.enforcePass(); // once per window, not every pass
     const notices = (await request(t.http).get('/v1/notifications?type=quota.forecast_full').set('authorization', engineer)).body.items;
     expect(notices.map((n: { volumeId: string }) => n.volumeId)).toEqual([id]);
     expect(notices[0].data.forecast.fullAt).toBeTruthy();
