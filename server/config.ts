@@ -46,7 +46,7 @@ export const envSchema = z.object({
   SCHEDULER_ENABLED: bool.default('true').describe('Run the cron schedules in this process (jobs can still be triggered by API)'),
   SCAN_COUNTERS_CRON: cronExpr.default('*/5 * * * *').describe('Read every volume\'s usage counters, record samples and enforce'),
   SCAN_WALK_CRON: cronExpr.default('0 2 * * *').describe('Walk every volume for per-directory usage'),
-  ENFORCE_CRON: cronExpr.default('*/15 * * * *').describe('Re-evaluate every volume on its stored reading (grace and manual-freeze expiry, stale data)'),
+  ENFORCE_CRON: cronExpr.default('2-59/15 * * * *').describe('Re-evaluate every volume on its stored reading (grace and manual-freeze expiry, stale data)'),
   ENFORCE_HYSTERESIS: z.coerce.number().min(0).max(0.5).default(0.02).describe('Fraction below the soft limit usage must fall to be released'),
   ENFORCE_MAX_READING_AGE_SECONDS: z.coerce.number().int().min(1).default(900).describe('Older readings are not acted upon (state becomes unknown)'),
   ENFORCE_MISMATCH_TOLERANCE: z.coerce.number().min(0).max(1).default(0.05).describe('Walk vs counters disagreement (fraction) above which a volume is unknown'),

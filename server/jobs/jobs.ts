@@ -12,7 +12,8 @@
  * - `walks`: the nightly per-directory walk, within its read budget.
  *
  * `counters` and `enforce` share one lease, "enforcement": they write the same states, so
- * only one instance, and one of the two, does so at a time.
+ * only one instance, and one of the two, does so at a time. Their default schedules are offset
+ * (minutes 0, 5, 10... and 2, 17, 32, 47) so that sharing never makes one skip the other.
  */
 import type { Knex } from 'knex';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
@@ -34,7 +35,7 @@ export interface JobSettings {
 
 /** The lease a job runs under. */
 export function leaseNameOf(job: string): string {
-  return job === 'counters' || job === 'enforce' || job === 'reconcile' ? 'enforcement' : job;
+  return job === 'counters' || job === 'enforce' ? 'enforcement' : job;
 }
 
 /** Builds the job list. */
