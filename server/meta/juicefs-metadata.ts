@@ -8,7 +8,7 @@ import type { StorageTarget } from '../volumes/metadata-provisioner.js';
 import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
 import type { KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
-import type { FormatVersion } from './tkv/setting.js';
+import type { FormatSpec, FormatVersion, SettingInfo } from './tkv/setting.js';
 import { PrefixNotEmptyError, readCountersMany, TkvVolume } from './tkv/tkv-volume.js';
 import { counterMismatch, walkVolume, type WalkResult } from './tkv/walk.js';
 
@@ -58,24 +58,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
    * recording that, the setting carries this volume's name and is accepted as done.
    */
   async provision(v: Volume, target?: StorageTarget): Promise<void> {
-    const tv = this.volume(v.metaUrl);
-    const name = juicefsName(v);
-    try {
-      await tv.format({
-        name,
-        storage: target?.storage ?? 'file',
-        bucket: target?.bucket ?? path.join(this.defaults.objectsDir, path.sep),
-        accessKey: target?.accessKey,
-        secretKey: target?.secretKey,
-        capacity: v.quota.hardBytes ?? 0n,
-        inodes: v.quota.hardInodes ?? 0n,
-        trashDays: this.defaults.trashDays,
-        version: this.defaults.version,
-      });
-    } catch (err) {
-      if (err instanceof PrefixNotEmptyError && (await tv.readSetting().catch(() => undefined))?.name === name) return;
-      throw err;
-    }
+    await formatOrAccept(this.volume(v.metaUrl), v, this.defaults, target);
   }
 
   async readUsage(v: Volume): Promise<CounterUsage> {
@@ -137,8 +120,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
   }
 
   async inspect(metaUrl: string): Promise<VolumeIdentity> {
-    const s = await this.volume(metaUrl).readSetting();
-    return { name: s.name, uuid: s.uuid, storage: s.storage, bucket: s.bucket, capacity: s.capacity, inodes: s.inodes };
+    return identityOf(await this.volume(metaUrl).readSetting());
   }
 
   /** Writes the volume's JuiceFS Capacity/Inodes (0 = unlimited). */
@@ -171,4 +153,40 @@ export function walkOutcome(w: WalkResult, after: { usedSpace: bigint; totalInod
       directInodes: d.directInodes,
     })),
   };
+}
+
+/** A volume's setting handle on any engine (TKV or Redis): what formatting needs. */
+interface Formattable {
+  format(spec: FormatSpec): Promise<unknown>;
+  readSetting(): Promise<SettingInfo>;
+}
+
+/**
+ * Formats `v` as `juicefs format` would, with `target` storage or the local `file` default. Safe
+ * to repeat: if an earlier attempt formatted it and crashed before recording that, the setting
+ * carries this volume's name and is accepted as done; any other content is refused.
+ */
+export async function formatOrAccept(h: Formattable, v: Volume, defaults: FormatDefaults, target?: StorageTarget): Promise<void> {
+  const name = juicefsName(v);
+  try {
+    await h.format({
+      name,
+      storage: target?.storage ?? 'file',
+      bucket: target?.bucket ?? path.join(defaults.objectsDir, path.sep),
+      accessKey: target?.accessKey,
+      secretKey: target?.secretKey,
+      capacity: v.quota.hardBytes ?? 0n,
+      inodes: v.quota.hardInodes ?? 0n,
+      trashDays: defaults.trashDays,
+      version: defaults.version,
+    });
+  } catch (err) {
+    if (err instanceof PrefixNotEmptyError && (await h.readSetting().catch(() => undefined))?.name === name) return;
+    throw err;
+  }
+}
+
+/** What an existing setting says about its volume (for adoption). */
+export function identityOf(s: SettingInfo): VolumeIdentity {
+  return { name: s.name, uuid: s.uuid, storage: s.storage, bucket: s.bucket, capacity: s.capacity, inodes: s.inodes };
 }

@@ -4,13 +4,11 @@
  * lazily and closed at shutdown; credentials for a server come from `REDIS_META_URL` (stored
  * meta URLs carry none).
  */
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Volume } from '../../volumes/volume.js';
 import type { StorageTarget } from '../../volumes/metadata-provisioner.js';
 import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../../volumes/volume-metadata.js';
-import { juicefsName, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
-import { PrefixNotEmptyError } from '../tkv/tkv-volume.js';
+import { formatOrAccept, identityOf, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
 import { parseRedisUrl, type RedisLocation } from './redis-url.js';
 import { RedisVolume } from './redis-volume.js';
 import { walkRedisVolume } from './walk.js';
@@ -49,25 +47,7 @@ export class RedisMetadata implements VolumeMetadata {
   }
 
   async provision(v: Volume, target?: StorageTarget): Promise<void> {
-    const rv = this.volume(v.metaUrl);
-    const name = juicefsName(v);
-    try {
-      await rv.format({
-        name,
-        storage: target?.storage ?? 'file',
-        bucket: target?.bucket ?? path.join(this.defaults.objectsDir, path.sep),
-        accessKey: target?.accessKey,
-        secretKey: target?.secretKey,
-        capacity: v.quota.hardBytes ?? 0n,
-        inodes: v.quota.hardInodes ?? 0n,
-        trashDays: this.defaults.trashDays,
-        version: this.defaults.version,
-      });
-    } catch (err) {
-      // An earlier attempt formatted it and crashed before recording that: accept our own format.
-      if (err instanceof PrefixNotEmptyError && (await rv.readSetting().catch(() => undefined))?.name === name) return;
-      throw err;
-    }
+    await formatOrAccept(this.volume(v.metaUrl), v, this.defaults, target);
   }
 
   async readUsage(v: Volume): Promise<CounterUsage> {
@@ -97,8 +77,7 @@ export class RedisMetadata implements VolumeMetadata {
   }
 
   async inspect(metaUrl: string): Promise<VolumeIdentity> {
-    const s = await this.volume(metaUrl).readSetting();
-    return { name: s.name, uuid: s.uuid, storage: s.storage, bucket: s.bucket, capacity: s.capacity, inodes: s.inodes };
+    return identityOf(await this.volume(metaUrl).readSetting());
   }
 
   async setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
