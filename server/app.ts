@@ -79,7 +79,7 @@ export function buildApp(r: AppResources) {
   const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!), metadata) : undefined;
   const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed, r.log.child({ component: 'storage' })) : undefined;
   const volumes = new VolumeService(r.db, c, r.provisioner ?? onboarding ?? metadata, metadata);
-  const scans = new ScanService(r.db, r.log, volumes, metadata);
+  const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories);
 
   const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
   const dispatcher = new Dispatcher(

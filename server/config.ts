@@ -54,6 +54,7 @@ export const envSchema = z.object({
   WALK_KEYS_PER_SECOND: z.coerce.number().int().min(1).default(20_000).describe('Read budget of one walk, in keys per second'),
   WALK_TOTAL_KEYS_PER_SECOND: z.coerce.number().int().min(1).default(50_000).describe('Read budget of all walks together, in keys per second'),
   WALK_MIN_INTERVAL_HOURS: z.coerce.number().min(0).default(20).describe('A volume walked more recently is skipped (so a restarted job resumes)'),
+  WALK_MAX_STORED_DIRECTORIES: z.coerce.number().int().min(100).default(20_000).describe('Directories kept per walk: all down to depth 2, then the largest by bytes and inodes'),
   WALK_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(21_600).describe('Deadline of the nightly walk job'),
   SMTP_URL: z.string().url().optional().describe('SMTP server for email notices (smtp://user:pass@host:port); unset = no email'),
   SMTP_FROM: z.string().default('Headroom <headroom@localhost>').describe('From address of email notices'),
@@ -126,7 +127,7 @@ export interface AppConfig {
   };
   readonly storageSecretKey?: string;
   readonly storageGapFloor: bigint;
-  readonly walks: { readonly concurrency: number; readonly keysPerSecond: number; readonly totalKeysPerSecond: number; readonly minIntervalMs: number };
+  readonly walks: { readonly maxStoredDirectories: number; readonly concurrency: number; readonly keysPerSecond: number; readonly totalKeysPerSecond: number; readonly minIntervalMs: number };
   readonly notify: {
     readonly smtpUrl?: string;
     readonly smtpFrom: string;
@@ -201,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       forecastAlertDays: e.FORECAST_ALERT_DAYS,
     },
     walks: {
+      maxStoredDirectories: e.WALK_MAX_STORED_DIRECTORIES,
       concurrency: e.WALK_CONCURRENCY,
       keysPerSecond: e.WALK_KEYS_PER_SECOND,
       totalKeysPerSecond: e.WALK_TOTAL_KEYS_PER_SECOND,

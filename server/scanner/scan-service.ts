@@ -38,6 +38,8 @@ export class ScanService {
     private readonly log: Logger,
     private readonly volumes: VolumeService,
     private readonly metadata: VolumeMetadata,
+    /** Directories stored per walk beyond the top levels (the largest ones; see {@link keptDirectories}). */
+    private readonly maxStoredDirectories = 20_000,
   ) {}
 
   /** Called once at boot: walks cut off by a restart are marked failed, not left "running". */
@@ -124,13 +126,14 @@ export class ScanService {
       });
       const result = {
         directories: outcome.directories.length,
+        directoriesStored: Math.min(outcome.directories.length, keptDirectories(outcome.directories, this.maxStoredDirectories).length),
         totals: jsonBig(outcome.totals),
         trash: jsonBig(outcome.trash),
         counters: jsonBig(outcome.counters),
         mismatch: outcome.mismatch && jsonBig(outcome.mismatch),
       };
       await inTransaction(this.db, async (trx) => {
-        await insertDirectories(trx, scan.id, outcome.directories);
+        await insertDirectories(trx, scan.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
         await updateScan(trx, scan.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
         await recordAudit(trx, SCANNER, { action: 'scan.succeeded', entityType: 'scan', entityId: scan.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'succeeded', ...result } });
       });
@@ -163,4 +166,22 @@ export class ScanService {
 /** bigint fields as decimal strings, so JSONB keeps them exactly. */
 function jsonBig(o: object): Record<string, string> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+}
+
+/**
+ * Which directories of a walk are stored: every directory down to depth 2 (what people browse),
+ * then the largest by bytes and by inodes up to `max` in all. A volume with millions of
+ * directories must not write millions of rows every night; what a user needs from a walk is
+ * where the space and the files are, and those are the largest directories.
+ */
+export function keptDirectories<T extends { depth: number; bytes: bigint; inodes: bigint }>(dirs: T[], max: number): T[] {
+  if (dirs.length <= max) return dirs;
+  const kept = new Set(dirs.filter((d) => d.depth <= 2));
+  const byBytes = [...dirs].sort((a, b) => (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : 0));
+  const byInodes = [...dirs].sort((a, b) => (b.inodes > a.inodes ? 1 : b.inodes < a.inodes ? -1 : 0));
+  for (let i = 0; kept.size < max && (i < byBytes.length || i < byInodes.length); i++) {
+    if (byBytes[i]) kept.add(byBytes[i]!);
+    if (kept.size < max && byInodes[i]) kept.add(byInodes[i]!);
+  }
+  return dirs.filter((d) => kept.has(d));
 }
