@@ -79,6 +79,8 @@ export function hexKey(key: Uint8Array): string {
 
 /** Unsigned lexicographic comparison of two byte strings, the order every engine uses. */
 export function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  // Hot path (region lookups, merges): no views to allocate when both are Buffers already.
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return Buffer.compare(a, b);
   return Buffer.compare(
     Buffer.from(a.buffer, a.byteOffset, a.byteLength),
     Buffer.from(b.buffer, b.byteOffset, b.byteLength),

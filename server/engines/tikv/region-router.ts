@@ -159,11 +159,18 @@ export class RegionRouter {
    */
   async sendGrouped(method: string, keys: Uint8Array[], build: (r: RegionInfo, keys: Uint8Array[]) => object, maxPerRequest = 5000): Promise<Array<{ res: any; region: RegionInfo; keys: Uint8Array[] }>> {
     const groups = new Map<bigint, { region: RegionInfo; keys: Uint8Array[] }>();
+    // Keys usually arrive in key order (or runs of it): try the previous key's region first.
+    let last: { region: RegionInfo; keys: Uint8Array[] } | undefined;
     for (const k of keys) {
+      if (last && inRegion(last.region, k)) {
+        last.keys.push(k);
+        continue;
+      }
       const r = this.cached(k) ?? (await this.locate(k));
-      const g = groups.get(r.id) ?? { region: r, keys: [] };
+      let g = groups.get(r.id);
+      if (!g) groups.set(r.id, (g = { region: r, keys: [] }));
       g.keys.push(k);
-      groups.set(r.id, g);
+      last = g;
     }
     const jobs: Array<Promise<Array<{ res: any; region: RegionInfo; keys: Uint8Array[] }>>> = [];
     for (const g of groups.values()) {
