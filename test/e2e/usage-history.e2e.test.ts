@@ -104,19 +104,25 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     expect(onlyRaw.body.samples).toHaveLength(1);
   });
 
-  it('lets a tenant choose its language and webhook, validated and audited', async () => {
-    const res = await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ language: 'zh', webhookUrl: 'https://hooks.example.com/acme' });
+  it('lets a tenant choose its language; only admins and the platform set webhooks; validated and audited', async () => {
+    const res = await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ language: 'zh' });
     expect(res.status).toBe(200);
     expectMatchesSpec(res);
-    expect(res.body).toMatchObject({ language: 'zh', webhookUrl: 'https://hooks.example.com/acme' });
+    expect(res.body).toMatchObject({ language: 'zh', webhookUrl: null });
+    // A webhook is a request Headroom makes from inside the network: not for tenants to aim.
+    const hook = await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ webhookUrl: 'http://filer:8888/etc/seaweedfs/filer.conf' });
+    expect(hook.status).toBe(403);
+    const platform = `Bearer ${t.token('platform', 'onboarding-bot')}`;
+    const set = await request(t.http).patch('/v1/tenants/acme').set('authorization', platform).send({ webhookUrl: 'https://hooks.example.com/acme' });
+    expect(set.body.webhookUrl).toBe('https://hooks.example.com/acme');
     const bad = await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ language: 'fr' });
     expect(bad.status).toBe(400);
-    expect((await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ webhookUrl: 'ftp://x' })).status).toBe(400);
+    expect((await request(t.http).patch('/v1/tenants/acme').set('authorization', admin).send({ webhookUrl: 'ftp://x' })).status).toBe(400);
     await request(t.http).patch('/v1/tenants/other').set('authorization', engineer).send({ language: 'zh' }).expect(404);
     const cleared = await request(t.http).patch('/v1/tenants/acme').set('authorization', admin).send({ webhookUrl: null, language: 'en' });
     expect(cleared.body.webhookUrl).toBeNull();
     const audit = await request(t.http).get('/v1/audit?action=tenant.updated&entityId=acme').set('authorization', admin);
-    expect(audit.body.items).toHaveLength(2);
+    expect(audit.body.items).toHaveLength(3);
   });
 
   it('lets admins edit templates, refusing unknown variables, and reset them', async () => {
