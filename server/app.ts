@@ -44,6 +44,7 @@ import { TenantService } from './tenants/tenant-service.js';
 import { tenantRoutes } from './tenants/tenant-routes.js';
 import type { MetadataProvisioner } from './volumes/metadata-provisioner.js';
 import type { VolumeMetadata } from './volumes/volume-metadata.js';
+import { VolumePurger } from './volumes/volume-purger.js';
 import { VolumeService } from './volumes/volume-service.js';
 import { volumeRoutes } from './volumes/volume-routes.js';
 
@@ -113,7 +114,7 @@ export function buildApp(r: AppResources) {
     trustProxy: c.http.trustProxy,
     routers: [
       tenantRoutes(tenants),
-      volumeRoutes(r.db, volumes),
+      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, onboarding, storageFreeze)),
       usageRoutes(usage),
       scanRoutes(scans),
       enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl),

@@ -123,6 +123,26 @@ export class JuiceFsMetadata implements VolumeMetadata {
     return identityOf(await this.volume(metaUrl).readSetting());
   }
 
+  /**
+   * Deletes every key under the volume's prefix, a hundred per transaction (etcd refuses more
+   * than 128 operations in one), until the range is empty. Only this prefix + 0xFD: volume `a`
+   * never touches `a-b`.
+   */
+  async purge(v: Volume): Promise<{ keysDeleted: number }> {
+    const tv = this.volume(v.metaUrl);
+    const [start, end] = tv.keys.range();
+    let keysDeleted = 0;
+    for (;;) {
+      const batch: Uint8Array[] = [];
+      for await (const p of tv.engine.scan(start, end, { limit: 100, pageSize: 100, keysOnly: true })) batch.push(p.key);
+      if (!batch.length) return { keysDeleted };
+      await tv.engine.txn(async (t) => {
+        for (const k of batch) t.delete(k);
+      });
+      keysDeleted += batch.length;
+    }
+  }
+
   /** Writes the volume's JuiceFS Capacity/Inodes (0 = unlimited). */
   async setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     const r = await this.volume(v.metaUrl).setLimits(limits);

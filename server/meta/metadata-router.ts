@@ -36,6 +36,9 @@ export class MetadataRouter implements VolumeMetadata {
   inspect(metaUrl: string): Promise<VolumeIdentity> {
     return this.for(metaUrl).inspect(metaUrl);
   }
+  purge(v: Volume): Promise<{ keysDeleted: number }> {
+    return this.for(v.metaUrl).purge(v);
+  }
   setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     return this.for(v.metaUrl).setLimits(v, limits);
   }

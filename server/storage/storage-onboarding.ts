@@ -69,14 +69,20 @@ export class StorageOnboarding implements MetadataProvisioner {
     return id.created ? { newCredentials: { accessKey: id.accessKey, secretKey: id.secretKey } } : {};
   }
 
+  /** Purge of a deleted volume: the same as undoing its onboarding. */
+  purge(v: Volume): Promise<void> {
+    return this.rollback(v);
+  }
+
   /** Deletes the volume's bucket and takes it out of the identity's policy. */
   async rollback(v: Volume): Promise<void> {
     if (v.storage.kind !== 's3' || !v.storage.bucket) return;
-    await this.storage.deleteBucket(v.storage.bucket);
+    // Revoke first, then delete: the keys must not reach a bucket in the middle of going away.
     const row = await findIdentity(this.db, v.tenantId);
     if (row) {
       const buckets = (await tenantBuckets(this.db, v.tenantId)).filter((b) => b !== v.storage.bucket);
       await this.storage.ensureIdentity(row.name, { accessKey: row.accessKey, secretKey: this.box.open(row.secretEnc) }, buckets);
     }
+    await this.storage.deleteBucket(v.storage.bucket);
   }
 }

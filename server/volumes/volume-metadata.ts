@@ -62,6 +62,8 @@ export interface VolumeMetadata extends MetadataProvisioner {
   /** Counters of many volumes in as few round trips as the engines allow; a failed read is an Error in the map. */
   readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>>;
   walk(volume: Volume, opts: WalkOptions): Promise<WalkOutcome>;
+  /** Deletes every metadata key of the volume (its prefix, or its Redis database); idempotent. */
+  purge(volume: Volume): Promise<{ keysDeleted: number }>;
   /** Writes the JuiceFS Capacity/Inodes of the volume (0 = unlimited); idempotent. */
   setLimits(volume: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }>;
   /** Reads and checks the `setting` at a meta URL; throws if it is not a JuiceFS volume. */

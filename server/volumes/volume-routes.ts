@@ -6,10 +6,11 @@ import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { replayOrThrow, withIdempotencyKey } from '../http/idempotency.js';
 import { actorOf, principalOf } from '../http/request-context.js';
 import { presentVolume, type VolumeState } from './volume.js';
+import type { VolumePurger } from './volume-purger.js';
 import type { VolumeService } from './volume-service.js';
 
 /** Router for volume routes. */
-export function volumeRoutes(db: Knex, service: VolumeService): Router {
+export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePurger): Router {
   const r = express.Router();
 
   r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
@@ -48,6 +49,10 @@ export function volumeRoutes(db: Knex, service: VolumeService): Router {
 
   r.delete('/v1/volumes/:volumeId', requireRole('admin'), async (req, res) => {
     res.json(presentVolume(await service.delete(actorOf(req), String(req.params.volumeId))));
+  });
+
+  r.post('/v1/volumes/:volumeId/purge', requireRole('admin'), async (req, res) => {
+    res.json(presentVolume(await purger.purge(actorOf(req), principalOf(req), String(req.params.volumeId), req.body.confirm)));
   });
   return r;
 }

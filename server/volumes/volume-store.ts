@@ -86,9 +86,9 @@ export async function insertVolume(db: Db, v: NewVolume): Promise<Volume> {
   return fromRow(rows[0]!);
 }
 
-/** The tenant's live (not deleting) volume called `name`. */
+/** The tenant's live (not deleting or purged) volume called `name`. */
 export async function findLiveVolumeByName(db: Db, tenantId: string, name: string): Promise<Volume | undefined> {
-  const row = (await db('volumes').where({ tenant_id: tenantId, name }).whereNot('state', 'deleting').first()) as
+  const row = (await db('volumes').where({ tenant_id: tenantId, name }).whereNotIn('state', ['deleting', 'purged']).first()) as
     | VolumeRow
     | undefined;
   return row && fromRow(row);

@@ -3,8 +3,8 @@
 /** Metadata engines a volume can live on. */
 export type EngineKind = 'local' | 'etcd' | 'tikv' | 'redis';
 
-/** Lifecycle of a volume. `deleting` is terminal until a purge (a later issue) removes its data. */
-export type VolumeState = 'provisioning' | 'active' | 'failed' | 'deleting';
+/** Lifecycle of a volume: `deleting` keeps its data until an admin purges it; `purged` is the end. */
+export type VolumeState = 'provisioning' | 'active' | 'failed' | 'deleting' | 'purged';
 
 /** Limits in bytes and inodes; `null` = unlimited. */
 export interface Quota {

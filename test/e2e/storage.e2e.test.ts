@@ -209,6 +209,19 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     expect(n[0].data.detail).toMatch(/objects without metadata/);
   });
 
+  it('purging a deleted volume revokes and deletes its bucket, and drops its freeze rule', async () => {
+    const res = await create('acme', 'gone');
+    await request(t.http).post(`/v1/volumes/${res.body.id}/freeze`).set('authorization', admin).send({ reason: 'before delete' }).expect(200);
+    expect((await filerConf()).locations).toContainEqual({ locationPrefix: '/buckets/jfs-acme-gone/acme-gone/', readOnly: true });
+    await request(t.http).delete(`/v1/volumes/${res.body.id}`).set('authorization', admin).expect(200);
+    const p = await request(t.http).post(`/v1/volumes/${res.body.id}/purge`).set('authorization', admin).send({ confirm: 'gone' });
+    expect(p.body.state).toBe('purged');
+    expect(sw.buckets()).not.toContain('jfs-acme-gone');
+    expect(sw.identities().find((i) => i.name === 'headroom-acme')!.actions.join()).not.toContain('jfs-acme-gone');
+    expect((await filerConf()).locations).not.toContainEqual({ locationPrefix: '/buckets/jfs-acme-gone/acme-gone/', readOnly: true });
+    expect(sw.buckets()).toContain('jfs-acme-data'); // the tenant's other volumes are untouched
+  });
+
   it('never shows or logs a secret key after the create that made it', async () => {
     const everything = JSON.stringify([
       (await request(t.http).get('/v1/volumes').set('authorization', admin)).body,

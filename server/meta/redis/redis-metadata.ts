@@ -80,6 +80,14 @@ export class RedisMetadata implements VolumeMetadata {
     return identityOf(await this.volume(metaUrl).readSetting());
   }
 
+  /** Empties the volume's database: one JuiceFS volume per database, so all of it is the volume. */
+  async purge(v: Volume): Promise<{ keysDeleted: number }> {
+    const r = this.volume(v.metaUrl).redis;
+    const keysDeleted = await r.dbsize();
+    await r.flushdb();
+    return { keysDeleted };
+  }
+
   async setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     const r = await this.volume(v.metaUrl).setLimits(limits);
     return { changed: r.changed };

@@ -1,0 +1,51 @@
+/**
+ * Purging a deleted volume: its storage freeze rule is dropped, its bucket revoked from the
+ * tenant's keys and deleted, every metadata key removed, and the volume marked `purged`. Each step
+ * is idempotent, so a purge cut short is finished by asking again.
+ */
+import type { Knex } from 'knex';
+import { recordAudit, type Actor } from '../audit/audit-store.js';
+import type { Principal } from '../auth/principal.js';
+import { inTransaction } from '../db/database.js';
+import { errors } from '../http/errors.js';
+import type { StorageFreezer } from '../storage/storage-freeze.js';
+import { presentVolume, type Volume } from './volume.js';
+import type { VolumeMetadata } from './volume-metadata.js';
+import type { VolumeService } from './volume-service.js';
+import { findVolume, setVolumeState } from './volume-store.js';
+
+/** Purges deleted volumes. */
+export class VolumePurger {
+  constructor(
+    private readonly db: Knex,
+    private readonly volumes: VolumeService,
+    private readonly metadata: Pick<VolumeMetadata, 'purge'>,
+    private readonly storage?: { purge(v: Volume): Promise<void> },
+    private readonly freeze?: StorageFreezer,
+  ) {}
+
+  async purge(actor: Actor, principal: Principal, volumeId: string, confirm: string): Promise<Volume> {
+    const v = await this.volumes.get(principal, volumeId);
+    if (v.state === 'purged') return v;
+    if (v.state !== 'deleting') throw errors.volumeState(volumeId, v.state, 'purge (delete it first)');
+    if (confirm !== v.name) throw errors.validation(`"confirm" must repeat the volume's name ("${v.name}") to purge it`, [{ path: '/body/confirm', message: 'must equal the volume name' }]);
+    if (this.freeze && v.storage.bucket) {
+      await this.freeze.setVolumeFrozen(v, false);
+      await this.db('enforcement_states').where({ volume_id: v.id }).update({ storage_frozen: false });
+    }
+    await this.storage?.purge(v);
+    let keysDeleted: number;
+    try {
+      ({ keysDeleted } = await this.metadata.purge(v));
+    } catch (err) {
+      throw errors.metadataUnavailable(`could not delete the volume's metadata; purge again to finish: ${(err as Error).message}`);
+    }
+    return inTransaction(this.db, async (trx) => {
+      const before = (await findVolume(trx, v.id, { forUpdate: true }))!;
+      if (before.state !== 'deleting') return before;
+      const after = await setVolumeState(trx, v.id, 'purged', `purged: ${keysDeleted} metadata keys${v.storage.bucket ? `, bucket ${v.storage.bucket}` : ''} removed`);
+      await recordAudit(trx, actor, { action: 'volume.purged', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: presentVolume(before), after: { ...presentVolume(after), keysDeleted } });
+      return after;
+    });
+  }
+}
