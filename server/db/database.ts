@@ -21,6 +21,12 @@ export function createDb(url: string, max = 10): Knex {
   });
 }
 
+/** True when `err` is PostgreSQL's unique violation (23505) of `constraint`. */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === constraint;
+}
+
 /** Runs `fn` in one transaction with a statement timeout, committing on success. */
 export async function inTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   return db.transaction(async (trx) => {

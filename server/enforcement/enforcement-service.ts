@@ -22,12 +22,13 @@ import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
 import { hourlySamples, latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
 import { latestWalks, topDirectories } from '../scanner/scan-store.js';
+import { findTenant } from '../tenants/tenant-store.js';
 import { findVolume, listVolumes } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
 import type { CounterUsage, VolumeMetadata } from '../volumes/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { countByState, ensureState, findState, initialState, insertTransition, loadStates, markForecastChecked, saveState, type StateRow } from './enforcement-store.js';
-import { decide, toRelease, type Decision, type Limits, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
+import { decide, frozenCapacity, toRelease, type Decision, type Limits, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
 /** The actor recorded for the scheduler's own changes. */
 export const ENFORCER: Actor = { sub: 'system:enforcer', role: 'system' };
@@ -327,14 +328,14 @@ export class EnforcementService {
 
   /** What a notice about `v` says, snapshotted now. */
   async noticeData(db: Db, v: Volume, s: StateRow, reading: PolicyReading, detail: string | null): Promise<NoticeData> {
-    const tenant = (await db('tenants').where({ id: v.tenantId }).first()) as { display_name: string } | undefined;
+    const tenant = await findTenant(db, v.tenantId);
     const walk = (await latestWalks(db, [v.id])).get(v.id);
     const top = walk ? await topDirectories(db, walk.scanId, { maxDepth: 1, limit: 4, sort: 'bytes' }) : [];
     const usage = reading.ok ? { bytes: reading.bytes, inodes: reading.inodes } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
     const release = usage ? toRelease(limitsOf(v), usage, this.opts.hysteresis) : null;
     return {
       volume: { id: v.id, name: v.name },
-      tenant: { id: v.tenantId, name: tenant?.display_name ?? v.tenantId },
+      tenant: { id: v.tenantId, name: tenant?.displayName ?? v.tenantId },
       state: s.state,
       reason: s.reason,
       usage: usage && { bytes: String(usage.bytes), inodes: String(usage.inodes) },
@@ -386,7 +387,8 @@ export class EnforcementService {
     await inTransaction(this.db, async (trx) => {
       await ensureState(trx, v.id, v.tenantId);
       const cur = (await findState(trx, v.id, { forUpdate: true }))!;
-      const capacity = { capacity: max1(usage.usedBytes), inodes: max1(usage.usedInodes) };
+      const frozen = frozenCapacity({ bytes: usage.usedBytes, inodes: usage.usedInodes });
+      const capacity = { capacity: frozen.bytes, inodes: frozen.inodes };
       await this.metadata.setLimits(v, capacity);
       const next: StateRow = {
         ...cur,
@@ -491,4 +493,3 @@ function jsonLimits(v: Volume) {
 
 const zero = (): PassCounts => ({ volumes: 0, readFailed: 0, transitions: 0, frozen: 0, unfrozen: 0, unknown: 0, limitWrites: 0, errors: 0, notices: 0 });
 const abs = (x: bigint) => (x < 0n ? -x : x);
-const max1 = (x: bigint) => (x > 0n ? x : 1n);

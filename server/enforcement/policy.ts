@@ -78,8 +78,7 @@ export function decide(limits: Limits, reading: Reading, cur: Current, now: Date
   if (age > opts.maxReadingAgeMs) return { kind: 'unknown', why: `the latest usage reading (${reading.readAt.toISOString()}) is older than the allowed ${Math.round(opts.maxReadingAgeMs / 1000)} s` };
 
   const hardCapacity = { bytes: limits.hardBytes ?? 0n, inodes: limits.hardInodes ?? 0n };
-  // Frozen capacity is the current usage, but never 0: JuiceFS reads 0 as "unlimited".
-  const frozenCapacity = { bytes: max1(reading.bytes), inodes: max1(reading.inodes) };
+  const frozen = frozenCapacity(reading);
   const result = (next: EnforcementState, reason: Reason, graceDeadline: Date | null, clearManual = false): Decision => ({
     kind: 'evaluated',
     next,
@@ -87,7 +86,7 @@ export function decide(limits: Limits, reading: Reading, cur: Current, now: Date
     reason,
     graceDeadline,
     clearManual,
-    capacity: next === 'frozen' ? frozenCapacity : hardCapacity,
+    capacity: next === 'frozen' ? frozen : hardCapacity,
   });
 
   const manualActive = cur.manualFreeze && (cur.manualFreeze.until === null || cur.manualFreeze.until > now);
@@ -154,6 +153,11 @@ export function toRelease(l: Limits, r: { bytes: bigint; inodes: bigint }, hyste
 function underRelease(l: Limits, r: { bytes: bigint; inodes: bigint }, hysteresis: number): boolean {
   const { bytes: b, inodes: i } = releaseLine(l, hysteresis);
   return (b === null || r.bytes < b) && (i === null || r.inodes < i);
+}
+
+/** What JuiceFS is told while frozen: the current usage, but never 0, which it reads as "unlimited". */
+export function frozenCapacity(usage: { bytes: bigint; inodes: bigint }): { bytes: bigint; inodes: bigint } {
+  return { bytes: max1(usage.bytes), inodes: max1(usage.inodes) };
 }
 
 function max1(x: bigint): bigint {

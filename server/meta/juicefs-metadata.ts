@@ -9,7 +9,7 @@ import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOut
 import type { KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { FormatSpec, FormatVersion, SettingInfo } from './tkv/setting.js';
-import { PrefixNotEmptyError, readCountersMany, TkvVolume } from './tkv/tkv-volume.js';
+import { PrefixNotEmptyError, readCountersMany, TkvVolume, type Counters } from './tkv/tkv-volume.js';
 import { counterMismatch, walkVolume, type WalkResult } from './tkv/walk.js';
 
 /** Volumes whose counters are read in one batch (2 keys each). */
@@ -73,12 +73,12 @@ export class JuiceFsMetadata implements VolumeMetadata {
    */
   async readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
     const out = new Map<string, CounterUsage | Error>();
-    const groups = new Map<KvEngine, { v: Volume; tv: TkvVolume }[]>();
+    const groups = new Map<KvEngine, { v: Volume; h: TkvVolume }[]>();
     for (const v of volumes) {
       try {
         const tv = this.volume(v.metaUrl);
         const g = groups.get(tv.engine) ?? [];
-        g.push({ v, tv });
+        g.push({ v, h: tv });
         groups.set(tv.engine, g);
       } catch (err) {
         out.set(v.id, err as Error);
@@ -88,22 +88,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
       [...groups].map(async ([engine, items]) => {
         for (let i = 0; i < items.length; i += USAGE_BATCH) {
           const part = items.slice(i, i + USAGE_BATCH);
-          try {
-            const counters = await readCountersMany(engine, part.map((p) => p.tv));
-            part.forEach((p, j) => out.set(p.v.id, { usedBytes: counters[j]!.usedSpace, usedInodes: counters[j]!.totalInodes }));
-          } catch {
-            // One corrupt or unreadable volume must not blind the others: read this batch one by one.
-            await Promise.all(
-              part.map(async (p) => {
-                try {
-                  const c = await p.tv.readCounters();
-                  out.set(p.v.id, { usedBytes: c.usedSpace, usedInodes: c.totalInodes });
-                } catch (err) {
-                  out.set(p.v.id, err as Error);
-                }
-              }),
-            );
-          }
+          await readCountersInBatch(part, (tvs) => readCountersMany(engine, tvs), out);
         }
       }),
     );
@@ -209,4 +194,31 @@ export async function formatOrAccept(h: Formattable, v: Volume, defaults: Format
 /** What an existing setting says about its volume (for adoption). */
 export function identityOf(s: SettingInfo): VolumeIdentity {
   return { name: s.name, uuid: s.uuid, storage: s.storage, bucket: s.bucket, capacity: s.capacity, inodes: s.inodes };
+}
+
+/**
+ * Reads the counters of a batch of volumes with `many` (one round trip, or a few); when the batch
+ * fails, reads them one by one, so one corrupt or unreadable volume does not blind the others.
+ * Results (or each volume's Error) go into `out` by volume id.
+ */
+export async function readCountersInBatch<H extends { readCounters(): Promise<Counters> }>(
+  batch: readonly { v: Volume; h: H }[],
+  many: (handles: H[]) => Promise<Counters[]>,
+  out: Map<string, CounterUsage | Error>,
+): Promise<void> {
+  const usage = (c: Counters): CounterUsage => ({ usedBytes: c.usedSpace, usedInodes: c.totalInodes });
+  try {
+    const counters = await many(batch.map((b) => b.h));
+    batch.forEach((b, i) => out.set(b.v.id, usage(counters[i]!)));
+  } catch {
+    await Promise.all(
+      batch.map(async (b) => {
+        try {
+          out.set(b.v.id, usage(await b.h.readCounters()));
+        } catch (err) {
+          out.set(b.v.id, err as Error);
+        }
+      }),
+    );
+  }
 }

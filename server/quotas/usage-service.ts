@@ -23,8 +23,8 @@ export class UsageService {
 
   /** Counters read now, the enforcement state, and when the volume fills at its recent rate. */
   async current(principal: Principal, volumeId: string) {
-    const u = await this.scans.usage(principal, volumeId);
     const v = await this.volumes.get(principal, volumeId);
+    const u = await this.scans.usageOf(v);
     const now = new Date();
     const since = new Date(now.getTime() - this.forecastWindowDays * 86_400_000);
     const samples = await listSamples(this.db, v.id, since, now);

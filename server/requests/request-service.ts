@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { visibleTenants, type Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
-import { inTransaction, type Db } from '../db/database.js';
+import { inTransaction, isUniqueViolation, type Db } from '../db/database.js';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import { findState, initialState } from '../enforcement/enforcement-store.js';
 import { errors } from '../http/errors.js';
@@ -321,8 +321,3 @@ function fromJson(l: JsonLimits): RequestedLimits {
 }
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
-
-function isUniqueViolation(err: unknown, constraint: string): boolean {
-  const e = err as { code?: string; constraint?: string };
-  return e?.code === '23505' && e.constraint === constraint;
-}

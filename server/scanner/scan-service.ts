@@ -48,9 +48,9 @@ export class ScanService {
     if (n) this.log.warn({ scans: n }, 'marked interrupted scans as failed');
   }
 
-  /** Current usage from the JuiceFS counters (cheap: two keys). */
-  async usage(principal: Principal, volumeId: string) {
-    const v = await this.activeVolume(principal, volumeId);
+  /** Current usage of a volume the caller may see, from the JuiceFS counters (cheap: two keys); 409 unless active. */
+  async usageOf(v: Volume) {
+    if (v.state !== 'active') throw errors.volumeNotActive(v.id, v.state);
     const u = await this.read(() => this.metadata.readUsage(v));
     return { usedBytes: u.usedBytes, usedInodes: u.usedInodes, source: 'counters' as const, readAt: new Date() };
   }

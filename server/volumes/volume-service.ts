@@ -9,7 +9,7 @@ import { ulid } from 'ulid';
 import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import type { AppConfig } from '../config.js';
-import { inTransaction } from '../db/database.js';
+import { inTransaction, isUniqueViolation } from '../db/database.js';
 import { errors } from '../http/errors.js';
 import { hashRequest } from '../http/idempotency.js';
 import { findTenant } from '../tenants/tenant-store.js';
@@ -238,9 +238,4 @@ export class VolumeService {
 
 function presentQuota(q: Quota) {
   return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
-}
-
-function isUniqueViolation(err: unknown, constraint: string): boolean {
-  const e = err as { code?: string; constraint?: string };
-  return e?.code === '23505' && e.constraint === constraint;
 }

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { Volume } from '../../volumes/volume.js';
 import type { StorageTarget } from '../../volumes/metadata-provisioner.js';
 import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../../volumes/volume-metadata.js';
-import { formatOrAccept, identityOf, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
+import { formatOrAccept, identityOf, readCountersInBatch, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
 import { parseRedisUrl, type RedisLocation } from './redis-url.js';
 import { RedisVolume } from './redis-volume.js';
 import { walkRedisVolume } from './walk.js';
@@ -55,18 +55,21 @@ export class RedisMetadata implements VolumeMetadata {
     return { usedBytes: c.usedSpace, usedInodes: c.totalInodes };
   }
 
-  /** One pipeline per database; a volume whose read fails is an Error in the map, alone. */
+  /**
+   * One pipeline per database (`RedisVolume.readCountersMany`); if it fails, volume by volume,
+   * so a volume whose read fails is an Error in the map, alone.
+   */
   async readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
     const out = new Map<string, CounterUsage | Error>();
-    await Promise.all(
-      volumes.map(async (v) => {
-        try {
-          out.set(v.id, await this.readUsage(v));
-        } catch (err) {
-          out.set(v.id, err as Error);
-        }
-      }),
-    );
+    const batch: { v: Volume; h: RedisVolume }[] = [];
+    for (const v of volumes) {
+      try {
+        batch.push({ v, h: this.volume(v.metaUrl) });
+      } catch (err) {
+        out.set(v.id, err as Error);
+      }
+    }
+    if (batch.length) await readCountersInBatch(batch, (hs) => RedisVolume.readCountersMany(hs), out);
     return out;
   }
 

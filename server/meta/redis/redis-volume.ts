@@ -231,8 +231,3 @@ export class RedisVolume {
     }
   }
 }
-
-/** Batch counters read over one or more clients; see {@link RedisVolume.readCountersMany}. */
-export function readRedisCountersMany(volumes: RedisVolume[]): Promise<Counters[]> {
-  return RedisVolume.readCountersMany(volumes);
-}
