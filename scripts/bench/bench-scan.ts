@@ -26,6 +26,7 @@ import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
+import type { TreeFixture } from '../../server/meta/tree-fixture.js';
 import { walkVolume } from '../../server/meta/tkv/walk.js';
 import { Redis } from 'ioredis';
 import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
@@ -118,19 +119,24 @@ async function runStep(kind: string, where: string, files: number, step: Step): 
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
+/** The benchmark tree, the same on every engine: `files` files in `files / 100` directories. */
+async function fillTree(fx: TreeFixture<unknown>, files: number): Promise<void> {
+  const dirs = Math.max(1, Math.floor(files / 100));
+  let made = 0;
+  for (let d = 0; d < dirs; d++) {
+    const dir = await fx.mkdir(ROOT_INODE, `dir-${d}`);
+    for (let f = 0; f < files / dirs; f++, made++) await fx.file(dir, `file-${f}.bin`, 1 + ((made * 7919) % 4_000_000));
+  }
+  await fx.finish();
+}
+
 async function buildRedis(where: string, files: number, db: number): Promise<void> {
   const r = redisClient(where, db);
   try {
     if ((await r.dbsize()) > 0) return; // already built
     await new RedisVolume(r).format({ name: `bench-${files}`, storage: 'file', bucket: '/tmp/bench/' });
     const fx = new RedisFixtureBuilder(r, undefined, { batchOps: 5000, concurrency: 4 });
-    const dirs = Math.max(1, Math.floor(files / 100));
-    let made = 0;
-    for (let d = 0; d < dirs; d++) {
-      const dir = await fx.mkdir(ROOT_INODE, `dir-${d}`);
-      for (let f = 0; f < files / dirs; f++, made++) await fx.file(dir, `file-${f}.bin`, 1 + ((made * 7919) % 4_000_000));
-    }
-    await fx.finish();
+    await fillTree(fx, files);
   } finally {
     await r.quit();
   }
@@ -147,13 +153,7 @@ async function build(kind: string, where: string, files: number, redisDb = 1): P
   }
   await v.format({ name: `bench-${files}`, storage: 'file', bucket: '/tmp/bench/' });
   const fx = new FixtureBuilder(engine, v.keys, { batchOps: kind === 'etcd' ? 120 : 5000, concurrency: 4 });
-  const dirs = Math.max(1, Math.floor(files / 100));
-  let made = 0;
-  for (let d = 0; d < dirs; d++) {
-    const dir = await fx.mkdir(ROOT_INODE, `dir-${d}`);
-    for (let f = 0; f < files / dirs; f++, made++) await fx.file(dir, `file-${f}.bin`, 1 + ((made * 7919) % 4_000_000));
-  }
-  await fx.finish();
+  await fillTree(fx, files);
   await engine.close();
 }
 

@@ -3,6 +3,7 @@
  * volume (as a JuiceFS mount would have) to fill it, empty it, break it and read its setting.
  */
 import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
+import type { KvEngine } from '../../server/engines/kv.js';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
 import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
@@ -44,6 +45,17 @@ export interface EngineUnderTest {
   stop(): Promise<void>;
 }
 
+/** A volume on an ordered-KV engine (local, etcd): the TKV layout. */
+function tkvHandle(id: string, engine: KvEngine, prefix: Buffer): Handle {
+  const tv = new TkvVolume(engine, prefix);
+  return {
+    id,
+    fx: new FixtureBuilder(engine, tv.keys) as TreeFixture<unknown>,
+    capacity: async () => (await tv.readSetting()).capacity,
+    setUsedSpace: (v) => engine.txn(async (x) => x.put(tv.keys.counter('usedSpace'), v === 'garbage' ? Buffer.from([1, 2, 3]) : encodeCounter(v))),
+  };
+}
+
 /** Starts an engine for a suite; `env` configures the app to create its volumes there. */
 export async function startEngine(kind: EngineKind): Promise<EngineUnderTest> {
   if (kind === 'local') {
@@ -54,14 +66,7 @@ export async function startEngine(kind: EngineKind): Promise<EngineUnderTest> {
         const loc = parseMetaUrl(metaUrl);
         let engine = stores.get(loc.file!);
         if (!engine) stores.set(loc.file!, (engine = new LocalEngine(loc.file!)));
-        const tv = new TkvVolume(engine, loc.prefix);
-        const e = engine;
-        return {
-          id,
-          fx: new FixtureBuilder(e, tv.keys) as TreeFixture<unknown>,
-          capacity: async () => (await tv.readSetting()).capacity,
-          setUsedSpace: (v) => e.txn(async (x) => x.put(tv.keys.counter('usedSpace'), v === 'garbage' ? Buffer.from([1, 2, 3]) : encodeCounter(v))),
-        };
+        return tkvHandle(id, engine, loc.prefix);
       },
       stop: async () => {
         for (const e of stores.values()) await e.close();
@@ -73,15 +78,7 @@ export async function startEngine(kind: EngineKind): Promise<EngineUnderTest> {
     const engine = new EtcdEngine({ endpoints: [etcd.endpoint] });
     return {
       env: { ETCD_ENDPOINTS: etcd.endpoint, META_ENGINE: 'etcd' },
-      handle: (id, metaUrl) => {
-        const tv = new TkvVolume(engine, parseMetaUrl(metaUrl).prefix);
-        return {
-          id,
-          fx: new FixtureBuilder(engine, tv.keys) as TreeFixture<unknown>,
-          capacity: async () => (await tv.readSetting()).capacity,
-          setUsedSpace: (v) => engine.txn(async (x) => x.put(tv.keys.counter('usedSpace'), v === 'garbage' ? Buffer.from([1, 2, 3]) : encodeCounter(v))),
-        };
-      },
+      handle: (id, metaUrl) => tkvHandle(id, engine, parseMetaUrl(metaUrl).prefix),
       stop: async () => {
         await engine.close();
         await etcd.stop();
