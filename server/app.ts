@@ -9,6 +9,7 @@ import { auditRoutes } from './audit/audit-routes.js';
 import type { TokenSettings } from './auth/tokens.js';
 import type { AppConfig } from './config.js';
 import { enforcementRoutes } from './enforcement/enforcement-routes.js';
+import { Applier } from './enforcement/applier.js';
 import { EnforcementService } from './enforcement/enforcement-service.js';
 import { createHttpApp } from './http/create-http-app.js';
 import { createHttpMetrics } from './http/metrics.js';
@@ -72,13 +73,13 @@ export function buildApp(r: AppResources) {
   const tenants = new TenantService(r.db);
   const engines = new EngineRegistry();
   const formatDefaults = { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion };
-  const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined);
-  const metadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta);
+  const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined, c.meta.timeoutMs);
+  const metadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta, c.meta.timeoutMs);
   // Object storage (SeaweedFS) when configured: buckets and identities at onboarding, freeze rules.
   const seaweed = c.storage ? new SeaweedStorage({ ...c.storage, timeoutMs: c.notify.timeoutMs }) : undefined;
   if (seaweed && !r.storageSecretKey) throw new Error('SeaweedFS is configured but no storage secret key was given');
   const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!), metadata) : undefined;
-  const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed, r.log.child({ component: 'storage' })) : undefined;
+  const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed) : undefined;
   const volumes = new VolumeService(r.db, c, r.provisioner ?? onboarding ?? metadata, metadata);
   const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories);
 
@@ -92,7 +93,18 @@ export function buildApp(r: AppResources) {
   );
   const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
   const notifications = new NotificationService(r.db);
-  const enforcement = new EnforcementService(r.db, r.log.child({ component: 'enforcement' }), volumes, metadata, outbox, { ...c.enforcement, publicUrl: c.publicUrl }, metrics.registry, storageFreeze);
+  const applier = new Applier({ db: r.db, log: r.log.child({ component: 'applier' }), metadata, storage: storageFreeze, backoffMs: c.enforcement.applyBackoffMs });
+  const enforcement = new EnforcementService({
+    db: r.db,
+    log: r.log.child({ component: 'enforcement' }),
+    volumes,
+    metadata,
+    outbox,
+    applier,
+    storage: storageFreeze,
+    opts: { ...c.enforcement, publicUrl: c.publicUrl, storageLayer: !!storageFreeze },
+    registry: metrics.registry,
+  });
   const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
   const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl });
   const rules = new RuleService(r.db);
@@ -100,7 +112,7 @@ export function buildApp(r: AppResources) {
   const redis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true }) : undefined;
   const localLeases: LocalLeaseRegistry = new Map();
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
-  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, storageFreeze, enforcement, outbox, c.storageGapFloor);
+  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor);
   const jobs = buildJobs(r.db, { enforcement, requests, scans, reconciler }, c.jobs, c.walks);
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
@@ -114,10 +126,10 @@ export function buildApp(r: AppResources) {
     trustProxy: c.http.trustProxy,
     routers: [
       tenantRoutes(tenants),
-      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, onboarding, storageFreeze)),
+      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding)),
       usageRoutes(usage),
       scanRoutes(scans),
-      enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl),
+      enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
       requestRoutes(requests, rules),
       notificationRoutes(notifications),
       jobRoutes(r.db, scheduler),
@@ -141,6 +153,7 @@ export function buildApp(r: AppResources) {
   /** Stops background work and closes engine clients; the caller closes the database. */
   const close = async () => {
     await scheduler.stop();
+    await applier.close();
     await dispatcher.stop();
     await scans.close();
     await engines.close();
@@ -149,5 +162,5 @@ export function buildApp(r: AppResources) {
     seaweed?.close();
     redis?.disconnect();
   };
-  return { http, tokens, services: { tenants, volumes, scans, enforcement, usage, requests, rules, notifications, dispatcher, scheduler, reconciler, onboarding, storageFreeze }, start, close };
+  return { http, tokens, services: { tenants, volumes, scans, enforcement, applier, usage, requests, rules, notifications, dispatcher, scheduler, reconciler, onboarding, storageFreeze }, start, close };
 }

@@ -20,6 +20,7 @@ export const envSchema = z.object({
   HOST: z.string().default('0.0.0.0').describe('Interface to bind'),
   DATA_DIR: z.string().default('./data').describe('Where zero-config mode keeps its embedded database, JWT secret and local metadata'),
   DATABASE_URL: z.string().url().optional().describe('PostgreSQL URL; unset = embedded PostgreSQL under DATA_DIR/pg'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(500).default(10).describe('Most PostgreSQL connections this process opens (no request needs two at once)'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329).describe('Port of the embedded PostgreSQL'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional().describe('HS256 secret; unset = random secret kept in DATA_DIR/jwt-secret'),
   JWT_ISSUER: z.string().default('headroom').describe('`iss` claim written by the token script and required on every token'),
@@ -34,6 +35,7 @@ export const envSchema = z.object({
     .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a list of database numbers or ranges, e.g. 1-15')
     .default('1-15')
     .describe('Database numbers Headroom may give to new Redis volumes, one volume each, never reused'),
+  META_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1500).describe('Deadline of one call to a metadata engine (etcd, TiKV, Redis); past it an API call answers 503 dependency_unavailable and a pass reads the volume as unknown'),
   JUICEFS_FORMAT_VERSION: z.enum(['1.1', '0.17']).default('1.1').describe('JuiceFS client generation new volumes are formatted for'),
   JUICEFS_TRASH_DAYS: z.coerce.number().int().min(0).max(3650).default(1).describe('TrashDays of new volumes (0 disables trash: deletes free quota at once)'),
   OBJECTS_DIR: z.string().optional().describe('JuiceFS "file" storage for new volumes when no object store is set; default DATA_DIR/objects'),
@@ -78,13 +80,15 @@ export const envSchema = z.object({
   RECONCILE_CRON: cronExpr.default('* * * * *').describe('Finish or undo onboardings a crash interrupted; re-apply storage freeze rules; compare storage and metadata usage'),
   FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
   FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
+  ENFORCE_VERIFY_EVERY_MS: z.coerce.number().int().min(1000).default(3_600_000).describe('Longest time between two checks that a volume neither frozen nor clamped holds its desired JuiceFS limits and storage rule (frozen and clamped ones are checked every pass)'),
+  ENFORCE_APPLY_BACKOFF_MS: z.coerce.number().int().min(10).default(1000).describe('First retry delay of a failed apply of desired enforcement state; doubles per attempt, up to 5 minutes'),
 });
 
 /** The parsed, frozen configuration handed to the composition root. */
 export interface AppConfig {
   readonly http: { readonly port: number; readonly host: string; readonly bodyLimit: string; readonly trustProxy: boolean };
   readonly dataDir: string;
-  readonly database: { readonly url?: string; readonly embeddedPort: number };
+  readonly database: { readonly url?: string; readonly embeddedPort: number; readonly poolMax: number };
   readonly auth: { readonly secret?: string; readonly issuer: string };
   readonly logLevel: string;
   readonly meta: {
@@ -97,6 +101,7 @@ export interface AppConfig {
     readonly formatVersion: '1.1' | '0.17';
     readonly trashDays: number;
     readonly objectsDir: string;
+    readonly timeoutMs: number;
   };
   readonly quotas: { readonly defaultGraceSeconds: number; readonly maxHardBytes: bigint; readonly maxHardInodes: bigint };
   readonly publicUrl: string;
@@ -116,6 +121,8 @@ export interface AppConfig {
     readonly mismatchTolerance: number;
     readonly forecastWindowDays: number;
     readonly forecastAlertDays: number;
+    readonly verifyEveryMs: number;
+    readonly applyBackoffMs: number;
   };
   readonly storage?: {
     readonly s3Endpoint: string;
@@ -165,7 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   return deepFreeze({
     http: { port: e.PORT, host: e.HOST, bodyLimit: e.REQUEST_BODY_LIMIT, trustProxy: e.TRUST_PROXY },
     dataDir,
-    database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
+    database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT, poolMax: e.DATABASE_POOL_MAX },
     auth: { secret: e.JWT_SECRET, issuer: e.JWT_ISSUER },
     logLevel: e.LOG_LEVEL,
     meta: {
@@ -178,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       formatVersion: e.JUICEFS_FORMAT_VERSION,
       trashDays: e.JUICEFS_TRASH_DAYS,
       objectsDir: path.resolve(e.OBJECTS_DIR ?? path.join(dataDir, 'objects')),
+      timeoutMs: e.META_TIMEOUT_MS,
     },
     quotas: { defaultGraceSeconds: e.DEFAULT_GRACE_SECONDS, maxHardBytes: e.QUOTA_MAX_HARD_BYTES, maxHardInodes: e.QUOTA_MAX_HARD_INODES },
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ''),
@@ -200,6 +208,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       mismatchTolerance: e.ENFORCE_MISMATCH_TOLERANCE,
       forecastWindowDays: e.FORECAST_WINDOW_DAYS,
       forecastAlertDays: e.FORECAST_ALERT_DAYS,
+      verifyEveryMs: e.ENFORCE_VERIFY_EVERY_MS,
+      applyBackoffMs: e.ENFORCE_APPLY_BACKOFF_MS,
     },
     walks: {
       maxStoredDirectories: e.WALK_MAX_STORED_DIRECTORIES,

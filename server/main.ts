@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel });
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
-  const db = createDb(config.database.url ?? embedded!.url);
+  const db = createDb(config.database.url ?? embedded!.url, config.database.poolMax);
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const jwtSecret = await resolveJwtSecret(config);

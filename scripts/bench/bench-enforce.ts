@@ -89,7 +89,7 @@ async function benchEngine(kind: 'local' | 'etcd', where: string, n: number, adm
         })),
       );
       // As onboarding does when a volume becomes active: its first state, with the limits formatted.
-      await db('enforcement_states').insert(part.map((v) => ({ volume_id: v.id, tenant_id: 'bench', state: 'ok', reason: 'within_limits', applied_capacity: String(120n * GB), applied_inodes: '0' })));
+      await db('enforcement_states').insert(part.map((v) => ({ volume_id: v.id, tenant_id: 'bench', state: 'ok', reason: 'within_limits', desired_capacity: String(120n * GB), desired_inodes: '0' })));
     }
     await pool(vols, kind === 'etcd' ? 32 : 4, async (v) => {
       const prefix = Buffer.from(kind === 'etcd' ? `/${v.prefix}` : v.prefix);

@@ -8,9 +8,9 @@ import type { EnforcementService } from './enforcement-service.js';
 import { enforcementView } from './enforcement-view.js';
 
 /** Router for /v1/volumes/{id}/enforcement, /freeze and /unfreeze. */
-export function enforcementRoutes(db: Knex, volumes: VolumeService, service: EnforcementService, hysteresis: number, publicUrl: string): Router {
+export function enforcementRoutes(db: Knex, volumes: VolumeService, service: EnforcementService, hysteresis: number, publicUrl: string, storageLayer: boolean): Router {
   const r = express.Router();
-  const view = async (req: express.Request) => enforcementView(db, await volumes.get(principalOf(req), String(req.params.volumeId)), hysteresis, new Date(), publicUrl);
+  const view = async (req: express.Request) => enforcementView(db, await volumes.get(principalOf(req), String(req.params.volumeId)), hysteresis, new Date(), publicUrl, storageLayer);
   r.get('/v1/volumes/:volumeId/enforcement', async (req, res) => {
     res.json(await view(req));
   });

@@ -1,12 +1,14 @@
 /**
- * Quota enforcement: turns usage readings into states (ok, over_soft, frozen), writes the
- * JuiceFS Capacity/Inodes that carry them out, and records each transition with its audit row
- * and its notices in one transaction.
+ * Quota enforcement: turns usage readings into states (ok, over_soft, frozen) and records each
+ * decision, in one transaction, with its audit row, its notices and the desired state of every
+ * layer (JuiceFS Capacity/Inodes, the SeaweedFS read-only rule). The {@link Applier} carries the
+ * desired state out after commit; the {@link Verifier} checks it against the systems every pass.
+ * No external system is called inside a transaction or under a row lock.
  *
  * Scale: a pass loads states for a page of volumes in one query and decides in memory; only
  * volumes whose decision changes something take the per-volume path, which locks the state row
  * (so the scheduler and an admin never interleave on one volume), decides again on the locked
- * row, checks the lease, writes JuiceFS, and commits.
+ * row, checks the lease and commits; the apply follows.
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -16,7 +18,7 @@ import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction, type Db } from '../db/database.js';
 import { errors } from '../http/errors.js';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
-import type { StorageFreezer } from '../storage/storage-freeze.js';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
@@ -27,7 +29,10 @@ import { findVolume, listVolumes } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
 import type { CounterUsage, VolumeMetadata } from '../volumes/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import { countByState, ensureState, findState, initialState, insertTransition, loadStates, markForecastChecked, saveState, type StateRow } from './enforcement-store.js';
+import type { StorageFreezer } from '../storage/storage-freeze.js';
+import type { Applier } from './applier.js';
+import { Verifier, type VerifyPass } from './verifier.js';
+import { countByState, ensureState, findState, initialState, insertTransition, loadStates, markForecastChecked, saveState, setStorageDesired, withGenerations, type StateRow } from './enforcement-store.js';
 import { decide, frozenCapacity, toRelease, type Decision, type Limits, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
 /** The actor recorded for the scheduler's own changes. */
@@ -40,6 +45,24 @@ export interface EnforcementOptions extends PolicyOptions {
   forecastWindowDays: number;
   forecastAlertDays: number;
   publicUrl: string;
+  /** Whether volumes with a bucket have a storage layer (SeaweedFS is configured). */
+  storageLayer: boolean;
+  /** Longest time between two verifications of a volume neither frozen nor clamped. */
+  verifyEveryMs: number;
+}
+
+/** What the enforcement service is built from. */
+export interface EnforcementDeps {
+  db: Knex;
+  log: Logger;
+  volumes: VolumeService;
+  metadata: VolumeMetadata;
+  outbox: Outbox;
+  applier: Applier;
+  /** The storage layer of freezes (SeaweedFS read-only rules), when object storage is configured. */
+  storage?: StorageFreezer;
+  opts: EnforcementOptions;
+  registry: client.Registry;
 }
 
 /** Drift below these is noise (in-flight writes during a walk), whatever the fraction. */
@@ -56,7 +79,7 @@ const FORECAST_EVERY_MS = 6 * 3_600_000;
 const FORECAST_PER_PASS = 200;
 
 /** Counts reported by a pass (recorded with the job run). */
-export type PassCounts = Record<'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices', number>;
+export type PassCounts = Record<'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices' | 'verified' | 'drifts' | 'applied' | 'verifyFailed', number>;
 
 /** Context of a pass. */
 export interface PassContext {
@@ -65,21 +88,39 @@ export interface PassContext {
   signal?: AbortSignal;
 }
 
+/** A pass's context while it decides one page. */
+interface PageContext extends PassContext {
+  counts: PassCounts;
+  vp: VerifyPass;
+  checkForecasts: boolean;
+}
+
 /** Quota enforcement. */
 export class EnforcementService {
   private readonly transitions: client.Counter<'to'>;
+  private readonly db: Knex;
+  private readonly log: Logger;
+  private readonly volumes: VolumeService;
+  private readonly metadata: VolumeMetadata;
+  private readonly outbox: Outbox;
+  private readonly applier: Applier;
+  private readonly opts: EnforcementOptions;
+  private readonly verifier: Verifier;
 
-  constructor(
-    private readonly db: Knex,
-    private readonly log: Logger,
-    private readonly volumes: VolumeService,
-    private readonly metadata: VolumeMetadata,
-    private readonly outbox: Outbox,
-    private readonly opts: EnforcementOptions,
-    registry: client.Registry,
-    /** The storage layer of freezes (SeaweedFS read-only rules), when object storage is configured. */
-    private readonly storageLayer?: StorageFreezer,
-  ) {
+  constructor(d: EnforcementDeps) {
+    ({ db: this.db, log: this.log, volumes: this.volumes, metadata: this.metadata, outbox: this.outbox, applier: this.applier, opts: this.opts } = d);
+    const { db, registry } = d;
+    this.verifier = new Verifier({
+      db,
+      log: this.log,
+      metadata: this.metadata,
+      storage: d.storage,
+      applier: this.applier,
+      outbox: this.outbox,
+      registry,
+      noticeData: (trx, v, s, detail) => this.noticeData(trx, v, s, { ok: false, error: '' }, detail),
+      everyMs: d.opts.verifyEveryMs,
+    });
     this.transitions = new client.Counter({ name: 'headroom_enforcement_transitions_total', help: 'Enforcement transitions by target state', labelNames: ['to'], registers: [registry] });
     new client.Gauge({
       name: 'headroom_volumes_by_enforcement_state',
@@ -99,6 +140,7 @@ export class EnforcementService {
    */
   async countersPass(ctx: PassContext = {}): Promise<PassCounts> {
     const counts = zero();
+    const vp: VerifyPass = {};
     let prefetch: Promise<Map<string, CounterUsage | Error>> | undefined;
     await this.eachPage(ctx, async (page, now, nextPage) => {
       const usage = await (prefetch ?? this.metadata.readUsageMany(page));
@@ -110,7 +152,7 @@ export class EnforcementService {
         return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
       });
       counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, ctx, counts, false, recordReadings(this.db, readings));
+      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, { ...ctx, counts, vp, checkForecasts: false }, recordReadings(this.db, readings));
     });
     return counts;
   }
@@ -118,6 +160,7 @@ export class EnforcementService {
   /** Re-evaluates every active volume on its stored reading (time-driven changes, stale data). */
   async enforcePass(ctx: PassContext = {}): Promise<PassCounts> {
     const counts = zero();
+    const vp: VerifyPass = {};
     await this.eachPage(ctx, async (page, now) => {
       const stored = await latestReadings(this.db, page.map((v) => v.id));
       const readings = new Map<string, PolicyReading>();
@@ -127,7 +170,7 @@ export class EnforcementService {
         else if (r.errorAt && r.errorAt > r.readAt) readings.set(v.id, { ok: false, error: r.error ?? 'read failed' });
         else readings.set(v.id, { ok: true, bytes: r.bytes!, inodes: r.inodes!, readAt: r.readAt });
       }
-      await this.evaluatePage(page, readings, now, ctx, counts, true);
+      await this.evaluatePage(page, readings, now, { ...ctx, counts, vp, checkForecasts: true });
     });
     return counts;
   }
@@ -143,8 +186,12 @@ export class EnforcementService {
     }
   }
 
-  /** Decides a page; `recording` (the readings being stored) runs alongside the loads. */
-  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PassContext, counts: PassCounts, checkForecasts: boolean, recording?: Promise<void>): Promise<void> {
+  /**
+   * Decides a page, carries out what changed, then verifies the page's systems against their
+   * desired state; `recording` (the readings being stored) runs alongside the loads.
+   */
+  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, recording?: Promise<void>): Promise<void> {
+    const { counts, checkForecasts } = ctx;
     const ids = page.map((v) => v.id);
     const [states, walks] = await Promise.all([loadStates(this.db, ids), latestWalks(this.db, ids), recording]);
     const toApply: { v: Volume; reading: PolicyReading }[] = [];
@@ -179,6 +226,9 @@ export class EnforcementService {
       }
     };
     await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, toApply.length) }, worker));
+    // The decisions above changed some states: verify against what is desired now.
+    const current = toApply.length ? await loadStates(this.db, ids) : states;
+    await this.verifier.verifyPage(page, current, now, ctx.vp, counts);
     if (forecastCandidates.length) await this.forecastAlerts(forecastCandidates, now, counts);
   }
 
@@ -196,15 +246,18 @@ export class EnforcementService {
     return r;
   }
 
-  /** The locked, per-volume path: decide again on the locked row, write JuiceFS, record. */
+  /**
+   * The locked, per-volume path: decide again on the locked row and commit the decision with its
+   * desired state; then, the lock released, carry the desired state out.
+   */
   private async applyOne(stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<void> {
-    await inTransaction(this.db, async (trx) => {
+    const decided = await inTransaction(this.db, async (trx) => {
       await ensureState(trx, stale.id, stale.tenantId);
       // The limits as of now: a quota approved since the page was loaded must not be undone.
       const v = (await findVolume(trx, stale.id)) ?? stale;
       const cur = (await findState(trx, v.id, { forUpdate: true }))!;
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
-      if (!needsWrite(cur, d, now, this.hasStorage(v))) return;
+      if (!needsWrite(cur, d, now, this.hasStorage(v))) return undefined;
       await ctx.lease?.assertHeld();
       if (d.kind === 'unknown') {
         if (cur.unknownReason === null) {
@@ -214,47 +267,37 @@ export class EnforcementService {
           if (await this.outbox.enqueue(trx, { eventKey: `${v.id}:unknown:${now.toISOString()}`, type: 'admin.volume_unknown', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data })) counts.notices++;
         }
         await saveState(trx, { ...cur, unknownReason: d.why, unknownSince: cur.unknownSince ?? now, evaluatedAt: now });
-        return;
+        return undefined;
       }
-      const next: StateRow = { ...cur, unknownReason: null, unknownSince: null, evaluatedAt: now };
-      if (cur.appliedCapacity !== d.capacity.bytes || cur.appliedInodes !== d.capacity.inodes) {
-        await this.metadata.setLimits(v, { capacity: d.capacity.bytes, inodes: d.capacity.inodes });
-        next.appliedCapacity = d.capacity.bytes;
-        next.appliedInodes = d.capacity.inodes;
-        counts.limitWrites++;
-      }
-      next.graceDeadline = d.graceDeadline;
+      let next: StateRow = { ...cur, unknownReason: null, unknownSince: null, evaluatedAt: now, desiredCapacity: d.capacity.bytes, desiredInodes: d.capacity.inodes, graceDeadline: d.graceDeadline };
       if (d.changed) {
         const r = reading as Extract<PolicyReading, { ok: true }>;
         Object.assign(next, { state: d.next, reason: d.reason, since: d.next !== cur.state ? now : cur.since, bytes: r.bytes, inodes: r.inodes, readAt: r.readAt });
         if (d.clearManual) next.manual = null;
-        await this.recordTransition(trx, v, cur, next, ENFORCER, null, counts);
       }
-      await this.storageFreeze(v, next);
+      next = this.desire(v, cur, next);
+      if (d.changed) await this.recordTransition(trx, v, cur, next, ENFORCER, null, counts);
       await saveState(trx, next);
       await this.graceWarning(trx, v, next, reading, now, counts);
+      return next.metadataGeneration !== cur.metadataGeneration || next.storageGeneration !== cur.storageGeneration;
     });
+    if (decided) await this.carryOut(stale.id, counts);
+  }
+
+  /** `next` with its storage rule desired as its state says, and its generations carried on. */
+  private desire(v: Volume, cur: StateRow, next: StateRow): StateRow {
+    return withGenerations(cur, { ...next, storageDesired: this.hasStorage(v) && next.state === 'frozen' });
+  }
+
+  /** Carries a committed decision out now (the applier records, retries and never throws for a system's failure). */
+  private async carryOut(volumeId: string, counts: PassCounts): Promise<void> {
+    const r = await this.applier.apply(volumeId);
+    if (r.wrote.includes('metadata')) counts.limitWrites++;
+    if (r.failed.length) counts.errors++;
   }
 
   private hasStorage(v: Volume): boolean {
-    return Boolean(this.storageLayer && v.storage.bucket);
-  }
-
-  /**
-   * Brings the storage layer in line with `next.state` (frozen: a read-only rule on the volume's
-   * objects). A failure leaves `storageFrozen` as it was, so the next pass and the reconciler
-   * retry; the metadata freeze, the primary lever, stands either way.
-   */
-  private async storageFreeze(v: Volume, next: StateRow): Promise<void> {
-    if (!this.storageLayer || !v.storage.bucket) return;
-    const want = next.state === 'frozen';
-    if (next.storageFrozen === want) return;
-    try {
-      await this.storageLayer.setVolumeFrozen(v, want);
-      next.storageFrozen = want;
-    } catch (err) {
-      this.log.warn({ err, volumeId: v.id, want }, 'storage freeze rule not applied; retried next pass');
-    }
+    return Boolean(this.opts.storageLayer && v.storage.bucket);
   }
 
   /** Writes the transition row, its audit row and its notice. */
@@ -275,7 +318,7 @@ export class EnforcementService {
       entityId: v.id,
       tenantId: v.tenantId,
       before: { state: cur.state, reason: cur.reason, manual: cur.manual?.reason ?? null },
-      after: { state: next.state, reason: next.reason, manual: next.manual?.reason ?? null, bytes: String(next.bytes), inodes: String(next.inodes), capacity: String(next.appliedCapacity), capacityInodes: String(next.appliedInodes), detail },
+      after: { state: next.state, reason: next.reason, manual: next.manual?.reason ?? null, bytes: String(next.bytes), inodes: String(next.inodes), capacity: String(next.desiredCapacity), capacityInodes: String(next.desiredInodes), detail },
     });
     counts.transitions++;
     this.transitions.inc({ to: next.state });
@@ -388,9 +431,7 @@ export class EnforcementService {
       await ensureState(trx, v.id, v.tenantId);
       const cur = (await findState(trx, v.id, { forUpdate: true }))!;
       const frozen = frozenCapacity({ bytes: usage.usedBytes, inodes: usage.usedInodes });
-      const capacity = { capacity: frozen.bytes, inodes: frozen.inodes };
-      await this.metadata.setLimits(v, capacity);
-      const next: StateRow = {
+      const next = this.desire(v, cur, {
         ...cur,
         state: 'frozen',
         reason: 'manual_freeze',
@@ -400,14 +441,14 @@ export class EnforcementService {
         inodes: usage.usedInodes,
         readAt: now,
         manual: { reason: input.reason, until, by: actor.sub, at: now },
-        appliedCapacity: capacity.capacity,
-        appliedInodes: capacity.inodes,
+        desiredCapacity: frozen.bytes,
+        desiredInodes: frozen.inodes,
         evaluatedAt: now,
-      };
-      await this.storageFreeze(v, next);
+      });
       await this.recordTransition(trx, v, cur, next, actor, input.reason, zero());
       await saveState(trx, next);
     });
+    await this.carryOut(v.id, zero());
   }
 
   /**
@@ -424,8 +465,7 @@ export class EnforcementService {
       if (!cur.manual) throw errors.notManuallyFrozen(v.id, cur.state);
       const reading: PolicyReading = { ok: true, bytes: usage.usedBytes, inodes: usage.usedInodes, readAt: now };
       const d = decide(limitsOf(v), reading, { ...policyCurrent(cur), state: 'ok', manualFreeze: null, graceDeadline: null }, now, this.opts) as Extract<Decision, { kind: 'evaluated' }>;
-      await this.metadata.setLimits(v, { capacity: d.capacity.bytes, inodes: d.capacity.inodes });
-      const next: StateRow = {
+      const next = this.desire(v, cur, {
         ...cur,
         state: d.next,
         reason: d.next === 'ok' ? 'manual_unfreeze' : d.reason,
@@ -437,14 +477,27 @@ export class EnforcementService {
         manual: null,
         unknownReason: null,
         unknownSince: null,
-        appliedCapacity: d.capacity.bytes,
-        appliedInodes: d.capacity.inodes,
+        desiredCapacity: d.capacity.bytes,
+        desiredInodes: d.capacity.inodes,
         evaluatedAt: now,
-      };
-      await this.storageFreeze(v, next);
+      });
       await this.recordTransition(trx, v, cur, next, actor, input.reason, zero());
       await saveState(trx, next);
     });
+    await this.carryOut(v.id, zero());
+  }
+
+  /**
+   * Before a purge: the volume's storage rule is desired gone (and stays so), then carried out.
+   * Throws when it could not be, so the purge stops and is retried rather than leaving a rule
+   * behind for a bucket that no longer exists.
+   */
+  async releaseStorage(volumeId: string): Promise<void> {
+    if (!this.opts.storageLayer) return;
+    await inTransaction(this.db, (trx) => setStorageDesired(trx, volumeId, false));
+    const r = await this.applier.apply(volumeId);
+    const failed = r.failed.find((f) => f.layer === 'storage');
+    if (failed) throw new DependencyUnavailableError('object store (SeaweedFS filer)', `could not remove the volume's freeze rule; purge again to finish: ${failed.error}`);
   }
 
   private async activeVolume(principal: Principal, volumeId: string): Promise<Volume> {
@@ -457,6 +510,7 @@ export class EnforcementService {
     try {
       return await this.metadata.readUsage(v);
     } catch (err) {
+      if (err instanceof DependencyUnavailableError) throw err; // 503 naming the engine
       throw errors.metadataUnavailable(`could not read the volume's usage, nothing was changed: ${(err as Error).message}`);
     }
   }
@@ -475,8 +529,8 @@ function policyCurrent(s: StateRow) {
 function needsWrite(cur: StateRow, d: Decision, now: Date, hasStorage: boolean): boolean {
   if (d.kind === 'unknown') return cur.unknownReason !== d.why;
   if (cur.unknownReason !== null || d.changed) return true;
-  if (cur.storageFrozen !== (hasStorage && d.next === 'frozen')) return true;
-  if (cur.appliedCapacity !== d.capacity.bytes || cur.appliedInodes !== d.capacity.inodes) return true;
+  if (cur.storageDesired !== (hasStorage && d.next === 'frozen')) return true;
+  if (cur.desiredCapacity !== d.capacity.bytes || cur.desiredInodes !== d.capacity.inodes) return true;
   if ((cur.graceDeadline?.getTime() ?? null) !== (d.graceDeadline?.getTime() ?? null)) return true;
   // Inside the last 24 h of grace: the warning notice is due (deduplicated by its event key).
   return d.next === 'over_soft' && d.graceDeadline !== null && d.graceDeadline.getTime() - now.getTime() <= GRACE_WARNING_MS;
@@ -491,5 +545,5 @@ function jsonLimits(v: Volume) {
   return { softBytes: s(v.quota.softBytes), hardBytes: s(v.quota.hardBytes), softInodes: s(v.quota.softInodes), hardInodes: s(v.quota.hardInodes) };
 }
 
-const zero = (): PassCounts => ({ volumes: 0, readFailed: 0, transitions: 0, frozen: 0, unfrozen: 0, unknown: 0, limitWrites: 0, errors: 0, notices: 0 });
+const zero = (): PassCounts => ({ volumes: 0, readFailed: 0, transitions: 0, frozen: 0, unfrozen: 0, unknown: 0, limitWrites: 0, errors: 0, notices: 0, verified: 0, drifts: 0, applied: 0, verifyFailed: 0 });
 const abs = (x: bigint) => (x < 0n ? -x : x);

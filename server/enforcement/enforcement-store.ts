@@ -16,11 +16,19 @@ export interface StateRow {
   unknownReason: string | null;
   unknownSince: Date | null;
   manual: { reason: string; until: Date | null; by: string; at: Date } | null;
-  appliedCapacity: bigint | null;
-  appliedInodes: bigint | null;
+  /**
+   * What the volume's JuiceFS setting should say (Capacity/Inodes, 0 = unlimited): the desired
+   * state of the metadata layer, carried out by the applier after the decision commits.
+   */
+  desiredCapacity: bigint | null;
+  desiredInodes: bigint | null;
+  /** Grows by one each time the desired Capacity/Inodes change (the applier never goes back). */
+  metadataGeneration: bigint;
   evaluatedAt: Date | null;
-  /** Whether Headroom's read-only rule for the volume's objects is meant to be in SeaweedFS. */
-  storageFrozen: boolean;
+  /** Whether Headroom's read-only rule for the volume's objects should be in SeaweedFS. */
+  storageDesired: boolean;
+  /** Grows by one each time {@link storageDesired} changes. */
+  storageGeneration: bigint;
   /** Written only by {@link markForecastChecked}; {@link saveState} leaves it alone. */
   forecastCheckedAt: Date | null;
 }
@@ -40,10 +48,12 @@ export function initialState(volumeId: string, tenantId: string, since: Date): S
     unknownReason: null,
     unknownSince: null,
     manual: null,
-    appliedCapacity: null,
-    appliedInodes: null,
+    desiredCapacity: null,
+    desiredInodes: null,
+    metadataGeneration: 0n,
     evaluatedAt: null,
-    storageFrozen: false,
+    storageDesired: false,
+    storageGeneration: 0n,
     forecastCheckedAt: null,
   };
 }
@@ -63,10 +73,12 @@ const fromRow = (r: Record<string, unknown>): StateRow => ({
   manual: r.manual_reason
     ? { reason: r.manual_reason as string, until: (r.manual_until as Date | null) ?? null, by: r.manual_by as string, at: r.manual_at as Date }
     : null,
-  appliedCapacity: (r.applied_capacity as bigint | null) ?? null,
-  appliedInodes: (r.applied_inodes as bigint | null) ?? null,
+  desiredCapacity: (r.desired_capacity as bigint | null) ?? null,
+  desiredInodes: (r.desired_inodes as bigint | null) ?? null,
+  metadataGeneration: BigInt((r.metadata_generation as bigint | null) ?? 0n),
   evaluatedAt: (r.evaluated_at as Date | null) ?? null,
-  storageFrozen: Boolean(r.storage_frozen),
+  storageDesired: Boolean(r.storage_desired),
+  storageGeneration: BigInt((r.storage_generation as bigint | null) ?? 0n),
   forecastCheckedAt: (r.forecast_checked_at as Date | null) ?? null,
 });
 
@@ -110,15 +122,48 @@ export async function ensureState(db: Db, volumeId: string, tenantId: string): P
 }
 
 /**
- * The first state of a volume, written when it becomes active: `ok`, with the JuiceFS limits the
- * setting holds (what onboarding formatted, or what an adopted volume already had), so the first
- * enforcement pass does not rewrite every setting to find out.
+ * The first state of a volume, written when it becomes active: `ok`, desiring the JuiceFS limits
+ * the setting holds (what onboarding formatted, or what an adopted volume already had) at
+ * generation 0, which counts as applied: the first pass does not rewrite every setting, and the
+ * first verification reads what is really there.
  */
 export async function seedState(db: Db, volumeId: string, tenantId: string, applied: { capacity: bigint; inodes: bigint }): Promise<void> {
   await db('enforcement_states')
-    .insert({ volume_id: volumeId, tenant_id: tenantId, state: 'ok', reason: 'within_limits', applied_capacity: applied.capacity.toString(), applied_inodes: applied.inodes.toString() })
+    .insert({ volume_id: volumeId, tenant_id: tenantId, state: 'ok', reason: 'within_limits', desired_capacity: applied.capacity.toString(), desired_inodes: applied.inodes.toString() })
     .onConflict('volume_id')
     .ignore();
+}
+
+/**
+ * Carries `prev`'s generations into `next`, one higher for each layer whose desired value
+ * changed: the caller holds `prev` locked, so generations of one volume never collide.
+ */
+export function withGenerations(prev: StateRow, next: StateRow): StateRow {
+  const metaChanged = prev.desiredCapacity !== next.desiredCapacity || prev.desiredInodes !== next.desiredInodes;
+  const storageChanged = prev.storageDesired !== next.storageDesired;
+  return {
+    ...next,
+    metadataGeneration: prev.metadataGeneration + (metaChanged ? 1n : 0n),
+    storageGeneration: prev.storageGeneration + (storageChanged ? 1n : 0n),
+  };
+}
+
+/** Sets the volume's desired storage rule (purge: never frozen again); bumps its generation. */
+export async function setStorageDesired(db: Db, volumeId: string, frozen: boolean): Promise<void> {
+  await db('enforcement_states')
+    .where({ volume_id: volumeId })
+    .whereNot({ storage_desired: frozen })
+    .update({ storage_desired: frozen, storage_generation: db.raw('storage_generation + 1'), updated_at: db.fn.now() });
+}
+
+/** Volumes whose storage rule should be in place, with the bucket and name that locate it. */
+export async function storageFrozenVolumes(db: Db): Promise<{ volumeId: string; tenantId: string; prefix: string; bucket: string; generation: bigint }[]> {
+  const rows = (await db('enforcement_states as e')
+    .join('volumes as v', 'v.id', 'e.volume_id')
+    .where('e.storage_desired', true)
+    .whereNotNull('v.storage_bucket')
+    .select('v.id', 'v.tenant_id', 'v.prefix', 'v.storage_bucket', 'e.storage_generation')) as { id: string; tenant_id: string; prefix: string; storage_bucket: string; storage_generation: bigint }[];
+  return rows.map((r) => ({ volumeId: r.id, tenantId: r.tenant_id, prefix: r.prefix, bucket: r.storage_bucket, generation: BigInt(r.storage_generation) }));
 }
 
 /** Writes the whole state row. */
@@ -140,10 +185,12 @@ export async function saveState(db: Db, s: StateRow): Promise<void> {
       manual_until: s.manual?.until ?? null,
       manual_by: s.manual?.by ?? null,
       manual_at: s.manual?.at ?? null,
-      applied_capacity: big(s.appliedCapacity),
-      applied_inodes: big(s.appliedInodes),
+      desired_capacity: big(s.desiredCapacity),
+      desired_inodes: big(s.desiredInodes),
+      metadata_generation: s.metadataGeneration.toString(),
       evaluated_at: s.evaluatedAt,
-      storage_frozen: s.storageFrozen,
+      storage_desired: s.storageDesired,
+      storage_generation: s.storageGeneration.toString(),
       updated_at: db.fn.now(),
     })
     .onConflict('volume_id')

@@ -8,6 +8,7 @@ import { latestReadings } from '../quotas/usage-store.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
+import { layerKey, loadLayers, type Layer, type LayerRow } from './layer-store.js';
 import { limitsOf } from './enforcement-service.js';
 import { releaseLine, toRelease } from './policy.js';
 
@@ -15,7 +16,7 @@ const n = (x: bigint | null | undefined) => (x === null || x === undefined ? nul
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
 /** Builds the enforcement answer of one volume. */
-export async function enforcementView(db: Db, v: Volume, hysteresis: number, now: Date, publicUrl: string) {
+export async function enforcementView(db: Db, v: Volume, hysteresis: number, now: Date, publicUrl: string, storageLayer: boolean) {
   const s = (await findState(db, v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
   const reading = (await latestReadings(db, [v.id])).get(v.id);
   const history = await listTransitions(db, v.id, 50);
@@ -24,6 +25,11 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
   const line = releaseLine(limits, hysteresis);
   const need = usage ? toRelease(limits, usage, hysteresis) : null;
   const pending = await pendingLink(db, v.id, publicUrl);
+  const rows = await loadLayers(db, [v.id]);
+  const layerStatus = {
+    metadata: layerView(s, 'metadata', rows.get(layerKey(v.id, 'metadata'))),
+    storage: storageLayer && v.storage.bucket ? layerView(s, 'storage', rows.get(layerKey(v.id, 'storage'))) : null,
+  };
   return {
     volumeId: v.id,
     state: s.state,
@@ -31,7 +37,8 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
     since: s.since.toISOString(),
     graceDeadline: iso(s.graceDeadline),
     frozenBy: s.state !== 'frozen' ? null : s.manual ? ('admin' as const) : ('policy' as const),
-    layers: { metadata: s.state === 'frozen', storage: v.storage.bucket ? s.storageFrozen : null },
+    layers: { metadata: s.state === 'frozen', storage: layerStatus.storage ? s.storageDesired : null },
+    layerStatus,
     storageUsage:
       reading?.storageBytes != null
         ? { bytes: n(reading.storageBytes), objects: n(reading.storageObjects), readAt: iso(reading.storageReadAt), gapBytes: reading.bytes != null ? Number(reading.storageBytes - reading.bytes) : null }
@@ -39,12 +46,12 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
     causedBy: s.bytes === null ? null : { bytes: n(s.bytes), inodes: n(s.inodes), readAt: iso(s.readAt) },
     usage: reading ? { bytes: n(reading.bytes), inodes: n(reading.inodes), readAt: iso(reading.readAt), error: reading.error, errorAt: iso(reading.errorAt) } : null,
     limits: { softBytes: n(limits.softBytes), hardBytes: n(limits.hardBytes), softInodes: n(limits.softInodes), hardInodes: n(limits.hardInodes), graceSeconds: limits.graceSeconds },
-    juicefsLimits: s.appliedCapacity === null ? null : { capacity: n(s.appliedCapacity), inodes: n(s.appliedInodes) },
+    juicefsLimits: s.desiredCapacity === null ? null : { capacity: n(s.desiredCapacity), inodes: n(s.desiredInodes) },
     releaseBelow: { bytes: n(line.bytes), inodes: n(line.inodes) },
     toRelease: need && { bytes: n(need.bytes), inodes: n(need.inodes) },
     manualFreeze: s.manual && { reason: s.manual.reason, until: iso(s.manual.until), by: s.manual.by, at: s.manual.at.toISOString() },
     unknown: s.unknownReason ? { reason: s.unknownReason, since: iso(s.unknownSince) } : null,
-    explanation: explain(s, usage, line, need, now),
+    explanation: [explain(s, usage, line, need, now), ...[layerStatus.metadata, layerStatus.storage].flatMap((l) => (l ? convergenceLine(l) : []))].join(' '),
     pendingRequest: pending,
     whatYouCanDo: whatYouCanDo({ volumeId: v.id, publicUrl, state: s.state, manual: s.manual, toRelease: need, pending }),
     history: history.map((t) => ({ at: t.at.toISOString(), from: t.from, to: t.to, reason: t.reason, bytes: n(t.bytes), inodes: n(t.inodes), actor: t.actor, detail: t.detail })),
@@ -77,6 +84,54 @@ function explain(
     parts.push(`Writes resume at the next check (within minutes) once usage is below ${below}${free ? `: delete at least ${free}` : ''}, or as soon as a larger quota is approved.`);
     parts.push('Deleted files go to the .trash folder first and keep counting until they are purged; remove them from .trash to free the space at once.');
   }
-  if (s.state === 'frozen' && s.storageFrozen) parts.push('The object store refuses new uploads to the volume too (a read-only rule on its bucket), so clients that ignore the JuiceFS limit cannot write either.');
+  if (s.state === 'frozen' && s.storageDesired) parts.push('The object store refuses new uploads to the volume too (a read-only rule on its bucket), so clients that ignore the JuiceFS limit cannot write either.');
   return parts.join(' ');
+}
+
+/** One layer's desired state next to what was last seen in the system. */
+interface LayerView {
+  layer: Layer;
+  desired: Record<string, unknown> | null;
+  observed: Record<string, unknown> | null;
+  generation: number;
+  appliedGeneration: number;
+  inSync: boolean;
+  verifiedAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  retryAt: string | null;
+  drifts: number;
+  lastDriftAt: string | null;
+}
+
+function layerView(s: StateRow, layer: Layer, row: LayerRow | undefined): LayerView {
+  const generation = layer === 'metadata' ? s.metadataGeneration : s.storageGeneration;
+  const desired = layer === 'metadata' ? (s.desiredCapacity === null ? null : { capacity: Number(s.desiredCapacity), inodes: Number(s.desiredInodes ?? 0n) }) : { frozen: s.storageDesired };
+  // Observed values are stored as decimal strings (bytes past 2^53); shown as numbers like the rest.
+  const observed = row?.observed ? Object.fromEntries(Object.entries(row.observed).map(([k, x]) => [k, typeof x === 'string' ? Number(x) : x])) : null;
+  // No row: the seeded generation 0, written by onboarding itself.
+  const applied = row?.appliedGeneration ?? 0n;
+  const same = observed === null ? row === undefined : JSON.stringify(observed) === JSON.stringify(desired);
+  return {
+    layer,
+    desired,
+    observed,
+    generation: Number(generation),
+    appliedGeneration: Number(applied),
+    inSync: applied >= generation && same,
+    verifiedAt: iso(row?.verifiedAt),
+    lastError: row?.lastError ?? null,
+    lastErrorAt: iso(row?.lastErrorAt),
+    retryAt: iso(row?.retryAt),
+    drifts: row?.drifts ?? 0,
+    lastDriftAt: iso(row?.lastDriftAt),
+  };
+}
+
+/** Says so when a layer does not (yet) hold what Headroom decided. */
+function convergenceLine(l: LayerView): string[] {
+  if (l.inSync) return [];
+  const where = l.layer === 'metadata' ? 'JuiceFS setting' : 'object store rule';
+  const err = l.lastError ? ` The last attempt failed: ${l.lastError}.` : '';
+  return [`Headroom's decision is not in the ${where} yet: it is being applied, retried with backoff and checked at every pass.${err}`];
 }

@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import { ApiError, errors, toProblem } from './errors.js';
 
 interface ValidatorError {
@@ -19,6 +20,7 @@ function isValidatorError(err: unknown): err is ValidatorError {
 /** Turns a foreign error into an {@link ApiError}, or undefined for a real 500. */
 function translate(err: unknown, method: string, path: string, bodyLimit: string): ApiError | undefined {
   if (err instanceof ApiError) return err;
+  if (err instanceof DependencyUnavailableError) return errors.dependencyUnavailable(err.dependency, err.message);
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return errors.malformedJson(e.message ?? 'could not parse the body');
   if (e?.type === 'entity.too.large') return errors.payloadTooLarge(bodyLimit);

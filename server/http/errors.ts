@@ -98,6 +98,8 @@ export const errors = {
   jobNotFound: (name: string) => new ApiError(404, 'job_not_found', 'Job not found', `there is no job "${name}"`),
   jobRunNotFound: (id: string) => new ApiError(404, 'job_run_not_found', 'Job run not found', `job run "${id}" does not exist`),
   templateInvalid: (detail: string) => new ApiError(400, 'template_invalid', 'Template is invalid', detail),
+  dependencyUnavailable: (dependency: string, detail: string) =>
+    new ApiError(503, 'dependency_unavailable', 'Dependency unavailable', detail, { dependency }),
   unavailable: (detail: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail),
 };
 

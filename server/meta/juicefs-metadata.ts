@@ -5,11 +5,11 @@
 import path from 'node:path';
 import type { Volume } from '../volumes/volume.js';
 import type { StorageTarget } from '../volumes/metadata-provisioner.js';
-import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
-import type { KvEngine } from '../engines/kv.js';
+import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
+import { hexKey, type KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
-import type { FormatSpec, FormatVersion, SettingInfo } from './tkv/setting.js';
-import { PrefixNotEmptyError, readCountersMany, TkvVolume, type Counters } from './tkv/tkv-volume.js';
+import { parseSetting, type FormatSpec, type FormatVersion, type SettingInfo } from './tkv/setting.js';
+import { NotFormattedError, PrefixNotEmptyError, readCountersMany, TkvVolume, type Counters } from './tkv/tkv-volume.js';
 import { counterMismatch, walkVolume, type WalkResult } from './tkv/walk.js';
 
 /** Volumes whose counters are read in one batch (2 keys each). */
@@ -89,6 +89,46 @@ export class JuiceFsMetadata implements VolumeMetadata {
         for (let i = 0; i < items.length; i += USAGE_BATCH) {
           const part = items.slice(i, i + USAGE_BATCH);
           await readCountersInBatch(part, (tvs) => readCountersMany(engine, tvs), out);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * The settings of many volumes, one batch read per engine and {@link USAGE_BATCH} volumes; a
+   * failed batch is read volume by volume so one bad setting does not blind the rest.
+   */
+  async readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>> {
+    const out = new Map<string, SettingLimits | Error>();
+    const groups = new Map<KvEngine, { v: Volume; h: TkvVolume }[]>();
+    for (const v of volumes) {
+      try {
+        const h = this.volume(v.metaUrl);
+        groups.set(h.engine, [...(groups.get(h.engine) ?? []), { v, h }]);
+      } catch (err) {
+        out.set(v.id, err as Error);
+      }
+    }
+    await Promise.all(
+      [...groups].map(async ([engine, items]) => {
+        for (let i = 0; i < items.length; i += USAGE_BATCH) {
+          const part = items.slice(i, i + USAGE_BATCH);
+          try {
+            const got = await engine.batchGet(part.map((p) => p.h.keys.setting()));
+            for (const { v, h } of part) {
+              const keyHex = hexKey(h.keys.setting());
+              const raw = got.get(keyHex);
+              try {
+                if (!raw) throw new NotFormattedError(keyHex);
+                out.set(v.id, limitsOf(parseSetting(Buffer.from(raw).toString('utf8'), keyHex)));
+              } catch (err) {
+                out.set(v.id, err as Error);
+              }
+            }
+          } catch {
+            await Promise.all(part.map(async ({ v, h }) => out.set(v.id, await h.readSetting().then(limitsOf, (err: Error) => err))));
+          }
         }
       }),
     );
@@ -189,6 +229,11 @@ export async function formatOrAccept(h: Formattable, v: Volume, defaults: Format
     if (err instanceof PrefixNotEmptyError && (await h.readSetting().catch(() => undefined))?.name === name) return;
     throw err;
   }
+}
+
+/** The limits part of a setting. */
+export function limitsOf(s: SettingInfo): SettingLimits {
+  return { capacity: s.capacity, inodes: s.inodes };
 }
 
 /** What an existing setting says about its volume (for adoption). */

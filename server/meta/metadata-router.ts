@@ -1,10 +1,13 @@
 /**
  * One {@link VolumeMetadata} for the service, whatever the engine: Redis meta URLs go to the
- * Redis layout, every other scheme to the TKV layout over the ordered-KV engines.
+ * Redis layout, every other scheme to the TKV layout over the ordered-KV engines. Every call but
+ * the walk (paged, with its own budget and cancellation) gets a deadline, so a hung engine
+ * answers {@link DependencyUnavailableError} instead of hanging a request or a pass.
  */
+import { withDeadline } from '../lib/deadline.js';
 import type { StorageTarget } from '../volumes/metadata-provisioner.js';
 import type { Volume } from '../volumes/volume.js';
-import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
+import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
 import { isRedisUrl } from './redis/redis-url.js';
 
 /** Routes each call by the volume's meta URL. */
@@ -12,34 +15,59 @@ export class MetadataRouter implements VolumeMetadata {
   constructor(
     private readonly tkv: VolumeMetadata,
     private readonly redis: VolumeMetadata,
+    /** Deadline of one call (a batch read counts as one call). */
+    private readonly timeoutMs = 1500,
   ) {}
 
   private for(metaUrl: string): VolumeMetadata {
     return isRedisUrl(metaUrl) ? this.redis : this.tkv;
   }
 
+  private deadline<T>(work: Promise<T>, metaUrl: string, factor = 1): Promise<T> {
+    // Named by engine kind only: callers (engineers too) must not learn internal host names.
+    return withDeadline(work, this.timeoutMs * factor, `metadata engine (${metaUrl.split(':')[0]})`);
+  }
+
+  /** Runs a batch call on each layout's share of `volumes`; a share past its deadline fails as a whole. */
+  private async many<T>(volumes: readonly Volume[], call: (m: VolumeMetadata, share: Volume[]) => Promise<Map<string, T | Error>>): Promise<Map<string, T | Error>> {
+    const shares = [volumes.filter((v) => !isRedisUrl(v.metaUrl)), volumes.filter((v) => isRedisUrl(v.metaUrl))];
+    const results = await Promise.all(
+      shares.map(async (share, i) => {
+        if (!share.length) return new Map<string, T | Error>();
+        try {
+          // A batch may span many round trips: a longer deadline than one call, still bounded.
+          return await this.deadline(call(i === 0 ? this.tkv : this.redis, share), share[0]!.metaUrl, 4);
+        } catch (err) {
+          return new Map<string, T | Error>(share.map((v) => [v.id, err as Error]));
+        }
+      }),
+    );
+    return new Map(results.flatMap((m) => [...m]));
+  }
+
   async provision(v: Volume, target?: StorageTarget): Promise<void> {
-    await this.for(v.metaUrl).provision(v, target);
+    await this.deadline(this.for(v.metaUrl).provision(v, target), v.metaUrl, 2);
   }
   readUsage(v: Volume): Promise<CounterUsage> {
-    return this.for(v.metaUrl).readUsage(v);
+    return this.deadline(this.for(v.metaUrl).readUsage(v), v.metaUrl);
   }
-  async readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
-    const redis = volumes.filter((v) => isRedisUrl(v.metaUrl));
-    const tkv = volumes.filter((v) => !isRedisUrl(v.metaUrl));
-    const [a, b] = await Promise.all([tkv.length ? this.tkv.readUsageMany(tkv) : new Map(), redis.length ? this.redis.readUsageMany(redis) : new Map()]);
-    return new Map([...a, ...b]);
+  readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
+    return this.many(volumes, (m, share) => m.readUsageMany(share));
+  }
+  readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>> {
+    return this.many(volumes, (m, share) => m.readLimitsMany(share));
   }
   walk(v: Volume, opts: WalkOptions): Promise<WalkOutcome> {
     return this.for(v.metaUrl).walk(v, opts);
   }
   inspect(metaUrl: string): Promise<VolumeIdentity> {
-    return this.for(metaUrl).inspect(metaUrl);
+    return this.deadline(this.for(metaUrl).inspect(metaUrl), metaUrl);
   }
   purge(v: Volume): Promise<{ keysDeleted: number }> {
-    return this.for(v.metaUrl).purge(v);
+    // Purging deletes in rounds of a hundred keys; big volumes take a while, so a wider bound.
+    return this.deadline(this.for(v.metaUrl).purge(v), v.metaUrl, 40);
   }
   setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
-    return this.for(v.metaUrl).setLimits(v, limits);
+    return this.deadline(this.for(v.metaUrl).setLimits(v, limits), v.metaUrl);
   }
 }

@@ -20,6 +20,7 @@ export const noticeTypes = [
   'admin.volume_unknown',
   'admin.request_pending',
   'admin.storage_gap',
+  'admin.enforcement_drift',
 ] as const;
 export type NoticeType = (typeof noticeTypes)[number];
 

@@ -197,6 +197,16 @@ const texts: Record<NoticeType, Record<Language, Text>> = {
       body: '{{tenantName}} 的存储卷 `{{volumeName}}`：{{detail}}。详情：{{enforcementUrl}}',
     },
   },
+  'admin.enforcement_drift': {
+    en: {
+      subject: 'Enforcement of {{volumeName}} was changed behind Headroom again',
+      body: 'Volume `{{volumeName}}` of {{tenantName}}: {{detail}}. Headroom put it back, but this is the second time within a day: someone or something (a `juicefs config`, an edit of filer.conf, a restore) keeps changing it. Details: {{enforcementUrl}}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 的配额设置再次被绕过 Headroom 修改',
+      body: '{{tenantName}} 的存储卷 `{{volumeName}}`：{{detail}}。Headroom 已恢复设置，但这是一天内第二次：有人或程序（`juicefs config`、修改 filer.conf、恢复备份）在反复修改。详情：{{enforcementUrl}}',
+    },
+  },
   'admin.volume_unknown': {
     en: {
       subject: 'Headroom cannot judge volume {{volumeName}}',

@@ -1,7 +1,7 @@
 /**
  * The `reconcile` job: finishes onboardings a crash interrupted (every step is idempotent, and a
- * provisioning that fails is rolled back), re-applies Headroom's storage freeze rules when
- * filer.conf lost them, and compares each volume's storage-side usage with its metadata usage,
+ * provisioning that fails is rolled back) and compares each volume's storage-side usage with its
+ * metadata usage (freeze rules in filer.conf are verified by every enforcement pass instead),
  * telling admins about a large gap (objects without metadata, such as leaked slices awaiting
  * `juicefs gc`, or metadata whose objects are gone).
  */
@@ -15,7 +15,6 @@ import type { Outbox } from '../notifications/outbox.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { findVolume } from '../volumes/volume-store.js';
 import type { SeaweedStorage } from './seaweedfs/seaweedfs-storage.js';
-import type { StorageFreeze } from './storage-freeze.js';
 
 const RECONCILER: Actor = { sub: 'system:reconciler', role: 'system' };
 /** A volume still provisioning after this long was cut off by a crash (a live create takes seconds). */
@@ -30,21 +29,19 @@ export class StorageReconciler {
     private readonly log: Logger,
     private readonly volumes: VolumeService,
     private readonly storage: SeaweedStorage | undefined,
-    private readonly freeze: StorageFreeze | undefined,
     private readonly enforcement: EnforcementService,
     private readonly outbox: Outbox,
     private readonly gapFloor: bigint,
   ) {}
 
   async run(opts: { stuckAfterMs?: number } = {}): Promise<Record<string, number>> {
-    const counts = { finished: 0, failed: 0, rulesReapplied: 0, gaps: 0 };
+    const counts = { finished: 0, failed: 0, gaps: 0 };
     for (const v of await this.volumes.stuckProvisioning(opts.stuckAfterMs ?? STUCK_AFTER_MS)) {
       const done = await this.volumes.finishProvisioning(RECONCILER, v);
       if (done.volume.state === 'active') counts.finished++;
       else if (done.volume.state === 'failed') counts.failed++;
       if (done.credentials) this.log.warn({ volumeId: v.id }, 'storage keys created while finishing an interrupted onboarding; an admin must hand them over or rotate them');
     }
-    if (this.freeze) counts.rulesReapplied = (await this.freeze.reconcile()).reapplied;
     if (this.storage) counts.gaps = await this.compareUsage(this.storage);
     return counts;
   }

@@ -56,6 +56,12 @@ export interface VolumeIdentity {
   inodes: bigint;
 }
 
+/** The JuiceFS limits a volume's setting holds (0 = unlimited). */
+export interface SettingLimits {
+  capacity: bigint;
+  inodes: bigint;
+}
+
 /** Engine-neutral access to one volume's metadata. */
 export interface VolumeMetadata extends MetadataProvisioner {
   readUsage(volume: Volume): Promise<CounterUsage>;
@@ -64,6 +70,8 @@ export interface VolumeMetadata extends MetadataProvisioner {
   walk(volume: Volume, opts: WalkOptions): Promise<WalkOutcome>;
   /** Deletes every metadata key of the volume (its prefix, or its Redis database); idempotent. */
   purge(volume: Volume): Promise<{ keysDeleted: number }>;
+  /** The Capacity/Inodes the settings of many volumes hold now (verification); a failed read is an Error in the map. */
+  readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>>;
   /** Writes the JuiceFS Capacity/Inodes of the volume (0 = unlimited); idempotent. */
   setLimits(volume: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }>;
   /** Reads and checks the `setting` at a meta URL; throws if it is not a JuiceFS volume. */

@@ -8,7 +8,6 @@ import { recordAudit, type Actor } from '../audit/audit-store.js';
 import type { Principal } from '../auth/principal.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../http/errors.js';
-import type { StorageFreezer } from '../storage/storage-freeze.js';
 import { presentVolume, type Volume } from './volume.js';
 import type { VolumeMetadata } from './volume-metadata.js';
 import type { VolumeService } from './volume-service.js';
@@ -20,8 +19,9 @@ export class VolumePurger {
     private readonly db: Knex,
     private readonly volumes: VolumeService,
     private readonly metadata: Pick<VolumeMetadata, 'purge'>,
+    /** Enforcement: drops the volume's storage freeze rule before its bucket goes. */
+    private readonly enforcement: { releaseStorage(volumeId: string): Promise<void> },
     private readonly storage?: { purge(v: Volume): Promise<void> },
-    private readonly freeze?: StorageFreezer,
   ) {}
 
   async purge(actor: Actor, principal: Principal, volumeId: string, confirm: string): Promise<Volume> {
@@ -29,10 +29,7 @@ export class VolumePurger {
     if (v.state === 'purged') return v;
     if (v.state !== 'deleting') throw errors.volumeState(volumeId, v.state, 'purge (delete it first)');
     if (confirm !== v.name) throw errors.validation(`"confirm" must repeat the volume's name ("${v.name}") to purge it`, [{ path: '/body/confirm', message: 'must equal the volume name' }]);
-    if (this.freeze && v.storage.bucket) {
-      await this.freeze.setVolumeFrozen(v, false);
-      await this.db('enforcement_states').where({ volume_id: v.id }).update({ storage_frozen: false });
-    }
+    if (v.storage.bucket) await this.enforcement.releaseStorage(v.id);
     await this.storage?.purge(v);
     let keysDeleted: number;
     try {

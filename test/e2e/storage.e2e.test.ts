@@ -123,7 +123,7 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     await expect(wrong.send(new PutObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/y', Body: 'no' }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
   });
 
-  it('freezes writes at both layers, keeping other filer.conf rules, and the reconciler re-applies a lost rule', async () => {
+  it('freezes writes at both layers, keeping other filer.conf rules, and the next pass re-applies a lost rule', async () => {
     const other = { version: 1, locations: [{ locationPrefix: '/buckets/other/', replication: '001' }, { locationPrefix: '/buckets/jfs-acme-data/', readOnly: false, ttl: '' }] };
     await fetch(`${sw.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify(other) });
     const vol = (await t.database.db('volumes').where({ storage_bucket: 'jfs-acme-data' }).first()) as { id: string };
@@ -136,12 +136,15 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     await expect(a.send(new PutObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/chunks/new', Body: 'y' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
     await a.send(new DeleteObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/chunks/0/1_0_4' })); // deletes still work
 
-    // Someone rewrites filer.conf without our rule: the reconciler puts it back, others untouched.
+    // Someone rewrites filer.conf without our rule: the next pass puts it back, others untouched.
     await fetch(`${sw.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify(other) });
-    const r = await t.services.reconciler.run();
-    expect(r.rulesReapplied).toBe(1);
+    const r = await t.services.enforcement.countersPass();
+    expect(r.drifts).toBe(1);
     const again = await filerConf();
-    expect(again.locations).toContainEqual({ locationPrefix: '/buckets/jfs-acme-data/acme-data/', readOnly: true });
+    expect(again.locations).toEqual([...other.locations, { locationPrefix: '/buckets/jfs-acme-data/acme-data/', readOnly: true }]);
+    const res = await request(t.http).get(`/v1/volumes/${vol.id}/enforcement`).set('authorization', admin);
+    expectMatchesSpec(res);
+    expect(res.body.layerStatus.storage).toMatchObject({ desired: { frozen: true }, observed: { frozen: true }, inSync: true, drifts: 1 });
 
     const u = await request(t.http).post(`/v1/volumes/${vol.id}/unfreeze`).set('authorization', admin).send({ reason: 'done' });
     expect(u.body.layers).toEqual({ metadata: false, storage: false });

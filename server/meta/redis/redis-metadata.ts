@@ -7,8 +7,8 @@
 import { Redis } from 'ioredis';
 import type { Volume } from '../../volumes/volume.js';
 import type { StorageTarget } from '../../volumes/metadata-provisioner.js';
-import type { CounterUsage, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../../volumes/volume-metadata.js';
-import { formatOrAccept, identityOf, readCountersInBatch, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
+import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../../volumes/volume-metadata.js';
+import { formatOrAccept, identityOf, limitsOf, readCountersInBatch, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
 import { parseRedisUrl, type RedisLocation } from './redis-url.js';
 import { RedisVolume } from './redis-volume.js';
 import { walkRedisVolume } from './walk.js';
@@ -21,6 +21,8 @@ export class RedisMetadata implements VolumeMetadata {
     private readonly defaults: FormatDefaults,
     /** The configured server (with credentials), if any. */
     private readonly server: RedisLocation | undefined,
+    /** Per-command deadline: a paused server fails calls instead of queueing them forever. */
+    private readonly commandTimeoutMs = 5000,
   ) {}
 
   /** The volume handle of a Redis meta URL. */
@@ -40,6 +42,7 @@ export class RedisMetadata implements VolumeMetadata {
         lazyConnect: true,
         maxRetriesPerRequest: 2,
         connectTimeout: 5000,
+        commandTimeout: this.commandTimeoutMs,
       });
       this.clients.set(key, client);
     }
@@ -71,6 +74,18 @@ export class RedisMetadata implements VolumeMetadata {
     }
     if (batch.length) await readCountersInBatch(batch, (hs) => RedisVolume.readCountersMany(hs), out);
     return out;
+  }
+
+  /** Settings of many volumes, read concurrently (ioredis pipelines them on each connection). */
+  async readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>> {
+    const read = async (v: Volume): Promise<SettingLimits | Error> => {
+      try {
+        return limitsOf(await this.volume(v.metaUrl).readSetting());
+      } catch (err) {
+        return err as Error;
+      }
+    };
+    return new Map(await Promise.all(volumes.map(async (v) => [v.id, await read(v)] as const)));
   }
 
   async walk(v: Volume, opts: WalkOptions): Promise<WalkOutcome> {
