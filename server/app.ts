@@ -54,6 +54,11 @@ export interface AppResources {
   config: AppConfig;
   log: Logger;
   db: Knex;
+  /**
+   * A pool of its own for /readyz (one connection): readiness says whether PostgreSQL answers,
+   * and must not queue behind a burst of requests for the main pool. Defaults to `db`.
+   */
+  healthDb?: Knex;
   jwtSecret: string;
   /** HMAC key of outgoing webhooks (resolved by `main.ts` like the JWT secret). */
   webhookSecret: string;
@@ -61,6 +66,8 @@ export interface AppResources {
   storageSecretKey?: string;
   /** Replaces the JuiceFS metadata access (tests of failure paths). */
   metadata?: VolumeMetadata;
+  /** Wraps the real JuiceFS metadata access (tests inject faults around the real engines). */
+  wrapMetadata?: (real: VolumeMetadata) => VolumeMetadata;
   /** Replaces only the formatting step of onboarding (tests of failure paths). */
   provisioner?: MetadataProvisioner;
 }
@@ -74,7 +81,8 @@ export function buildApp(r: AppResources) {
   const engines = new EngineRegistry();
   const formatDefaults = { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion };
   const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined, c.meta.timeoutMs);
-  const metadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta, c.meta.timeoutMs);
+  const realMetadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta, c.meta.timeoutMs);
+  const metadata = r.wrapMetadata ? r.wrapMetadata(realMetadata) : realMetadata;
   // Object storage (SeaweedFS) when configured: buckets and identities at onboarding, freeze rules.
   const seaweed = c.storage ? new SeaweedStorage({ ...c.storage, timeoutMs: c.notify.timeoutMs }) : undefined;
   if (seaweed && !r.storageSecretKey) throw new Error('SeaweedFS is configured but no storage secret key was given');
@@ -118,7 +126,7 @@ export function buildApp(r: AppResources) {
 
   const http = createHttpApp({
     log: r.log,
-    db: r.db,
+    db: r.healthDb ?? r.db,
     metrics,
     spec: loadSpec(),
     tokens,

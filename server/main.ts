@@ -26,12 +26,13 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
   const db = createDb(config.database.url ?? embedded!.url, config.database.poolMax);
+  const healthDb = createDb(config.database.url ?? embedded!.url, 1);
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const jwtSecret = await resolveJwtSecret(config);
   const webhookSecret = await resolveWebhookSecret(config);
   const storageSecretKey = config.storage ? await resolveStorageSecret(config) : undefined;
-  const app = buildApp({ config, log, db, jwtSecret, webhookSecret, storageSecretKey });
+  const app = buildApp({ config, log, db, healthDb, jwtSecret, webhookSecret, storageSecretKey });
   await app.start();
 
   const server: Server = await new Promise((resolve) => {
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await app.close();
     await db.destroy();
+    await healthDb.destroy();
     if (embedded) await embedded.stop();
     clearTimeout(force);
     log.info('stopped');

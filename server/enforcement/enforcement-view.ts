@@ -111,7 +111,8 @@ function layerView(s: StateRow, layer: Layer, row: LayerRow | undefined): LayerV
   const observed = row?.observed ? Object.fromEntries(Object.entries(row.observed).map(([k, x]) => [k, typeof x === 'string' ? Number(x) : x])) : null;
   // No row: the seeded generation 0, written by onboarding itself.
   const applied = row?.appliedGeneration ?? 0n;
-  const same = observed === null ? row === undefined : JSON.stringify(observed) === JSON.stringify(desired);
+  // Compared key by key: PostgreSQL's jsonb does not keep the order keys were written in.
+  const same = observed === null ? row === undefined : desired !== null && Object.entries(desired).every(([k, x]) => observed[k] === x);
   return {
     layer,
     desired,

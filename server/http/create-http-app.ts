@@ -13,10 +13,12 @@ import { errors } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { docsRouter, openApiValidator } from './openapi.js';
 import { requestLog } from './request-log.js';
+import { storableStrings } from './storable-strings.js';
 
 /** Everything the HTTP layer needs, built by the composition root. */
 export interface HttpAppDeps {
   log: Logger;
+  /** Checked by /readyz. */
   db: Knex;
   metrics: HttpMetrics;
   spec: Record<string, unknown>;
@@ -56,6 +58,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   // Authenticate before parsing or validating, so an anonymous caller learns nothing about bodies.
   app.use('/v1', authenticate(d.tokens));
   app.use(express.json({ limit: d.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(storableStrings);
   app.use(openApiValidator(d.spec));
   for (const r of d.routers) app.use(r);
   app.use(notFoundMiddleware);

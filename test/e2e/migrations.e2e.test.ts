@@ -18,6 +18,7 @@ describe.skipIf(!pgAvailable())('migrations', () => {
     const expected = [
       'audit_events',
       'directory_usage',
+      'enforcement_layers',
       'enforcement_states',
       'enforcement_transitions',
       'idempotency_keys',

@@ -129,7 +129,7 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     const list = await request(t.http).get('/v1/notification-templates').set('authorization', admin);
     expect(list.status).toBe(200);
     expectMatchesSpec(list);
-    expect(list.body.items).toHaveLength(22); // 11 types, 2 languages
+    expect(list.body.items).toHaveLength(24); // 12 types, 2 languages
     const body = { subject: '[storage] {{volumeName}} is frozen', text: 'Frozen: {{reasonText}}. {{requestUrl}}', html: '<p>Frozen: {{reasonText}}</p>' };
     const put = await request(t.http).put('/v1/notification-templates/quota.frozen/en').set('authorization', admin).send(body);
     expect(put.status).toBe(200);

@@ -48,14 +48,14 @@ export async function adminQuery(adminUrl: string, sql: string): Promise<void> {
   }
 }
 
-/** Creates `headroom_t_<random>` from the template and opens a knex pool on it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** Creates `headroom_t_<random>` from the template and opens a knex pool of `poolMax` on it. */
+export async function createTestDatabase(poolMax = 20): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
   const template = inject('pgTemplate');
   const name = `headroom_t_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name} TEMPLATE ${template}`);
   const url = withDatabase(adminUrl, name);
-  const db = createDb(url, 20);
+  const db = createDb(url, poolMax);
   return {
     url,
     db,

@@ -22,6 +22,8 @@ export function redisClient(db: number): Redis {
 export interface TestRedisServer {
   url: string;
   port: number;
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the server: a hung dependency, not a dead one. */
+  pause(paused: boolean): void;
   client(db: number): Redis;
   stop(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export async function startRedisServer(databases = 64, password?: string): Promi
   return {
     url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
+    pause: (paused) => void child.kill(paused ? 'SIGSTOP' : 'SIGCONT'),
     client: (db) => {
       const c = new Redis({ host: '127.0.0.1', port, db, password, maxRetriesPerRequest: 2 });
       clients.push(c);
@@ -55,6 +58,7 @@ export async function startRedisServer(databases = 64, password?: string): Promi
     stop: async () => {
       await Promise.allSettled(clients.map((c) => c.quit()));
       const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGCONT'); // a paused server cannot act on SIGTERM
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     },

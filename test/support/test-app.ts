@@ -6,7 +6,9 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from '../../server/app.js';
 import { signToken } from '../../server/auth/tokens.js';
 import { loadConfig } from '../../server/config.js';
+import { createDb } from '../../server/db/database.js';
 import type { MetadataProvisioner } from '../../server/volumes/metadata-provisioner.js';
+import type { VolumeMetadata } from '../../server/volumes/volume-metadata.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 
 /** Secret used by every test app; tests that forge tokens use another. */
@@ -30,11 +32,12 @@ export interface TestApp {
 }
 
 /** Creates a test database and an app on it; `env` overrides configuration. */
-export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner, opts: { log?: Logger } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner, opts: { log?: Logger; wrapMetadata?: (real: VolumeMetadata) => VolumeMetadata; poolMax?: number } = {}): Promise<TestApp> {
+  const database = await createTestDatabase(opts.poolMax);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
-  const app = buildApp({ config: config, log: opts.log ?? pino({ level: 'silent' }), db: database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret, storageSecretKey: testStorageSecret, provisioner });
+  const healthDb = createDb(database.url, 1);
+  const app = buildApp({ config: config, log: opts.log ?? pino({ level: 'silent' }), db: database.db, healthDb, jwtSecret: testSecret, webhookSecret: testWebhookSecret, storageSecretKey: testStorageSecret, provisioner, wrapMetadata: opts.wrapMetadata });
   return {
     http: app.http,
     database,
@@ -44,6 +47,7 @@ export async function createTestApp(env: Record<string, string> = {}, provisione
     config,
     close: async () => {
       await app.close();
+      await healthDb.destroy();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -21,8 +21,12 @@ export class RedisMetadata implements VolumeMetadata {
     private readonly defaults: FormatDefaults,
     /** The configured server (with credentials), if any. */
     private readonly server: RedisLocation | undefined,
-    /** Per-command deadline: a paused server fails calls instead of queueing them forever. */
-    private readonly commandTimeoutMs = 5000,
+    /**
+     * The callers' deadline per call (see MetadataRouter). ioredis gets four times that per
+     * command, so the callers' deadline answers first while a paused server's queued commands
+     * still fail in the end instead of piling up forever.
+     */
+    private readonly timeoutMs = 1500,
   ) {}
 
   /** The volume handle of a Redis meta URL. */
@@ -42,7 +46,7 @@ export class RedisMetadata implements VolumeMetadata {
         lazyConnect: true,
         maxRetriesPerRequest: 2,
         connectTimeout: 5000,
-        commandTimeout: this.commandTimeoutMs,
+        commandTimeout: this.timeoutMs * 4,
       });
       this.clients.set(key, client);
     }
