@@ -18,12 +18,19 @@ export class TokenBucket {
     if (this.tokens >= 0) return;
     // In debt: wait until the debt is paid off at the refill rate.
     const waitMs = (-this.tokens / this.ratePerSecond) * 1000;
+    signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, waitMs);
-      signal?.addEventListener('abort', () => {
+      // The listener is removed when the wait ends either way: a long walk waits thousands of
+      // times on one signal, and leaked listeners pile up (and make Node warn).
+      const onAbort = () => {
         clearTimeout(t);
-        reject(signal.reason as Error);
-      }, { once: true });
+        reject(signal!.reason as Error);
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TokenBucket } from '../../../server/jobs/token-bucket.js';
 
@@ -28,9 +29,27 @@ describe('TokenBucket (read budget)', () => {
     await vi.advanceTimersByTimeAsync(2);
     expect(done).toBe(true);
     await vi.advanceTimersByTimeAsync(5000); // idle: refills to the burst, no more
-    const t0 = Date.now();
-    await b.take(100);
-    expect(Date.now() - t0).toBe(0);
+    let now = false;
+    void b.take(100).then(() => (now = true));
+    await vi.advanceTimersByTimeAsync(0); // microtasks only: no time passes
+    expect(now).toBe(true);
+    let later = false;
+    void b.take(1).then(() => (later = true)); // the burst is spent: this one waits
+    await vi.advanceTimersByTimeAsync(0);
+    expect(later).toBe(false);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(later).toBe(true);
+  });
+
+  it('removes its abort listener after every wait', async () => {
+    const b = new TokenBucket(1000);
+    const c = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const p = b.take(1000, c.signal);
+      await vi.advanceTimersByTimeAsync(1000);
+      await p;
+    }
+    expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
   });
 
   it('stops waiting when aborted', async () => {
