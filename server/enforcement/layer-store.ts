@@ -38,11 +38,19 @@ const fromRow = (r: Record<string, unknown>): LayerRow => ({
   lastDriftAt: (r.last_drift_at as Date | null) ?? null,
 });
 
-/** The layer rows of many volumes: `${volumeId}/${layer}` → row (absent = never applied nor verified). */
-export async function loadLayers(db: Db, volumeIds: readonly string[]): Promise<Map<string, LayerRow>> {
+/** What a pass needs to tell whether a layer is due: no observed JSON, no error texts. */
+const BRIEF = ['volume_id', 'layer', 'applied_generation', 'verified_at', 'retry_at', 'attempts', 'drifts'];
+
+/**
+ * The layer rows of many volumes: `${volumeId}/${layer}` → row (absent = never applied nor
+ * verified). `brief` reads only what a pass needs to decide what is due (observed and errors
+ * come back null), which keeps a pass over a big fleet cheap.
+ */
+export async function loadLayers(db: Db, volumeIds: readonly string[], opts: { brief?: boolean } = {}): Promise<Map<string, LayerRow>> {
   const out = new Map<string, LayerRow>();
   for (let i = 0; i < volumeIds.length; i += 1000) {
-    const rows = (await db('enforcement_layers').whereIn('volume_id', volumeIds.slice(i, i + 1000))) as Record<string, unknown>[];
+    const q = db('enforcement_layers').whereRaw('volume_id = ANY(?)', [volumeIds.slice(i, i + 1000)]);
+    const rows = (await (opts.brief ? q.select(BRIEF) : q)) as Record<string, unknown>[];
     for (const r of rows) out.set(layerKey(r.volume_id as string, r.layer as Layer), fromRow(r));
   }
   return out;

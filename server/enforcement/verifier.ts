@@ -68,7 +68,7 @@ export class Verifier {
       return s && s.desiredCapacity !== null && v.state === 'active' ? [{ v, s }] : [];
     });
     if (!withState.length) return;
-    const layers = await loadLayers(this.o.db, withState.map((x) => x.v.id));
+    const layers = await loadLayers(this.o.db, withState.map((x) => x.v.id), { brief: true });
     const force = new Map<string, Set<Layer>>();
     const pending = new Set<string>();
     const verified: { volumeId: string; tenantId: string; layer: Layer; observed: Record<string, unknown> }[] = [];
