@@ -13,7 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD/.tools"
-mkdir -p "$root/src"
+# A machine-wide copy of every build, outside the checkout: CI runs on a fresh clone of the same
+# machine, and takes the binaries from here instead of building them again.
+cache="${HEADROOM_TOOLS_CACHE:-$HOME/.cache/headroom-tools}"
+mkdir -p "$root/src" "$cache"
 
 if ! command -v go >/dev/null 2>&1; then
   echo "tools: go is not installed; the real suites will be skipped (or fail under CI=true)" >&2
@@ -47,6 +50,9 @@ fi
 build_one() {
   local name=$1 module=$2 version=$3 pkg=$4 bin=$5 tags=$6 vargs=$7 cgo=$8
   local dest="$root/$name-$version" src="$root/src/$name-$version"
+  if [ ! -f "$dest/.built" ] && [ -f "$cache/$name-$version/.built" ] && [ -x "$cache/$name-$version/$bin" ]; then
+    mkdir -p "$dest" && cp -p "$cache/$name-$version/$bin" "$cache/$name-$version/.built" "$dest/"
+  fi
   if [ -x "$dest/$bin" ] && [ -f "$dest/.built" ]; then
     printf '%-12s %-45s cached (built in %ss): %s\n' "$name" "$version" "$(cat "$dest/.built")" \
       "$("$dest/$bin" $vargs 2>&1 | head -1)"
@@ -68,6 +74,7 @@ build_one() {
   fi
   echo $((SECONDS - start)) >"$dest/.built"
   rm -rf "$src"
+  mkdir -p "$cache/$name-$version" && cp -p "$dest/$bin" "$dest/.built" "$cache/$name-$version/"
   printf '%-12s %-45s built in %ss: %s\n' "$name" "$version" "$(cat "$dest/.built")" \
     "$("$dest/$bin" $vargs 2>&1 | head -1)"
 }
