@@ -61,6 +61,19 @@ export interface DirAcc {
   rdirs: bigint;
 }
 
+/**
+ * A hard-linked inode with links in several directories. It is kept out of the direct figures
+ * while walking and added by {@link rollUp}: once to every directory whose subtree holds one of
+ * its links (as `du DIR` counts it there), and once to the volume total (as the counters do).
+ */
+export interface LinkedInode {
+  ino: bigint;
+  type: number;
+  length: bigint;
+  /** Directories holding a link (positive counts in the inode's parent keys). */
+  parents: bigint[];
+}
+
 /** A fresh, empty accumulator. */
 export const newAcc = (): DirAcc => ({
   parent: 0n, isDir: false, name: undefined,
@@ -84,7 +97,7 @@ const lossy = new TextDecoder('utf-8', { fatal: false });
  * `.trash` are reported as detached, not hidden. `extraDetached` adds inodes the caller found
  * outside any directory (Redis: sustained inodes, unlinked while open but still counted).
  */
-export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetached = { bytes: 0n, inodes: 0n }): WalkResult {
+export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetached = { bytes: 0n, inodes: 0n }, linked: Iterable<LinkedInode> = []): WalkResult {
   const depth = new Map<bigint, number>([[ROOT_INODE, 0], [TRASH_INODE, 0]]);
   const depthOf = (ino: bigint): number => {
     const chain: bigint[] = [];
@@ -139,6 +152,40 @@ export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetache
     if (depth.get(ino) === undefined || depth.get(ino)! < 0) {
       detached.bytes += d.directBytes;
       detached.inodes += d.directInodes;
+    }
+  }
+  // Hard links: each directory on the way up from any link, counted once per directory however
+  // many of its links the subtree holds. A file linked both in the tree and in the trash counts
+  // in the tree total only, so tree + trash + detached still add up to the counters.
+  for (const l of linked) {
+    const space = inodeSpace(l.type, l.length);
+    const logical = l.type === TYPE_FILE ? l.length : 0n;
+    const reachable = [...new Set(l.parents)].filter((p) => (depth.get(p) ?? -1) >= 0 && dirs.get(p)?.isDir !== false);
+    if (reachable.length === 0) {
+      detached.bytes += space;
+      detached.inodes += 1n;
+      continue;
+    }
+    const ancestors = new Set<bigint>();
+    for (const p of reachable) {
+      const d = dirs.get(p)!;
+      d.directBytes += space;
+      d.directLogical += logical;
+      d.directInodes += 1n;
+      d.files += 1n;
+      for (let cur = p, n = 0; n < 10_000 && !ancestors.has(cur); n++) {
+        ancestors.add(cur);
+        if (cur === ROOT_INODE || cur === TRASH_INODE) break;
+        cur = dirs.get(cur)!.parent;
+      }
+    }
+    if (ancestors.has(ROOT_INODE)) ancestors.delete(TRASH_INODE);
+    for (const a of ancestors) {
+      const d = dirs.get(a)!;
+      d.bytes += space;
+      d.logical += logical;
+      d.inodes += 1n;
+      d.rfiles += 1n;
     }
   }
   const paths = new Map<bigint, Buffer>([[ROOT_INODE, Buffer.alloc(0)], [TRASH_INODE, Buffer.from('/.trash')]]);

@@ -60,11 +60,11 @@ async function buildTree(r: Redis, keys = new RedisKeys()) {
   const gDir = { bytes: K, inodes: 1n };
   const bDir = { bytes: K + K + gDir.bytes, inodes: 1n + 1n + gDir.inodes };
   const aDir = { bytes: K + align4K(5000n) + K + bDir.bytes + K, inodes: 1n + 1n + 1n + bDir.inodes + 1n }; // f1 f2 b h (h3 = h)
-  const cDir = { bytes: 0n, inodes: 0n }; // h2 is a second link of h: counted once, under a (the lower inode)
+  const cDir = { bytes: K, inodes: 1n }; // h2 is a second link of h: counted under c too, as `du c` would
   const d1Dir = { bytes: align4K(104_857_636n), inodes: 1n };
   const tree = {
-    bytes: aDir.bytes + K + cDir.bytes + K + K + d1Dir.bytes + K,
-    inodes: aDir.inodes + 1n + cDir.inodes + 1n + 1n + d1Dir.inodes + 1n,
+    bytes: aDir.bytes + K + K + K + d1Dir.bytes + K, // h once in the volume total (inside a)
+    inodes: aDir.inodes + 1n + 1n + 1n + d1Dir.inodes + 1n,
   };
   const trash = { bytes: K + K + align4K(10_485_760n), inodes: 3n };
   return { counters, tree, trash, aDir, bDir, cDir, gbk, ids: { a, b, c, g, h, s, d1, big, hour } };
@@ -352,8 +352,9 @@ describe.skipIf(!available)('JuiceFS Redis layout', () => {
     const byIno = new Map(w.directories.map((d) => [d.inode, d]));
     let want = 0n;
     for (let i = 0; i < 700; i++) want += align4K(BigInt(i));
-    expect(byIno.get(big)).toMatchObject({ directInodes: 701n, directBytes: want + align4K(10_000n) }); // `linked` counted under its lower parent
-    expect(byIno.get(sub[7]!)).toMatchObject({ directInodes: 1n, bytes: 4096n });
+    expect(byIno.get(big)).toMatchObject({ directInodes: 701n, directBytes: want + align4K(10_000n) });
+    // `linked` counts in every directory holding a link (once, however many links it holds there).
+    expect(byIno.get(sub[7]!)).toMatchObject({ directInodes: 2n, bytes: 4096n + align4K(10_000n) });
     expect(w.directories).toHaveLength(1 + 1 + 40 + 1);
   });
 

@@ -45,11 +45,11 @@ async function buildTree(engine: KvEngine, v: TkvVolume) {
   const gDir = { bytes: K, inodes: 1n }; // the gbk file
   const bDir = { bytes: K + K + gDir.bytes, inodes: 1n + 1n + gDir.inodes }; // empty file, dir g, subtree
   const aDir = { bytes: K + align4K(5000n) + K + bDir.bytes + K, inodes: 1n + 1n + 1n + bDir.inodes + 1n }; // f1 f2 b h
-  const cDir = { bytes: 0n, inodes: 0n }; // h2 is a second link of h: counted once, under a (the lower inode)
+  const cDir = { bytes: K, inodes: 1n }; // h2 is a second link of h: counted under c too, as `du c` would
   const d1Dir = { bytes: align4K(104_857_636n), inodes: 1n };
   const tree = {
-    bytes: aDir.bytes + K + cDir.bytes + K + K + d1Dir.bytes + K, // a, c, s, d1 and their subtrees
-    inodes: aDir.inodes + 1n + cDir.inodes + 1n + 1n + d1Dir.inodes + 1n,
+    bytes: aDir.bytes + K + K + K + d1Dir.bytes + K, // a, c, s, d1 and their subtrees; h once (inside a)
+    inodes: aDir.inodes + 1n + 1n + 1n + d1Dir.inodes + 1n,
   };
   const trash = { bytes: K + K + align4K(10_485_760n), inodes: 3n };
   return { counters, tree, trash, aDir, bDir, cDir, gbk, ids: { a, b, c, g, h, d1, hour } };

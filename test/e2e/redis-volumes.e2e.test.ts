@@ -80,8 +80,8 @@ describe.skipIf(!(pgAvailable() && redisServerAvailable()))('volumes on Redis', 
     expect(s.result.mismatch).toBeNull();
     expect(s.result.trash).toMatchObject({ inodes: '2' });
     const dirs = await request(t.http).get(`/v1/volumes/${vol.id}/directories?depth=1`).set('authorization', admin);
-    // The hard-linked file counts once, under its lowest-numbered parent (the root); trash apart.
-    expect(dirs.body.items.find((d: { path: string }) => d.path === '/checkpoints')).toMatchObject({ files: 1, logicalBytes: 10_000 });
+    // The hard-linked file counts in every directory holding a link (as `du` does), once in the total; trash apart.
+    expect(dirs.body.items.find((d: { path: string }) => d.path === '/checkpoints')).toMatchObject({ files: 2, logicalBytes: 3_010_000 });
     expect(dirs.body.items.find((d: { path: string }) => d.path === '/')).toMatchObject({ inodes: Number(totals.totalInodes) - 2, logicalBytes: 3_010_000 });
   });
 

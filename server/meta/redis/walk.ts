@@ -18,9 +18,10 @@
  * already seen. Files are folded into their directory as they go by.
  *
  * Counting rules, as JuiceFS counts `usedSpace`/`totalInodes` (§4): align4K(length) per regular
- * file, 4096 per other inode, each inode once. A hard-linked inode (attr parent 0) is counted once,
- * in its lowest-numbered parent with a positive count in `p<ino>`, exactly where the TKV walk puts
- * it; a v0.17 hard link (which kept its first parent in the attr) is counted in that parent. SCAN and
+ * file, 4096 per other inode, each inode once in the total. A hard-linked inode (attr parent 0) is
+ * counted in every directory whose subtree holds one of its links (the parents with a positive
+ * count in `p<ino>`), once per directory, exactly as the TKV walk counts it; a v0.17 hard link
+ * (which kept its first parent in the attr) is counted in that parent. SCAN and
  * HSCAN may return an element twice while Redis resizes a table: directories are deduplicated by
  * inode and names within a directory, so nothing is counted twice. Sustained inodes (unlinked while
  * open, still in the counters) have no dentry; they are read from the `session<sid>` sets and
@@ -35,7 +36,7 @@ import { TYPE_DIR, attrSummary, decodeDentry, inodeSpace } from '../tkv/records.
 import type { WalkResult } from '../walk-rollup.js';
 import { ROOT_INODE, RedisKeys, TRASH_INODE } from './keys.js';
 import { decodeDecimal } from './records.js';
-import { addDirectChild, newAcc, rollUp, type DirAcc } from '../walk-rollup.js';
+import { addDirectChild, newAcc, rollUp, type DirAcc, type LinkedInode } from '../walk-rollup.js';
 
 export type { WalkResult, WalkedDirectory } from '../walk-rollup.js';
 
@@ -101,6 +102,8 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
     return a;
   };
   const listed = new Set<bigint>(); // directories already listed: SCAN may repeat a key
+  /** Inodes with links in several directories, by inode: handed to rollUp. */
+  const multi = new Map<bigint, LinkedInode>();
   let keysRead = 0;
   const step = async (n: number) => {
     keysRead += n;
@@ -152,16 +155,22 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
     const p = redis.pipeline();
     for (const ino of inos) p.hgetallBuffer(keys.parents(ino));
     const home = new Map<bigint, bigint | undefined>();
+    const attrOf = new Map(linked.map((l) => [l.ref.ino, l]));
     replies(await p.exec(), inos.length).forEach((r, i) => {
       const pk = hexKey(keys.parents(inos[i]!));
-      let best: bigint | undefined;
+      const parents: bigint[] = [];
       for (const [field, cnt] of Object.entries(r as Record<string, Buffer>)) {
-        const parent = decodeDecimal(field, pk);
-        if (decodeDecimal(cnt, pk) > 0n && (best === undefined || parent < best)) best = parent;
+        if (decodeDecimal(cnt, pk) > 0n) parents.push(decodeDecimal(field, pk));
       }
-      home.set(inos[i]!, best);
+      home.set(inos[i]!, parents.length === 1 ? parents[0] : undefined);
+      if (parents.length > 1 && !multi.has(inos[i]!)) {
+        const l = attrOf.get(inos[i]!)!;
+        multi.set(inos[i]!, { ino: inos[i]!, type: l.type, length: l.length, parents });
+      }
     });
     for (const { ref, type, length } of linked) {
+      // Links in several directories: counted by rollUp in each, once in the total.
+      if (multi.has(ref.ino)) continue;
       const h = home.get(ref.ino);
       // No positive parent count: the TKV walk files such an inode under parent 0 (detached).
       const target = h ?? 0n;
@@ -235,7 +244,7 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
     while (queue.length >= dirBatch || (cursor === '0' && queue.length > 0)) await listDirs(queue.splice(0, dirBatch));
   } while (cursor !== '0');
 
-  return rollUp(dirs, keysRead, detachedExtra);
+  return rollUp(dirs, keysRead, detachedExtra, multi.values());
 
   /**
    * Space of the sustained inodes of every session (HEAD `allSessions`, and the unprefixed v0.17

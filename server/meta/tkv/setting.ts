@@ -53,8 +53,11 @@ function goString(s: string): string {
 
 /**
  * Renders the setting JSON as JuiceFS's `MarshalIndent(format, "", "")` does: one member per line,
- * `": "` after keys, fields in struct order, omitempty fields left out when empty. Capacity and
- * Inodes are always written, even when 0, so that lifting a limit is explicit for every client.
+ * `": "` after keys, fields in struct order, omitempty fields left out when empty: the bytes of
+ * `juicefs format` v1.4 (test/real/format-parity.test.ts compares them with the real binary).
+ * One deliberate difference: Capacity and Inodes are always written, even when 0 (JuiceFS omits
+ * them), so that lifting a limit is explicit for every client and a freeze followed by an
+ * unfreeze gives back the format's bytes exactly.
  */
 export function renderSetting(spec: FormatSpec): { json: string; uuid: string } {
   if (!VOLUME_NAME.test(spec.name)) throw new Error(`invalid JuiceFS volume name ${JSON.stringify(spec.name)}`);
@@ -70,6 +73,12 @@ export function renderSetting(spec: FormatSpec): { json: string; uuid: string } 
   str('Name', spec.name);
   str('UUID', uuid);
   str('Storage', spec.storage);
+  if (version !== '0.17') {
+    // v1.4 writes the tier map (not omitempty) right after Storage: tier 0 is the default tier,
+    // with the volume's storage class (none). Older 1.x clients ignore the unknown member, and
+    // 1.4 would fill exactly this in when it is missing, so writing it changes nothing for them.
+    f.push(['Tiers', '{\n"0": {\n"ID": 0,\n"StorageClass": "",\n"Tag": ""\n}\n}']);
+  }
   str('Bucket', spec.bucket);
   if (version === '0.17') {
     // v0.17: no encryption, SecretKey omitempty, Compression/Shards/Partitions always present.
@@ -95,6 +104,8 @@ export function renderSetting(spec: FormatSpec): { json: string; uuid: string } 
     num('MetaVersion', 1);
     str('MinClientVersion', '1.1.0-A');
     f.push(['DirStats', 'true']);
+    // v1.2+ writes EnableACL always (no omitempty); false keeps ACLs off, as a v1.1 client has them.
+    f.push(['EnableACL', 'false']);
   }
   return { json: `{\n${f.map(([k, v]) => `"${k}": ${v}`).join(',\n')}\n}`, uuid };
 }

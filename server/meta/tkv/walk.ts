@@ -9,14 +9,16 @@
  *
  * What is kept in memory is one accumulator per directory; files are folded into their parent's
  * accumulator as their attr goes by. A regular file's parent comes from its attr; a hard-linked
- * file (attr parent 0) is counted once, under its lowest-numbered parent from its `A ino P` keys,
- * which sort right after its attr. Space is counted as JuiceFS counts it (align4K per file, 4 KiB
- * per other inode), so totals are comparable with the `usedSpace`/`totalInodes` counters.
+ * file (attr parent 0) gets its parents from its `A ino P` keys, which sort right after its attr,
+ * and is counted in every directory whose subtree holds a link and once in the total (as `du`
+ * and the counters count it; see `rollUp`). Space is counted as JuiceFS counts it (align4K per
+ * file, 4 KiB per other inode), so totals are comparable with the `usedSpace`/`totalInodes`
+ * counters.
  */
 import type { KvEngine } from '../../engines/kv.js';
 import { ROOT_INODE, TRASH_INODE, parseInodeKey, type VolumeKeys } from './keys.js';
 import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry } from './records.js';
-import { addDirectChild, newAcc, rollUp, type DirAcc, type WalkedDirectory, type WalkResult } from '../walk-rollup.js';
+import { addDirectChild, newAcc, rollUp, type DirAcc, type LinkedInode, type WalkedDirectory, type WalkResult } from '../walk-rollup.js';
 
 /** Walk options. */
 export interface WalkOptions {
@@ -44,6 +46,7 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
     return a;
   };
   let keysRead = 0;
+  const linked: LinkedInode[] = [];
   const offset = keys.p.length;
 
   /** Adds one child inode to its parent's direct figures. */
@@ -53,9 +56,13 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
 
   const readPartition = async (start: Buffer, end: Buffer) => {
     // A hard-linked inode waits for its parent keys, which follow its attr in key order.
-    let pending: { ino: bigint; type: number; length: bigint; parent: bigint | undefined } | undefined;
+    let pending: { ino: bigint; type: number; length: bigint; parents: bigint[] } | undefined;
     const flush = () => {
-      if (pending) addChild(pending.parent ?? 0n, pending.type, pending.length);
+      if (pending) {
+        // No positive parent key: filed under 0, i.e. detached. One: an ordinary child.
+        if (pending.parents.length > 1) linked.push({ ino: pending.ino, type: pending.type, length: pending.length, parents: pending.parents });
+        else addChild(pending.parents[0] ?? 0n, pending.type, pending.length);
+      }
       pending = undefined;
     };
     let inPage = 0;
@@ -80,14 +87,12 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
             d.parent = ino === ROOT_INODE ? 0n : a.parent;
           }
           if (ino === ROOT_INODE || ino === TRASH_INODE) break; // not counted by JuiceFS either
-          if (a.parent === 0n && a.type !== TYPE_DIR) pending = { ino, type: a.type, length: a.length, parent: undefined };
+          if (a.parent === 0n && a.type !== TYPE_DIR) pending = { ino, type: a.type, length: a.length, parents: [] };
           else addChild(a.parent, a.type, a.length);
           break;
         }
         case 'parent': {
-          if (pending && (pending.parent === undefined || parsed.parent < pending.parent) && value.length === 8 && Buffer.from(value).readBigInt64LE(0) > 0n) {
-            pending.parent = parsed.parent;
-          }
+          if (pending && value.length === 8 && Buffer.from(value).readBigInt64LE(0) > 0n) pending.parents.push(parsed.parent);
           break;
         }
         case 'dentry': {
@@ -117,7 +122,7 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
     }
   });
   await Promise.all(workers);
-  return rollUp(dirs, keysRead);
+  return rollUp(dirs, keysRead, undefined, linked);
 }
 
 /** 256 partitions, or 65,536 when the volume is big enough that 256 would be too coarse. */

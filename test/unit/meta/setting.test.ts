@@ -15,9 +15,13 @@ describe('setting', () => {
     expect(lines.at(-1)).toBe('}');
     const obj = JSON.parse(json);
     expect(Object.keys(obj)).toEqual([
-      'Name', 'UUID', 'Storage', 'Bucket', 'AccessKey', 'SecretKey', 'BlockSize', 'Compression', 'Capacity', 'Inodes',
-      'EncryptAlgo', 'KeyEncrypted', 'TrashDays', 'MetaVersion', 'MinClientVersion', 'DirStats',
+      'Name', 'UUID', 'Storage', 'Tiers', 'Bucket', 'AccessKey', 'SecretKey', 'BlockSize', 'Compression', 'Capacity', 'Inodes',
+      'EncryptAlgo', 'KeyEncrypted', 'TrashDays', 'MetaVersion', 'MinClientVersion', 'DirStats', 'EnableACL',
     ]);
+    // The tier map as MarshalIndent(format, "", "") nests it: one member per line, no indentation.
+    expect(json).toContain('"Tiers": {\n"0": {\n"ID": 0,\n"StorageClass": "",\n"Tag": ""\n}\n},\n"Bucket"');
+    expect(obj.Tiers).toEqual({ 0: { ID: 0, StorageClass: '', Tag: '' } });
+    expect(lines.at(-2)).toBe('"EnableACL": false');
     expect(obj.SecretKey).not.toBe('SK');
     expect(decryptSecret(uuid, obj.SecretKey)).toBe('SK');
     expect(obj).toMatchObject({ KeyEncrypted: true, MetaVersion: 1, TrashDays: 1, DirStats: true, Capacity: 10, Inodes: 0, BlockSize: 4096 });
