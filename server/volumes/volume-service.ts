@@ -10,7 +10,7 @@ import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import type { AppConfig } from '../config.js';
 import { inTransaction, isUniqueViolation } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { hashRequest } from '../http/idempotency.js';
 import { findTenant } from '../tenants/tenant-store.js';
 import { CorruptMetadataError } from '../meta/tkv/records.js';
@@ -112,6 +112,9 @@ export class VolumeService {
       if (err instanceof NotFormattedError || err instanceof CorruptMetadataError) throw errors.notJuiceFs(err.message);
       throw errors.metadataUnavailable(`could not read ${redact(metaUrl)}: ${(err as Error).message}`);
     }
+    // A limit the volume already enforces stays its hard limit unless the request names one:
+    // otherwise the first unfreeze would write "unlimited" over what its owner had set.
+    const kept = keepExistingLimits(quota, identity, this.config.quotas);
     try {
       const volume = await inTransaction(this.db, async (trx) => {
         if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
@@ -120,11 +123,11 @@ export class VolumeService {
           // The database is the volume; the ledger prefix only names it (JuiceFS's name is in its setting).
           if (!(await claimRedisDb(trx, redis.server, redis.db, id))) throw errors.redisDbInUse(redis.server, redis.db);
           const prefix = await allocatePrefix(trx, id, derivePrefix(tenantId, input.name));
-          await insertVolume(trx, { id, tenantId, name: input.name, prefix, engine: 'redis', metaUrl: redis.metaUrl, quota, requestHash });
+          await insertVolume(trx, { id, tenantId, name: input.name, prefix, engine: 'redis', metaUrl: redis.metaUrl, quota: kept, requestHash });
         } else {
           const claimed = (await trx('volume_prefixes').insert({ prefix: target!.prefix, volume_id: id }).onConflict('prefix').ignore().returning('prefix')) as unknown[];
           if (claimed.length === 0) throw errors.prefixInUse(target!.prefix);
-          await insertVolume(trx, { id, tenantId, name: input.name, prefix: target!.prefix, engine: target!.engine, metaUrl, quota, requestHash });
+          await insertVolume(trx, { id, tenantId, name: input.name, prefix: target!.prefix, engine: target!.engine, metaUrl, quota: kept, requestHash });
         }
         const v = await setVolumeState(trx, id, 'active', `adopted JuiceFS volume "${identity.name}" (UUID ${identity.uuid})`);
         await seedState(trx, id, tenantId, { capacity: identity.capacity, inodes: identity.inodes });
@@ -233,6 +236,25 @@ export class VolumeService {
     };
     checkQuota(quota, this.config.quotas);
     return quota;
+  }
+}
+
+/**
+ * The quota of an adopted volume: hard limits the request leaves unset take the Capacity/Inodes
+ * the volume's setting already enforces, when that quota is valid (soft below hard, under the
+ * platform ceiling); otherwise the request's quota as it is.
+ */
+function keepExistingLimits(q: Quota, existing: { capacity: bigint; inodes: bigint }, ceiling: Parameters<typeof checkQuota>[1]): Quota {
+  const kept: Quota = {
+    ...q,
+    hardBytes: q.hardBytes ?? (existing.capacity > 0n ? existing.capacity : null),
+    hardInodes: q.hardInodes ?? (existing.inodes > 0n ? existing.inodes : null),
+  };
+  try {
+    checkQuota(kept, ceiling);
+    return kept;
+  } catch {
+    return q;
   }
 }
 

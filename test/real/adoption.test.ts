@@ -30,6 +30,8 @@ describe.each(engines)('adopting juicefs-formatted volumes on $engine', ({ engin
     const res = await request(s.app.http).post('/v1/tenants/acme/volumes').set('authorization', s.admin).send({ name: 'legacy', adopt: { metaUrl: meta } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.state).toBe('active');
+    // No hard limit asked for: the 5 GiB the volume already enforces becomes its hard limit.
+    expect(res.body.quota).toMatchObject({ hardBytes: Number(5n * GiB) });
     id = res.body.id;
   });
   afterAll(async () => {
@@ -103,10 +105,10 @@ describe.each(engines)('adopting juicefs-formatted volumes on $engine', ({ engin
       }
       console.log(`[real] ${engine} round ${round}: frozen Capacity ${frozen.Capacity}, after unfreeze ${after.Capacity} (juicefs config asked ${capacity} GiB)`);
       expect(after.TrashDays).toBe(days);
-      // Headroom's desired limits are in the engine again. Note: they come from Headroom's quota
-      // (none here, so 0 = unlimited), not from the Capacity juicefs config wrote meanwhile:
-      // the config's capacity only lasts until Headroom next applies its own (see the report).
+      // Headroom's desired limits are in the engine again: the hard limit kept from adoption.
+      // Capacity is Headroom's to set; one written by juicefs config lasts until the next check.
       expect(after.Capacity).toBe((await enforcement()).juicefsLimits?.capacity);
+      expect(after.Capacity).toBe(Number(5n * GiB));
     }
   });
 });
