@@ -6,7 +6,7 @@
  * back, re-applied by the reconciler when someone else's write loses ours).
  */
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteUserPolicyCommand, IAMClient, ListAccessKeysCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { parseFilerConf, readOnlyPrefixes, withFrozen } from '../filer-conf.js';
 
 /** How to reach the cluster, and the admin identity Headroom acts as. */
@@ -63,12 +63,41 @@ export class SeaweedStorage {
     }
   }
 
-  /** Deletes a bucket and its objects (SeaweedFS drops the collection); a missing bucket is fine. */
+  /**
+   * Deletes a bucket and its objects (SeaweedFS drops the collection); a missing bucket is fine.
+   * The objects are deleted first: SeaweedFS refuses a non-empty DeleteBucket (409
+   * BucketNotEmpty) unless the gateway runs with `-s3.allowDeleteBucketNotEmpty`, which is off by
+   * default in 4.x, and so does every other S3 store. A writer racing us (keys are revoked before
+   * this is called, so only an admin) gets one more sweep.
+   */
   async deleteBucket(bucket: string): Promise<void> {
-    try {
-      await this.s3.send(new DeleteBucketCommand({ Bucket: bucket }));
-    } catch (err) {
-      if ((err as { name?: string }).name !== 'NoSuchBucket') throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.emptyBucket(bucket);
+        await this.s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+        return;
+      } catch (err) {
+        const name = (err as { name?: string }).name;
+        if (name === 'NoSuchBucket') return;
+        if (name !== 'BucketNotEmpty' || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** Deletes every object of a bucket, a listing page (≤ 1000 keys) per batch delete. */
+  private async emptyBucket(bucket: string): Promise<void> {
+    let previous: string | undefined;
+    for (;;) {
+      // Always list from the start: the keys of the previous page are gone.
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
+      if (keys.length === 0) return;
+      // A store that reports a delete it did not do would otherwise keep us here forever.
+      if (keys[0]!.Key === previous) throw new Error(`deleting the objects of bucket ${bucket} made no progress (${previous})`);
+      previous = keys[0]!.Key;
+      const res = await this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length) throw new Error(`could not delete ${failed.length} objects of bucket ${bucket}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`.trim());
     }
   }
 

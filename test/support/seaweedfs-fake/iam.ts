@@ -196,6 +196,8 @@ function run(state: FakeState, caller: FakeIdentity | undefined, action: string,
     case 'DeleteUser': {
       const name = userNameParam(form, true);
       const u = getUser(state, name);
+      // As a real 4.53 gateway: a user with access keys cannot be deleted (AWS semantics).
+      if (u.credentials.length > 0) throw new IamError(409, 'DeleteConflict', `cannot delete user ${name}: user has ${u.credentials.length} access key(s). Delete access keys first`);
       state.identities.splice(state.identities.indexOf(u), 1);
       return ok(res, action, undefined, reqId);
     }
@@ -212,18 +214,12 @@ function run(state: FakeState, caller: FakeIdentity | undefined, action: string,
       if (givenSecret !== undefined && (givenSecret.length < 8 || givenSecret.length > 128)) throw invalid('SecretAccessKey must be 8-128 characters');
       const accessKey = givenKey ?? `AKIA${randomString(16)}`;
       const secretKey = givenSecret ?? randomString(40, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
-      const existing = state.lookupAccessKey(accessKey);
-      let cred: FakeCredential;
-      if (existing) {
-        // Re-supplying the same key and secret for the same user is idempotent; anything else conflicts.
-        if (existing.identity !== u || existing.credential.secretKey !== secretKey) {
-          throw new IamError(409, 'EntityAlreadyExists', `access key ${accessKey} already exists`);
-        }
-        cred = existing.credential;
-      } else {
-        cred = { accessKey, secretKey, status: 'Active', created: new Date() };
-        u.credentials.push(cred);
-      }
+      if ((givenKey === undefined) !== (givenSecret === undefined)) throw invalid('AccessKeyId and SecretAccessKey must be supplied together');
+      // A key already in use conflicts, even on the same user with the same secret (as a real
+      // 4.53 gateway answers): callers that retry must look the key up first (ListAccessKeys).
+      if (state.lookupAccessKey(accessKey)) throw new IamError(409, 'EntityAlreadyExists', 'AccessKeyId is already in use');
+      const cred: FakeCredential = { accessKey, secretKey, status: 'Active', created: new Date() };
+      u.credentials.push(cred);
       return ok(
         res,
         action,

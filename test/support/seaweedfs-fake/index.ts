@@ -30,6 +30,12 @@ export interface FakeSeaweedOptions {
   version?: string;
   /** Imitate `-iam.readOnly=true` (the ≥4.08 default): only Get and List IAM actions. Default false. */
   iamReadOnly?: boolean;
+  /**
+   * `-s3.allowDeleteBucketNotEmpty`: DeleteBucket of a bucket with objects deletes them too.
+   * Default true (what the contract tests were written for); a real 4.53 gateway defaults to
+   * false and answers 409 BucketNotEmpty.
+   */
+  allowDeleteBucketNotEmpty?: boolean;
 }
 
 export interface FakeIdentityInfo {
@@ -71,6 +77,7 @@ export interface FakeSeaweed {
 
 export async function startFakeSeaweed(opts: FakeSeaweedOptions = {}): Promise<FakeSeaweed> {
   const state = new FakeState(opts.version ?? '4.44', opts.iamReadOnly ?? false);
+  state.allowDeleteBucketNotEmpty = opts.allowDeleteBucketNotEmpty ?? true;
   const admin = { accessKey: opts.adminAccessKey ?? 'admin-key', secretKey: opts.adminSecretKey ?? 'admin-secret-0123456789' };
   const adminIdentity = state.newIdentity('admin', ['Admin']);
   adminIdentity.credentials.push({ accessKey: admin.accessKey, secretKey: admin.secretKey, status: 'Active', created: new Date() });

@@ -41,6 +41,7 @@ const MESSAGES: Record<string, string> = {
   InvalidBucketName: 'The specified bucket is not valid.',
   BucketAlreadyExists: 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
   BucketAlreadyOwnedByYou: 'Your previous request to create the named bucket succeeded and you already own it.',
+  BucketNotEmpty: 'The bucket you tried to delete is not empty',
   NotImplemented: 'A header you provided implies functionality that is not implemented',
   InternalError: 'We encountered an internal error, please try again.',
   SlowDown: 'Please reduce your request rate.',
@@ -348,8 +349,9 @@ async function s3Operation(ctx: Ctx): Promise<void> {
       return empty(ctx, 200, { 'x-amz-bucket-region': 'us-east-1' });
     case 'DeleteBucket':
       requireAction(ctx, 'DeleteBucket');
-      getBucket(ctx);
-      // SeaweedFS (-allowDeleteBucketNotEmpty, the default) deletes non-empty buckets and drops the collection.
+      // With -allowDeleteBucketNotEmpty SeaweedFS deletes non-empty buckets and drops the
+      // collection; without it (the 4.x default) a bucket holding objects is refused.
+      if (getBucket(ctx).objects.size > 0 && !state.allowDeleteBucketNotEmpty) throw err(409, 'BucketNotEmpty');
       state.deleteBucket(bucket);
       return empty(ctx, 204);
     case 'GetBucketLocation':

@@ -119,6 +119,8 @@ export class FakeState {
   readonly version: string;
   readonly v: number;
   iamReadOnly: boolean;
+  /** `-s3.allowDeleteBucketNotEmpty`: DeleteBucket also deletes the objects (else 409 BucketNotEmpty). */
+  allowDeleteBucketNotEmpty = true;
   readonly buckets = new Map<string, FakeBucket>();
   readonly identities: FakeIdentity[] = [];
   readonly files = new Map<string, FilerFile>();
