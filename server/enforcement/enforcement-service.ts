@@ -16,7 +16,7 @@ import client from 'prom-client';
 import type { Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction, type Db } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.js';

@@ -2,7 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Role } from '../auth/principal.js';
 import { TokenError, verifyToken, type TokenSettings } from '../auth/tokens.js';
-import { errors } from './errors.js';
+import { errors } from '../lib/errors.js';
 import './request-context.js';
 
 /** Verifies `Authorization: Bearer <jwt>`; any failure is a 401 that says why. */

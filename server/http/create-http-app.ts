@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { TokenSettings } from '../auth/tokens.js';
 import { authenticate } from './auth-middleware.js';
 import { errorMiddleware, notFoundMiddleware } from './error-middleware.js';
-import { errors } from './errors.js';
+import { errors } from '../lib/errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { docsRouter, openApiValidator } from './openapi.js';
 import { requestLog } from './request-log.js';

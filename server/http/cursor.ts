@@ -1,5 +1,5 @@
 /** Opaque pagination cursors: base64url of the last item's sort key. */
-import { errors } from './errors.js';
+import { errors } from '../lib/errors.js';
 
 /** Encodes a sort key as an opaque cursor. */
 export function encodeCursor(key: string): string {

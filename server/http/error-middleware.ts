@@ -5,7 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { DependencyUnavailableError } from '../lib/deadline.js';
-import { ApiError, errors, toProblem } from './errors.js';
+import { ApiError, errors, toProblem } from '../lib/errors.js';
 
 interface ValidatorError {
   status: number;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { ApiError, errors } from './errors.js';
+import { ApiError, errors } from '../lib/errors.js';
 
 /** A response recorded for replay. */
 export interface StoredResponse {

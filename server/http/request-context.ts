@@ -1,7 +1,7 @@
 /** What the HTTP layer attaches to every request. */
 import type { Request } from 'express';
 import type { Principal } from '../auth/principal.js';
-import { errors } from './errors.js';
+import { errors } from '../lib/errors.js';
 
 declare module 'express-serve-static-core' {
   interface Request {

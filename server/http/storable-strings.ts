@@ -4,7 +4,7 @@
  * are refused up front with one clear code, instead of failing half-way inside a transaction.
  */
 import type { RequestHandler } from 'express';
-import { ApiError } from './errors.js';
+import { ApiError } from '../lib/errors.js';
 
 // Tab, line feed and carriage return are ordinary text (reasons, templates).
 // eslint-disable-next-line no-control-regex

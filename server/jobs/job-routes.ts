@@ -2,7 +2,7 @@
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import { requireRole } from '../http/auth-middleware.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { latestRuns, type JobRun } from './job-run-store.js';
 import type { Scheduler } from './scheduler.js';
 

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { visibleTenants, type Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { languages, noticeTypes, type Language, type NoticeType } from './notice.js';
 import { deleteTemplate, listNotices, listTemplateOverrides, upsertTemplate, type NoticeFilter } from './notification-store.js';
 import { checkTemplate, defaultTemplate, TemplateError, type Template } from './templates.js';

@@ -1,5 +1,5 @@
 /** The checks every quota passes, however it is set: at creation, by request, by approval. */
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import type { Quota } from '../volumes/volume.js';
 
 /** The platform-wide ceiling (config `QUOTA_MAX_HARD_*`). */

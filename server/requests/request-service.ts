@@ -13,7 +13,7 @@ import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction, isUniqueViolation, type Db } from '../db/database.js';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import { findState, initialState } from '../enforcement/enforcement-store.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { humanBytes, humanCount } from '../notifications/humanize.js';
 import type { NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';

@@ -4,7 +4,7 @@ import { ulid } from 'ulid';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { deleteRule, findRule, listRules, saveRule, type StoredRule } from './rule-store.js';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -9,7 +9,7 @@ import { ulid } from 'ulid';
 import type { Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata } from '../volumes/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import { inTransaction } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { findTenant, insertTenant, listTenants, updateTenant, type Tenant } from './tenant-store.js';
 
 /** Input of {@link TenantService.create}. */

@@ -3,7 +3,7 @@
  * and the volume's prefix (JuiceFS appends 0xFD to the path itself).
  */
 import type { AppConfig } from '../config.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { MetaUrlError, parseMetaUrl } from '../meta/meta-url.js';
 import { parseRedisUrl, redact, redisMetaUrl } from '../meta/redis/redis-url.js';
 import type { EngineKind } from './volume.js';

@@ -4,7 +4,7 @@
  * create gives the number back.
  */
 import type { Db } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 
 /** Allocates the lowest free database of `pool` on `server` to `volumeId`; 409 when none is left. */
 export async function allocateRedisDb(db: Db, server: string, pool: readonly number[], volumeId: string): Promise<number> {

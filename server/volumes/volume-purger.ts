@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { recordAudit, type Actor } from '../audit/audit-store.js';
 import type { Principal } from '../auth/principal.js';
 import { inTransaction } from '../db/database.js';
-import { errors } from '../http/errors.js';
+import { errors } from '../lib/errors.js';
 import { presentVolume, type Volume } from './volume.js';
 import type { VolumeMetadata } from './volume-metadata.js';
 import type { VolumeService } from './volume-service.js';
