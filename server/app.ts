@@ -101,7 +101,7 @@ export function buildApp(r: AppResources) {
   );
   const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
   const notifications = new NotificationService(r.db);
-  const applier = new Applier({ db: r.db, log: r.log.child({ component: 'applier' }), metadata, storage: storageFreeze, backoffMs: c.enforcement.applyBackoffMs });
+  const applier = new Applier({ db: r.db, log: r.log.child({ component: 'applier' }), metadata, volumes, storage: storageFreeze, backoffMs: c.enforcement.applyBackoffMs });
   const enforcement = new EnforcementService({
     db: r.db,
     log: r.log.child({ component: 'enforcement' }),

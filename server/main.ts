@@ -14,6 +14,8 @@ import { migrateLatest } from './db/migrations.js';
 async function main(): Promise<void> {
   let config;
   try {
+    // The one place the environment is handed over: config.ts parses it, nobody else reads it.
+    // eslint-disable-next-line no-restricted-properties
     config = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {

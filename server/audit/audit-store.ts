@@ -1,26 +1,6 @@
-/**
- * The audit log: who changed what, when, with the before and after images. Writers call
- * {@link recordAudit} with the same transaction as the change, so a change and its audit row
- * commit or roll back together.
- */
+/** Reading the audit log (written through `audit-log.ts`, in each change's own transaction). */
 import type { Db } from '../db/database.js';
-
-/** The caller of a state change. */
-export interface Actor {
-  sub: string;
-  role: string;
-  requestId?: string;
-}
-
-/** One audit row as written. */
-export interface AuditInput {
-  action: string;
-  entityType: 'tenant' | 'volume' | 'scan' | 'enforcement' | 'notification_template' | 'job' | 'quota_request' | 'quota_rule';
-  entityId: string;
-  tenantId: string | null;
-  before: object | null;
-  after: object | null;
-}
+import type { AuditInput } from './audit-log.js';
 
 /** One audit row as read. */
 export interface AuditEvent extends AuditInput {
@@ -42,21 +22,6 @@ export interface AuditFilter {
   until?: Date;
   beforeId?: bigint;
   limit: number;
-}
-
-/** Appends one audit row inside the caller's transaction. */
-export async function recordAudit(db: Db, actor: Actor, e: AuditInput): Promise<void> {
-  await db('audit_events').insert({
-    actor_sub: actor.sub,
-    actor_role: actor.role,
-    action: e.action,
-    entity_type: e.entityType,
-    entity_id: e.entityId,
-    tenant_id: e.tenantId,
-    before: e.before === null ? null : JSON.stringify(e.before),
-    after: e.after === null ? null : JSON.stringify(e.after),
-    request_id: actor.requestId || null,
-  });
 }
 
 /** Reads a page of audit rows matching `f`. */

@@ -18,7 +18,7 @@ import { appliedGenerations, recordApplied, recordApplyFailure, type Layer } fro
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata } from '../volumes/volume-metadata.js';
-import { findVolume } from '../volumes/volume-store.js';
+import type { VolumeService } from '../volumes/volume-service.js';
 
 /** What one apply did. */
 export interface ApplyOutcome {
@@ -33,6 +33,7 @@ export interface ApplierOptions {
   db: Knex;
   log: Logger;
   metadata: Pick<VolumeMetadata, 'setLimits'>;
+  volumes: Pick<VolumeService, 'find'>;
   storage?: StorageFreezer;
   /** First retry delay; doubles per failed attempt up to {@link maxBackoffMs}. */
   backoffMs?: number;
@@ -84,7 +85,7 @@ export class Applier {
     const out: ApplyOutcome = { wrote: [], failed: [] };
     const done = new Map<Layer, bigint>();
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const v = await findVolume(this.o.db, volumeId);
+      const v = await this.o.volumes.find(volumeId);
       const s = await findState(this.o.db, volumeId);
       if (!v || !s || (v.state !== 'active' && v.state !== 'deleting')) return out;
       const applied = await appliedGenerations(this.o.db, volumeId);

@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction, type Db } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';

@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction, type Db } from '../db/database.js';
 import type { NoticeData } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';

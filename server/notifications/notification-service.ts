@@ -1,7 +1,7 @@
 /** Notices for the API (admins see all, engineers their tenants'), and template administration. */
 import type { Knex } from 'knex';
 import { visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { languages, noticeTypes, type Language, type NoticeType } from './notice.js';

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction, isUniqueViolation, type Db } from '../db/database.js';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import { findState, initialState } from '../enforcement/enforcement-store.js';

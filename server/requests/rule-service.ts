@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { z } from 'zod';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { deleteRule, findRule, listRules, saveRule, type StoredRule } from './rule-store.js';

@@ -6,7 +6,7 @@
  * repairs whatever someone's edit of filer.conf dropped or added.
  */
 import type { Knex } from 'knex';
-import { storageFrozenVolumes } from '../enforcement/enforcement-store.js';
+import { storageFrozenVolumes } from '../enforcement/storage-rules-read-model.js';
 import { juicefsName } from '../meta/juicefs-metadata.js';
 import type { Volume } from '../volumes/volume.js';
 import { SeaweedStorage } from './seaweedfs/seaweedfs-storage.js';

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { Actor } from '../audit/audit-store.js';
+import type { Actor } from '../audit/audit-log.js';
 import { inTransaction } from '../db/database.js';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import { findState, initialState } from '../enforcement/enforcement-store.js';

@@ -1,7 +1,7 @@
 /** Tenant use cases: create (idempotent), read, list — each in one transaction. */
 import type { Knex } from 'knex';
 import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { findTenant, insertTenant, listTenants, updateTenant, type Tenant } from './tenant-store.js';

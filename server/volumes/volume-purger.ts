@@ -4,7 +4,7 @@
  * is idempotent, so a purge cut short is finished by asking again.
  */
 import type { Knex } from 'knex';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';

@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-store.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
 import type { AppConfig } from '../config.js';
 import { inTransaction, isUniqueViolation } from '../db/database.js';
 import { errors } from '../lib/errors.js';
@@ -209,6 +209,14 @@ export class VolumeService {
     const v = await findVolume(this.db, volumeId);
     if (!v || !canSeeTenant(principal, v.tenantId)) throw errors.volumeNotFound(volumeId);
     return v;
+  }
+
+  /**
+   * A volume by id for Headroom's own background work (the applier, passes), which acts for no
+   * caller: no tenant check, undefined when absent.
+   */
+  find(volumeId: string): Promise<Volume | undefined> {
+    return findVolume(this.db, volumeId);
   }
 
   /** Volumes the caller may see, filtered. */

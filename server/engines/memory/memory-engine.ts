@@ -69,8 +69,8 @@ export class MemoryEngine implements KvEngine {
     for (;;) {
       opts.signal?.throwIfAborted();
       // Re-seek each page, as a real engine would, so concurrent writes between pages behave alike.
-      let { index, found } = this.find(cursor);
-      if (found && !inclusive) index++;
+      const at = this.find(cursor);
+      let index = at.found && !inclusive ? at.index + 1 : at.index;
       const page: KvPair[] = [];
       while (index < this.entries.length && page.length < pageSize) {
         const e = this.entries[index++]!;

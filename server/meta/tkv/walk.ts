@@ -17,7 +17,7 @@
  */
 import type { KvEngine } from '../../engines/kv.js';
 import { ROOT_INODE, TRASH_INODE, parseInodeKey, type VolumeKeys } from './keys.js';
-import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry } from './records.js';
+import { TYPE_DIR, attrSummary, decodeDentry } from './records.js';
 import { addDirectChild, newAcc, rollUp, type DirAcc, type LinkedInode, type WalkedDirectory, type WalkResult } from '../walk-rollup.js';
 
 /** Walk options. */

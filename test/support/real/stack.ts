@@ -36,6 +36,20 @@ function once(key: string, check: () => boolean): boolean {
   return checked.get(key)!;
 }
 
+/** One directory of `GET /v1/volumes/{id}/directories` (see openapi.yaml). */
+export interface DirectoryRow {
+  path: string;
+  pathBase64: string;
+  inode: number;
+  depth: number;
+  bytes: number;
+  logicalBytes: number;
+  inodes: number;
+  files: number;
+  dirs: number;
+  [field: string]: unknown;
+}
+
 /** One engine server, one Headroom app, and helpers. */
 export interface RealStack {
   engine: RealEngine;
@@ -57,9 +71,9 @@ export interface RealStack {
   /** Runs a Headroom job (`scan-counters`, `scan-walk`, …) through the API until it ends. */
   runJob(name: string): Promise<Record<string, unknown>>;
   /** Walks the volume through the API (POST …/scans, polled until it ends); the finished scan. */
-  scan(volumeId: string): Promise<{ state: string; result: Record<string, any>; error: unknown }>;
+  scan(volumeId: string): Promise<{ state: string; result: Record<string, unknown>; error: unknown }>;
   /** The latest walk's directories (`depth` levels, up to `limit`), as the API presents them. */
-  directories(volumeId: string, depth?: number, limit?: number): Promise<Array<Record<string, any>>>;
+  directories(volumeId: string, depth?: number, limit?: number): Promise<DirectoryRow[]>;
   stop(): Promise<void>;
 }
 
@@ -131,7 +145,7 @@ export async function startStack(engine: RealEngine, env: Record<string, string>
     scan: async (volumeId) => {
       const started = await request(theApp.http).post(`/v1/volumes/${volumeId}/scans`).set('authorization', admin);
       if (started.status !== 202) throw new Error(`scan: ${started.status} ${JSON.stringify(started.body)}`);
-      let s = started.body as { state: string; result: Record<string, any>; error: unknown };
+      let s = started.body as { state: string; result: Record<string, unknown>; error: unknown };
       for (let i = 0; i < 600 && !['succeeded', 'failed'].includes(s.state); i++) {
         await new Promise((r) => setTimeout(r, 50));
         s = (await request(theApp.http).get(String(started.headers.location)).set('authorization', admin)).body;
@@ -141,7 +155,7 @@ export async function startStack(engine: RealEngine, env: Record<string, string>
     directories: async (volumeId, depth = 10, limit = 500) => {
       const res = await request(theApp.http).get(`/v1/volumes/${volumeId}/directories?depth=${depth}&limit=${limit}`).set('authorization', admin);
       if (res.status !== 200) throw new Error(`directories: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body.items as Array<Record<string, any>>;
+      return res.body.items as DirectoryRow[];
     },
     stop: teardown,
   };
