@@ -6,7 +6,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { decodeBoundary, encodeKey } from './codec.js';
 import { PdService, channelOptions, composeTs, u64 } from './protocol.js';
-import { TikvError, backoff } from './tikv-errors.js';
+import { BACKOFF, Backoffer } from './backoff.js';
+import { TikvError } from './tikv-errors.js';
 
 /** A region as the client uses it: raw (decoded) boundaries. */
 export interface RegionInfo {
@@ -99,8 +100,9 @@ export class PdClient {
 
   /** Runs a unary PD call on the leader, rediscovering it on failure, within the deadline. */
   private async unary(method: string, body: object): Promise<any> {
-    const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
+    let last: unknown;
+    const bo = new Backoffer(this.timeoutMs, (summary) => (last instanceof TikvError ? last : new TikvError('pd_unavailable', `PD ${method} failed after ${summary}`, { cause: last })));
+    for (;;) {
       try {
         await this.connect();
         const res = await call(this.client!, method, { header: { cluster_id: this.clusterId.toString() }, ...body }, 5000);
@@ -112,8 +114,10 @@ export class PdClient {
         if (code === grpc.status.FAILED_PRECONDITION) throw new TikvError('pd_cluster_mismatch', `PD ${method}: ${(err as Error).message}`);
         if (err instanceof TikvError && err.pdErrorType === 1 && method === 'GetStore') throw err;
         this.reset();
-        if (Date.now() + 500 > deadline || this.closed) throw err instanceof TikvError ? err : new TikvError('pd_unavailable', `PD ${method} failed: ${(err as Error).message}`);
-        await backoff(attempt, 50, 1000);
+        last = err;
+        // A retry needs time to be worth it: with under half a second left, give up now.
+        if (bo.expired(500) || this.closed) throw err instanceof TikvError ? err : new TikvError('pd_unavailable', `PD ${method} failed: ${(err as Error).message}`);
+        await bo.backoff(BACKOFF.pdRpc, (err as Error).message);
       }
     }
   }
@@ -147,8 +151,8 @@ export class PdClient {
     this.tsoScheduled = false;
     const batch = this.tsoQueue.splice(0);
     if (batch.length === 0) return;
-    const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
+    const bo = new Backoffer(this.timeoutMs, (summary) => new TikvError('tso_unavailable', `TSO failed after ${summary}`));
+    for (;;) {
       try {
         const last = await this.requestTso(batch.length);
         // The response is the last of `count` consecutive timestamps.
@@ -156,12 +160,13 @@ export class PdClient {
         return;
       } catch (err) {
         this.reset();
-        if (Date.now() + 200 > deadline || this.closed) {
-          const e = new TikvError('tso_unavailable', `TSO failed: ${(err as Error).message}`);
-          for (const w of batch) w.reject(e);
+        try {
+          if (bo.expired(200) || this.closed) throw new TikvError('tso_unavailable', `TSO failed: ${(err as Error).message}`);
+          await bo.backoff(BACKOFF.tso, (err as Error).message);
+        } catch (e) {
+          for (const w of batch) w.reject(e as Error);
           return;
         }
-        await backoff(attempt, 50, 1000);
       }
     }
   }

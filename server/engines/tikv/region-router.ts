@@ -8,7 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import { compareKeys } from '../kv.js';
 import { call, toRegionInfo, type PdClient, type RegionInfo } from './pd-client.js';
 import { TikvService, channelOptions, u64 } from './protocol.js';
-import { TikvError, backoff } from './tikv-errors.js';
+import { BACKOFF, Backoffer } from './backoff.js';
+import { TikvError } from './tikv-errors.js';
 
 /** Thrown inside a send when the located region no longer holds every key of a group. */
 class Regroup extends Error {}
@@ -40,18 +41,20 @@ export class RegionRouter {
   }
 
   /** The cached region holding `key`, or PD's answer. */
-  async locate(key: Uint8Array): Promise<RegionInfo> {
+  async locate(key: Uint8Array, bo?: Backoffer): Promise<RegionInfo> {
     const hit = this.cached(key);
     if (hit) return hit;
-    for (let attempt = 0; attempt < 20; attempt++) {
+    const noRegion = (summary: string) => new TikvError('region_unavailable', `PD has no region for key ${Buffer.from(key).toString('hex')} after ${summary}`);
+    const own = new Backoffer(this.timeoutMs.op, noRegion);
+    for (;;) {
       const r = await this.pd.getRegion(key);
       if (r && inRegion(r, key)) {
         this.insert(r);
         return r;
       }
-      await backoff(attempt, 20, 500); // PD has not heard of the region yet
+      // PD has not heard of the region yet (a split being reported): spend from the caller's budget.
+      await (bo ?? own).backoff(BACKOFF.regionMiss, `no region for ${Buffer.from(key).toString('hex')}`);
     }
-    throw new TikvError('region_unavailable', `PD has no region for key ${Buffer.from(key).toString('hex')}`);
   }
 
   /** Adds a region, dropping cached regions it overlaps. */
@@ -97,11 +100,11 @@ export class RegionRouter {
    * {@link Regroup} is thrown), retrying region errors within the operation deadline.
    */
   async send(method: string, keys: Uint8Array[], build: (r: RegionInfo) => object): Promise<{ res: any; region: RegionInfo }> {
-    const deadline = Date.now() + this.timeoutMs.op;
-    let lastCause = '';
-    for (let attempt = 0; ; attempt++) {
-      if (Date.now() > deadline) throw new TikvError('region_unavailable', `${method} gave up after ${attempt} attempts: ${lastCause}`, { regionId: this.regions.find((r) => inRegion(r, keys[0]!))?.id });
-      const region = await this.locate(keys[0]!);
+    const bo = new Backoffer(this.timeoutMs.op, (summary) => new TikvError('region_unavailable', `${method} gave up after ${summary}`, { regionId: this.regions.find((r) => inRegion(r, keys[0]!))?.id }));
+    for (;;) {
+      bo.check();
+      const attempt = bo.attempts();
+      const region = await this.locate(keys[0]!, bo);
       if (!keys.every((k) => inRegion(region, k))) throw new Regroup();
       let res: any;
       try {
@@ -110,23 +113,22 @@ export class RegionRouter {
       } catch (err) {
         const e = err as grpc.ServiceError;
         if (e.code === grpc.status.INVALID_ARGUMENT) throw new TikvError('key_error', `${method} rejected: ${e.message}`, { regionId: region.id });
-        lastCause = `region ${region.id} store ${region.leader.storeId}: ${e.message}`;
         this.invalidate(region.id);
         this.storeAddr.delete(region.leader.storeId);
-        await backoff(attempt, 100, 2000);
+        await bo.backoff(BACKOFF.storeRpc, `region ${region.id} store ${region.leader.storeId}: ${e.message}`);
         continue;
       }
       const re = res.region_error;
       if (!re) return { res, region };
-      lastCause = `region ${region.id}: ${describeRegionError(re)}`;
+      const cause = `region ${region.id}: ${describeRegionError(re)}`;
       if (re.not_leader) {
         const leader = re.not_leader.leader;
         const peer = leader && region.peers.find((p) => p.storeId === u64(leader.store_id));
         if (peer) {
           this.insert({ ...region, leader: { id: u64(leader.id), storeId: peer.storeId } });
-          if (attempt < 10) continue; // a known new leader: retry at once
+          if (bo.attempts(BACKOFF.notLeader) + attempt < 10) continue; // a known new leader: retry at once
         } else this.invalidate(region.id);
-        await backoff(attempt, 2, 500);
+        await bo.backoff(BACKOFF.notLeader, cause);
       } else if (re.epoch_not_match) {
         const current = (re.epoch_not_match.current_regions ?? []) as any[];
         if (current.length === 0) this.invalidate(region.id);
@@ -135,20 +137,20 @@ export class RegionRouter {
           const leader = info.peers.find((p) => p.storeId === region.leader.storeId) ?? info.peers[0]!;
           this.insert({ ...info, leader });
         }
-        if (current.length === 0 || attempt > 5) await backoff(attempt, 2, 500);
+        if (current.length === 0 || attempt > 5) await bo.backoff(BACKOFF.epochNotMatch, cause);
       } else if (re.server_is_busy) {
-        await new Promise((r) => setTimeout(r, Number(u64(re.server_is_busy.backoff_ms)) || Math.random() * Math.min(2000, 100 * 2 ** attempt)));
+        await bo.backoff(BACKOFF.serverBusy, cause, Number(u64(re.server_is_busy.backoff_ms)) || undefined);
       } else if (re.stale_command || re.max_timestamp_not_synced) {
-        await backoff(attempt, 2, 1000);
+        await bo.backoff(BACKOFF.staleCommand, cause);
       } else if (re.store_not_match) {
         this.storeAddr.delete(region.leader.storeId);
         this.invalidate(region.id);
-        await backoff(attempt, 2, 500);
+        await bo.backoff(BACKOFF.storeNotMatch, cause);
       } else if (re.raft_entry_too_large) {
         throw new TikvError('key_error', `${method}: request too large for region ${region.id}`, { regionId: region.id });
       } else {
         this.invalidate(region.id); // region_not_found, key_not_in_region, message-only, ...
-        await backoff(attempt, 2, 500);
+        await bo.backoff(BACKOFF.regionError, cause);
       }
     }
   }

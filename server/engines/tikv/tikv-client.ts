@@ -9,7 +9,8 @@ import { LockResolver, toLock, type Lock } from './lock-resolver.js';
 import { PdClient, type RegionInfo } from './pd-client.js';
 import { physicalOf } from './protocol.js';
 import { RegionRouter } from './region-router.js';
-import { TikvError, backoff } from './tikv-errors.js';
+import { BACKOFF, Backoffer } from './backoff.js';
+import { TikvError } from './tikv-errors.js';
 
 /** Read options: which locks the reader may read past (their owners commit after it or rolled back). */
 interface ReadState {
@@ -54,8 +55,9 @@ export class TikvClient {
   /** Runs `attempt` until it meets no unresolved lock; resolves locks it reports between attempts. */
   private async withLocks<T>(ts: bigint, attempt: (st: ReadState) => Promise<{ value: T } | { locks: Lock[] }>): Promise<T> {
     const st: ReadState = { resolved: [] };
-    const deadline = Date.now() + 20_000;
-    for (let i = 0; ; i++) {
+    let held = '';
+    const bo = new Backoffer(20_000, (summary) => new TikvError('lock_unresolved', `${held} is still held after ${summary}`));
+    for (;;) {
       const r = await attempt(st);
       if ('value' in r) return r.value;
       let waiting = false;
@@ -65,8 +67,8 @@ export class TikvClient {
         if (outcome === 'wait') waiting = true;
       }
       if (waiting) {
-        if (Date.now() > deadline) throw new TikvError('lock_unresolved', `lock of transaction ${r.locks[0]!.startTs} on key ${r.locks[0]!.key.toString('hex')} is still held`);
-        await backoff(i, 2, 3000);
+        held = `lock of transaction ${r.locks[0]!.startTs} on key ${r.locks[0]!.key.toString('hex')}`;
+        await bo.backoff(BACKOFF.txnLock, held);
       }
     }
   }
@@ -260,7 +262,8 @@ export class TikvClient {
 
   private async prewrite(startTs: bigint, primary: Buffer, keys: Buffer[], byKey: Map<string, Mutation>): Promise<void> {
     let pending = keys;
-    for (let round = 0; pending.length > 0; round++) {
+    const bo = new Backoffer(20_000, (summary) => new TikvError('lock_unresolved', `prewrite of ${startTs} kept meeting live locks: ${summary}`));
+    while (pending.length > 0) {
       const ttl = 3000n + BigInt(Math.max(0, Date.now() - Number(physicalOf(startTs))));
       const groups = await this.router.sendGrouped('KvPrewrite', pending, (r, ks) => ({
         context: this.router.context(r),
@@ -291,8 +294,8 @@ export class TikvClient {
       }
       pending = retry;
       if (pending.length && waiting) {
-        if (round > 50) throw new TikvError('lock_unresolved', `prewrite of ${startTs} kept meeting live locks`);
-        await backoff(round, 2, 3000);
+        if (bo.attempts() > 50) throw new TikvError('lock_unresolved', `prewrite of ${startTs} kept meeting live locks: ${bo.summary()}`);
+        await bo.backoff(BACKOFF.txnLock, `prewrite of ${startTs} met live locks`);
       }
     }
   }

@@ -1,4 +1,4 @@
-/** Typed errors of the TiKV client and the backoff used between retries. */
+/** Typed errors of the TiKV client (its retries back off through `backoff.ts`). */
 
 /** Stable causes, so callers and logs can tell them apart. */
 export type TikvErrorCause =
@@ -27,10 +27,4 @@ export class TikvError extends Error {
     this.regionId = extra.regionId;
     this.pdErrorType = extra.pdErrorType;
   }
-}
-
-/** Exponential backoff with full jitter: `base·2^attempt` capped at `cap` ms. */
-export function backoff(attempt: number, base: number, cap: number): Promise<void> {
-  const ms = Math.random() * Math.min(cap, base * 2 ** attempt);
-  return new Promise((r) => setTimeout(r, ms));
 }
