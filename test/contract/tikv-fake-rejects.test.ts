@@ -42,9 +42,26 @@ describe('fake TiKV rejects invalid requests', () => {
     expect(stale.errors[0].conflict).toBeDefined();
   });
 
-  it('checks epoch, leader, key range and cluster id, in that order of precedence', async () => {
-    const wrongEpoch = await call(kv, 'KvGet', { context: { ...ctx, region_epoch: { conf_ver: '1', version: '99' } }, key: Buffer.from('a'), version: fake.nowTs().toString() }, 2000);
+  it('checks store, leader, epoch and key range in that order (tikv-protocol.md §7.3), and the cluster id', async () => {
+    const r = fake.regions()[0]!;
+    const follower = r.peers.find((p) => p.storeId !== r.leaderStoreId)!;
+    expect(follower).toBeDefined();
+    const badEpoch = { conf_ver: '1', version: '99' };
+    // A request naming another store than the one it reached: store_not_match first, whatever else is wrong.
+    const wrongStore = await call(kv, 'KvGet', { context: { ...ctx, region_epoch: badEpoch, peer: { id: follower.id.toString(), store_id: follower.storeId.toString() } }, key: Buffer.from('z'), version: fake.nowTs().toString() }, 2000);
+    expect(Object.keys(wrongStore.region_error)).toContain('store_not_match');
+    // The follower's store: not_leader (with the leader as a hint) before the bad epoch.
+    const fkv = new TikvService(fake.stores.find((x) => x.id === follower.storeId)!.address, grpc.credentials.createInsecure());
+    try {
+      const notLeader = await call(fkv, 'KvGet', { context: { ...ctx, region_epoch: badEpoch, peer: { id: follower.id.toString(), store_id: follower.storeId.toString() } }, key: Buffer.from('z'), version: fake.nowTs().toString() }, 2000);
+      expect(notLeader.region_error.not_leader.leader.store_id).toBe(r.leaderStoreId.toString());
+    } finally {
+      fkv.close();
+    }
+    // The leader: a bad epoch is reported before a key outside the region.
+    const wrongEpoch = await call(kv, 'KvGet', { context: { ...ctx, region_epoch: badEpoch }, key: Buffer.from('z'), version: fake.nowTs().toString() }, 2000);
     expect(wrongEpoch.region_error.epoch_not_match.current_regions.length).toBeGreaterThan(0);
+    expect(wrongEpoch.region_error.key_not_in_region).toBeUndefined();
     const outside = await call(kv, 'KvGet', { context: ctx, key: Buffer.from('z'), version: fake.nowTs().toString() }, 2000);
     expect(outside.region_error.key_not_in_region).toBeDefined();
     await expect(call(kv, 'KvGet', { context: { ...ctx, cluster_id: '5' }, key: Buffer.from('a'), version: '1' }, 2000)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
