@@ -19,6 +19,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import {
   CreateAccessKeyCommand,
@@ -338,10 +339,10 @@ describe('fake SeaweedFS', () => {
       expect(fake.objectKeys(B)).toEqual(['other/new', 'volume-not-vol']);
       // snake_case is accepted too; removing the rule unfreezes.
       const snake = { locations: [{ location_prefix: `/buckets/${B}/other/`, read_only: true }] };
-      await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify(snake) });
+      expect((await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify(snake) })).status).toBe(201);
       await s3.send(new PutObjectCommand({ Bucket: B, Key: 'vol/new', Body: 'x' }));
       expect(await failure(s3.send(new PutObjectCommand({ Bucket: B, Key: 'other/x', Body: 'x' })))).toMatchObject({ status: 403 });
-      await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ version: 1, locations: [] }) });
+      expect((await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ version: 1, locations: [] }) })).status).toBe(201);
       await s3.send(new PutObjectCommand({ Bucket: B, Key: 'other/x', Body: 'x' }));
       for (const k of fake.objectKeys(B)) await s3.send(new DeleteObjectCommand({ Bucket: B, Key: k }));
       s3.destroy();
@@ -350,9 +351,12 @@ describe('fake SeaweedFS', () => {
     it('multipart uploads can be aborted under a read-only rule', async () => {
       const s3 = s3For(fake, user);
       const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp/obj' }));
-      await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ locations: [{ locationPrefix: `/buckets/${B}/`, readOnly: true }] }) });
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'mp/obj', UploadId: mp.UploadId }));
-      await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ locations: [] }) });
+      expect((await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ locations: [{ locationPrefix: `/buckets/${B}/`, readOnly: true }] }) })).status).toBe(201);
+      // New parts are refused under the rule, but the abort that frees the space goes through.
+      expect(await failure(s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp/obj', UploadId: mp.UploadId, PartNumber: 1, Body: 'x' })))).toMatchObject({ status: 403 });
+      const aborted = await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'mp/obj', UploadId: mp.UploadId }));
+      expect(aborted.$metadata.httpStatusCode).toBe(204);
+      expect((await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ locations: [] }) })).status).toBe(201);
       s3.destroy();
     });
   });
