@@ -1,7 +1,6 @@
 import jwt from 'jsonwebtoken';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, testSecret, type TestApp } from '../support/test-app.js';
 
@@ -40,7 +39,6 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('unauthenticated');
     expect(res.body.detail).toMatch(detail);
-    expectMatchesSpec(res);
   });
 
   it('a forged HS256 token signed with a different secret never reads data', async () => {
@@ -55,7 +53,6 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
       .send({ id: 'team-b', displayName: 'B', email: 'b@example.com' });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
-    expectMatchesSpec(res);
     const audit = await request(t.http).get('/v1/audit').set('authorization', `Bearer ${t.token('platform')}`);
     expect(audit.status).toBe(403);
   });
@@ -76,6 +73,5 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
     const res = await request(t.http).get('/v1/tenants').set('authorization', `Bearer ${t.token('engineer', 'eve', ['team-z'])}`);
     expect(res.status).toBe(200);
     expect(res.body.items).toEqual([]);
-    expectMatchesSpec(res);
   });
 });

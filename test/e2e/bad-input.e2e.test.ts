@@ -1,6 +1,5 @@
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -60,7 +59,6 @@ describe.skipIf(!pgAvailable())('bad input gets a clear problem+json and writes 
     expect(res.body).toMatchObject({ status, code });
     expect(res.body.detail).toMatch(detail);
     expect(typeof res.body.title).toBe('string');
-    expectMatchesSpec(res);
     // 4xx responses to an Idempotency-Key request are stored for replay only when the request
     // reached the handler; body-level rejections never do, so every table is unchanged.
     const after = await counts();
@@ -73,7 +71,6 @@ describe.skipIf(!pgAvailable())('bad input gets a clear problem+json and writes 
     expect((await request(t.http).post('/v1/tenants').set('authorization', admin).send(body)).status).toBe(201);
     const again = await request(t.http).post('/v1/tenants').set('authorization', admin).send(body);
     expect(again.status).toBe(200);
-    expectMatchesSpec(again);
     const before = await counts();
     const diff = await request(t.http).post('/v1/tenants').set('authorization', admin).send({ ...body, email: 'other@example.com' });
     expect(diff.status).toBe(409);

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';

@@ -6,7 +6,7 @@
  * layer table); then one pass must converge. Drift made behind Headroom's back (as `juicefs
  * config` would) is repaired by the next pass that checks the volume.
  */
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
@@ -14,7 +14,6 @@ import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import type { VolumeMetadata } from '../../server/volumes/volume-metadata.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -73,7 +72,6 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
   const view = async (id: string) => {
     const r = await request(t.http).get(`/v1/volumes/${id}/enforcement`).set('authorization', admin);
     expect(r.status).toBe(200);
-    expectMatchesSpec(r);
     return r.body;
   };
   const freeze = (id: string, reason = 'incident') => request(t.http).post(`/v1/volumes/${id}/freeze`).set('authorization', admin).send({ reason });
@@ -122,7 +120,6 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
     faults.failBeforeWrite = 1;
     const r = await freeze(v.id);
     expect(r.status).toBe(200);
-    expectMatchesSpec(r);
     expect(r.body).toMatchObject({ state: 'frozen', layerStatus: { metadata: { inSync: false, desired: { capacity: Number(v.used) }, lastError: 'injected: the engine refused the write' } } });
     expect(r.body.explanation).toMatch(/not in the JuiceFS setting yet/);
     expect(await v.capacity()).toBe(200n * BigInt(MB));
@@ -258,7 +255,6 @@ describe.skipIf(!engineAvailable('redis'))('a hung metadata engine (a paused red
       const r = await request(t.http).post(`/v1/volumes/${res.body.id}/freeze`).set('authorization', admin).send({ reason: 'test' });
       expect(Date.now() - t0).toBeLessThan(2000);
       expect(r.status).toBe(503);
-      expectMatchesSpec(r);
       expect(r.body).toMatchObject({ code: 'dependency_unavailable', dependency: 'metadata engine (redis)' });
       const counts = await t.services.enforcement.countersPass();
       expect(counts).toMatchObject({ readFailed: 1, unknown: 1, transitions: 0 });

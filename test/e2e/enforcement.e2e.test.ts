@@ -6,11 +6,10 @@
  * read back from the engine.
  */
 import { createHmac } from 'node:crypto';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
 import { createTestApp, testWebhookSecret, type TestApp } from '../support/test-app.js';
 import { startReceiver, type TestReceiver } from '../support/webhook-receiver.js';
@@ -56,7 +55,6 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
   const enforcement = async (id: string, auth = admin) => {
     const r = await request(t.http).get(`/v1/volumes/${id}/enforcement`).set('authorization', auth);
     expect(r.status).toBe(200);
-    expectMatchesSpec(r);
     return r.body;
   };
   const pass = (now?: Date) => t.services.enforcement.countersPass({ now });
@@ -162,7 +160,6 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
 
     const f = await request(t.http).post(`/v1/volumes/${id}/freeze`).set('authorization', admin).send({ reason: 'security incident INC-42' });
     expect(f.status).toBe(200);
-    expectMatchesSpec(f);
     expect(f.body).toMatchObject({ state: 'frozen', reason: 'manual_freeze', frozenBy: 'admin', manualFreeze: { reason: 'security incident INC-42', by: 'root', until: null } });
     expect((await capacity())).toBe(used.usedSpace);
 
@@ -275,7 +272,6 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
       await new Promise((r) => setTimeout(r, 30));
     }
     const list = await request(t.http).get(`/v1/notifications?volumeId=${id}`).set('authorization', admin);
-    expectMatchesSpec(list);
     const webhook = list.body.items[0].deliveries.find((d: { channel: string }) => d.channel === 'webhook');
     expect(webhook).toMatchObject({ state: 'delivered', attempts: 3 });
     const forVolume = hook.received.filter((r) => r.body.includes(id));

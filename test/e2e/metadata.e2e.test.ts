@@ -4,7 +4,7 @@
  * volume without touching it. Local engine always; etcd when the binary is installed.
  */
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
 import { hexKey } from '../../server/engines/kv.js';
@@ -13,7 +13,6 @@ import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../support/etcd.js';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -64,7 +63,6 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
     const engineer = `Bearer ${t.token('engineer', 'eve', ['acme'])}`;
     const usage0 = await request(t.http).get(`/v1/volumes/${vol.id}/usage`).set('authorization', engineer);
     expect(usage0.status).toBe(200);
-    expectMatchesSpec(usage0);
     expect(usage0.body).toMatchObject({ usedBytes: 0, usedInodes: 0, source: 'counters' });
 
     const fx = new FixtureBuilder(store, new TkvVolume(store, Buffer.from(vol.prefix)).keys);
@@ -87,10 +85,8 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
 
     const started = await request(t.http).post(`/v1/volumes/${vol.id}/scans`).set('authorization', admin);
     expect(started.status).toBe(202);
-    expectMatchesSpec(started);
     expect(started.headers.location).toBe(`/v1/volumes/${vol.id}/scans/${started.body.id}`);
     const done = await poll(String(started.headers.location));
-    expectMatchesSpec(done);
     expect(done.body.state).toBe('succeeded');
     expect(done.body.result.mismatch).toBeNull();
     expect(done.body.result.counters.usedBytes).toBe(totals.usedSpace.toString());
@@ -100,7 +96,6 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
 
     const dirs = await request(t.http).get(`/v1/volumes/${vol.id}/directories?depth=1&limit=2&sort=bytes`).set('authorization', engineer);
     expect(dirs.status).toBe(200);
-    expectMatchesSpec(dirs);
     expect(dirs.body.items.map((d: { path: string }) => d.path)).toEqual(['/', '/big']);
     expect(dirs.body.items[1]).toMatchObject({ bytes: bigBytes, inodes: 7, files: 6, dirs: 1, depth: 1, directInodes: 6 });
     const deep = await request(t.http).get(`/v1/volumes/${vol.id}/directories?depth=2&sort=inodes`).set('authorization', engineer);
@@ -110,7 +105,6 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
     for (const url of [`/v1/volumes/${vol.id}/usage`, `/v1/volumes/${vol.id}/directories`, String(started.headers.location)]) {
       const r = await request(t.http).get(url).set('authorization', outsider);
       expect(r.status).toBe(404);
-      expectMatchesSpec(r);
     }
     const audit = await request(t.http).get(`/v1/audit?entityId=${started.body.id}`).set('authorization', admin);
     expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['scan.succeeded', 'scan.requested']);
@@ -133,7 +127,6 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
     const metaUrl = `local://${path.join(t.dataDir, 'meta.db')}?prefix=legacy-vol`;
     const res = await create({ name: 'legacy', adopt: { metaUrl } });
     expect(res.status).toBe(201);
-    expectMatchesSpec(res);
     expect(res.body).toMatchObject({ state: 'active', prefix: 'legacy-vol', engine: 'local', metaUrl });
     expect(await existing.readSettingText()).toBe(before);
     expect((await create({ name: 'legacy', adopt: { metaUrl } })).status).toBe(200);
@@ -148,7 +141,6 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
     const empty = await create({ name: 'nothing', adopt: { metaUrl: `local://${path.join(t.dataDir, 'meta.db')}?prefix=nothing-here` } });
     expect(empty.status).toBe(422);
     expect(empty.body.code).toBe('not_a_juicefs_volume');
-    expectMatchesSpec(empty);
     const foreign = await create({ name: 'foreign', adopt: { metaUrl: 'local:///etc/passwd?prefix=x' } });
     expect(foreign.status).toBe(422);
     expect(foreign.body.code).toBe('invalid_meta_url');

@@ -3,11 +3,10 @@
  * its name as confirmation, every metadata key of it gone and nothing of its neighbours, audited,
  * and safe to repeat.
  */
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const engines = (['local', 'redis'] as const).map((kind) => ({ kind, available: engineAvailable(kind) }));
@@ -45,10 +44,8 @@ describe.each(engines)('purge on $kind', ({ kind, available }) => {
     await request(t.http).delete(`/v1/volumes/${a.id}`).set('authorization', admin).expect(200);
     const wrong = await purge(a.id, 'a-b');
     expect(wrong.status).toBe(400);
-    expectMatchesSpec(wrong);
     const ok = await purge(a.id, 'a');
     expect(ok.status).toBe(200);
-    expectMatchesSpec(ok);
     expect(ok.body).toMatchObject({ state: 'purged' });
     expect(ok.body.stateDetail).toMatch(/purged: \d+ metadata keys/);
     await expect(a.capacity()).rejects.toThrow(); // the setting is gone with everything else

@@ -3,7 +3,7 @@
  * preferences; admin-editable templates. Real PostgreSQL, local engine.
  */
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
@@ -11,7 +11,6 @@ import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { downsample } from '../../server/quotas/usage-store.js';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -54,7 +53,6 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     await history(id, [3, 2, 1].map((d) => ({ agoMs: d * DAY, bytes: 60_000_000 - d * 10_000_000 })));
     const u = await request(t.http).get(`/v1/volumes/${id}/usage`).set('authorization', engineer);
     expect(u.status).toBe(200);
-    expectMatchesSpec(u);
     expect(u.body).toMatchObject({ state: 'ok', percentOfHardBytes: 60, limits: { hardBytes: 100_000_000 } });
     expect(u.body.forecast.bytesPerDay).toBeGreaterThan(9_000_000);
     expect(u.body.forecast.bytesPerDay).toBeLessThan(11_000_000);
@@ -92,7 +90,6 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     await downsample(t.database.db, new Date()); // idempotent
     const h = await request(t.http).get(`/v1/volumes/${id}/usage/history?since=${encodeURIComponent(new Date(Date.now() - 60 * DAY).toISOString())}`).set('authorization', engineer);
     expect(h.status, JSON.stringify(h.body)).toBe(200);
-    expectMatchesSpec(h);
     const rows = h.body.samples.map((s: { resolution: string; bytes: number; at: string }) => [s.resolution, s.bytes]);
     expect(rows).toEqual([
       ['day', 50],
@@ -107,7 +104,6 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
   it('lets a tenant choose its language; only admins and the platform set webhooks; validated and audited', async () => {
     const res = await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ language: 'zh' });
     expect(res.status).toBe(200);
-    expectMatchesSpec(res);
     expect(res.body).toMatchObject({ language: 'zh', webhookUrl: null });
     // A webhook is a request Headroom makes from inside the network: not for tenants to aim.
     const hook = await request(t.http).patch('/v1/tenants/acme').set('authorization', engineer).send({ webhookUrl: 'http://filer:8888/etc/seaweedfs/filer.conf' });
@@ -128,7 +124,6 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
   it('lets admins edit templates, refusing unknown variables, and reset them', async () => {
     const list = await request(t.http).get('/v1/notification-templates').set('authorization', admin);
     expect(list.status).toBe(200);
-    expectMatchesSpec(list);
     expect(list.body.items).toHaveLength(24); // 12 types, 2 languages
     const body = { subject: '[storage] {{volumeName}} is frozen', text: 'Frozen: {{reasonText}}. {{requestUrl}}', html: '<p>Frozen: {{reasonText}}</p>' };
     const put = await request(t.http).put('/v1/notification-templates/quota.frozen/en').set('authorization', admin).send(body);

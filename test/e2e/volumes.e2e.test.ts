@@ -1,6 +1,5 @@
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectMatchesSpec } from '../support/openapi-check.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { startFakeTikv } from '../support/tikv-fake/index.js';
@@ -24,7 +23,6 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     const body = { name: 'data', quota: { softBytes: 900, hardBytes: 1000, graceSeconds: 60 } };
     const first = await create('acme', body);
     expect(first.status).toBe(201);
-    expectMatchesSpec(first);
     expect(first.body).toMatchObject({
       tenantId: 'acme',
       name: 'data',
@@ -43,10 +41,8 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     const conflict = await create('acme', { name: 'data', quota: { hardBytes: 5 } });
     expect(conflict.status).toBe(409);
     expect(conflict.body.code).toBe('volume_name_taken');
-    expectMatchesSpec(conflict);
 
     const audit = await request(t.http).get(`/v1/audit?entityId=${first.body.id}`).set('authorization', admin);
-    expectMatchesSpec(audit);
     expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['volume.activated', 'volume.created']);
     expect(audit.body.items[1]).toMatchObject({ actor: 'alice', actorRole: 'admin', tenantId: 'acme', before: null });
     expect(audit.body.items[1].after.prefix).toBe('acme-data');
@@ -82,7 +78,6 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     const c = await send({ name: 'idem-2' });
     expect(c.status).toBe(422);
     expect(c.body.code).toBe('idempotency_key_reused');
-    expectMatchesSpec(c);
   });
 
   it('50 concurrent creates whose names collide after truncation get 50 distinct prefixes', async () => {
@@ -123,7 +118,6 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     expect(engineerDelete.status).toBe(403);
     const del = await request(t.http).delete(`/v1/volumes/${v.id}`).set('authorization', admin);
     expect(del.status).toBe(200);
-    expectMatchesSpec(del);
     expect(del.body.state).toBe('deleting');
     const retired = await t.database.db('volume_prefixes').where({ prefix: v.prefix }).first();
     expect(retired.retired_at).toBeInstanceOf(Date);
@@ -142,12 +136,11 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: request.Response = await request(t.http)
+      const res: import('supertest').Response = await request(t.http)
         .get('/v1/volumes')
         .query({ tenantId: 'acme', limit: 7, ...(cursor ? { cursor } : {}) })
         .set('authorization', admin);
       expect(res.status).toBe(200);
-      expectMatchesSpec(res);
       expect(res.body.items.length).toBeLessThanOrEqual(7);
       seen.push(...res.body.items.map((v: { id: string; tenantId: string }) => {
         expect(v.tenantId).toBe('acme');
@@ -173,7 +166,6 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     const hidden = await request(t.http).get(`/v1/volumes/${acmeVolume}`).set('authorization', eng);
     expect(hidden.status).toBe(404);
     expect(hidden.body.code).toBe('volume_not_found');
-    expectMatchesSpec(hidden);
 
     const bad = await request(t.http).get('/v1/volumes?limit=501').set('authorization', admin);
     expect(bad.status).toBe(400);

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JuiceFsCli, mount, unmountAll } from '../support/real/juicefs.js';
 import { realAvailable, startStack, type RealEngine, type RealStack } from '../support/real/stack.js';

@@ -11,7 +11,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAttr } from '../../server/meta/tkv/records.js';
 import { RedisVolume } from '../../server/meta/redis/redis-volume.js';

@@ -7,7 +7,7 @@
  */
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JuiceFsCli, mount, unmountAll, type TestMount } from '../support/real/juicefs.js';
 import { realAvailable, startStack, type RealEngine, type RealStack } from '../support/real/stack.js';

@@ -24,7 +24,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, linkSync, symlinkSync, openSync, ftruncateSync, writeSync, closeSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JuiceFsCli, mount, unmountAll, type TestMount } from '../support/real/juicefs.js';
 import { realAvailable, startStack, type RealEngine, type RealStack } from '../support/real/stack.js';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import request from 'supertest';
+import { request } from '../../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../server/app.js';
 import { loadConfig } from '../../../server/config.js';
@@ -17,7 +17,6 @@ import { FixtureBuilder } from '../../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../../server/meta/tkv/tkv-volume.js';
 import { LocalEngine } from '../../../server/engines/local/local-engine.js';
-import { expectMatchesSpec } from '../../support/openapi-check.js';
 import { pgAvailable } from '../../support/pg.js';
 import { redisAvailable, redisClient, redisUrl } from '../../support/redis.js';
 import { createTestApp, testSecret, testWebhookSecret, type TestApp } from '../../support/test-app.js';
@@ -116,7 +115,6 @@ describe.skipIf(!available)('enforcement leadership across instances (PostgreSQL
   it('the jobs API triggers a run, reports it, and lists the last runs', async () => {
     const res = await request(a.http).post('/v1/jobs/enforce/runs').set('authorization', admin);
     expect(res.status).toBe(202);
-    expectMatchesSpec(res);
     expect(res.headers.location).toBe(`/v1/jobs/enforce/runs/${res.body.id}`);
     let run = res.body;
     for (let i = 0; i < 100 && run.state === 'running'; i++) {
@@ -127,7 +125,6 @@ describe.skipIf(!available)('enforcement leadership across instances (PostgreSQL
     expect(run.counts.volumes).toBeGreaterThanOrEqual(3);
     const list = await request(a.http).get('/v1/jobs').set('authorization', admin);
     expect(list.status).toBe(200);
-    expectMatchesSpec(list);
     expect(list.body.items.map((j: { name: string }) => j.name)).toEqual(['counters', 'enforce', 'reconcile', 'walks']);
     expect(list.body.items[1].lastRuns[0].id).toBe(run.id);
     const engineer = `Bearer ${a.token('engineer', 'e', ['acme'])}`;

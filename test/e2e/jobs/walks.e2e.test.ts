@@ -3,7 +3,7 @@
  * budget, and resumption (volumes walked recently are skipped, so a cut-off run continues).
  */
 import path from 'node:path';
-import request from 'supertest';
+import { request } from '../../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../../server/engines/local/local-engine.js';
 import { LocalLease } from '../../../server/jobs/lease.js';

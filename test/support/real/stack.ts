@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import request from 'supertest';
+import { request } from '../api.js';
 import { EtcdEngine } from '../../../server/engines/etcd/etcd-engine.js';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../etcd.js';
 import { pgAvailable } from '../pg.js';
