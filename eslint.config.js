@@ -43,7 +43,7 @@ export default tseslint.config(
   {
     files: ['server/meta/**/*.ts', 'server/engines/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: FEATURES.filter((f) => f !== 'volumes').map((f) => `**/${f}/**`), message: 'The metadata layer knows nothing of tenants, quotas or enforcement.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: FEATURES.map((f) => `**/${f}/**`), message: 'The metadata layer knows nothing of tenants, quotas or enforcement.' }] }],
     },
   },
   {

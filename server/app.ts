@@ -44,7 +44,7 @@ import { scanRoutes } from './scanner/scan-routes.js';
 import { TenantService } from './tenants/tenant-service.js';
 import { tenantRoutes } from './tenants/tenant-routes.js';
 import type { MetadataProvisioner } from './volumes/metadata-provisioner.js';
-import type { VolumeMetadata } from './volumes/volume-metadata.js';
+import type { VolumeMetadata } from './meta/volume-metadata.js';
 import { VolumePurger } from './volumes/volume-purger.js';
 import { VolumeService } from './volumes/volume-service.js';
 import { volumeRoutes } from './volumes/volume-routes.js';

@@ -17,7 +17,7 @@ import { findState, type StateRow } from './enforcement-store.js';
 import { appliedGenerations, recordApplied, recordApplyFailure, type Layer } from './layer-store.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Volume } from '../volumes/volume.js';
-import type { VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 
 /** What one apply did. */

@@ -27,7 +27,7 @@ import { latestWalks, topDirectories } from '../scanner/scan-store.js';
 import { findTenant } from '../tenants/tenant-store.js';
 import { findVolume, listVolumes } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
-import type { CounterUsage, VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { CounterUsage, VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Applier } from './applier.js';

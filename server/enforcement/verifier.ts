@@ -14,7 +14,7 @@ import type { NoticeData } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Volume } from '../volumes/volume.js';
-import type { SettingLimits, VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { SettingLimits, VolumeMetadata } from '../meta/volume-metadata.js';
 import type { Applier } from './applier.js';
 import type { StateRow } from './enforcement-store.js';
 import { layerKey, loadLayers, recordDrift, recordVerified, type Layer, type LayerRow } from './layer-store.js';

@@ -3,9 +3,7 @@
  * of the {@link VolumeMetadata} port over the engine registry and the TKV layout.
  */
 import path from 'node:path';
-import type { Volume } from '../volumes/volume.js';
-import type { StorageTarget } from '../volumes/metadata-provisioner.js';
-import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
+import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome, StorageTarget, VolumeRef } from './volume-metadata.js';
 import { hexKey, type KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
 import { parseSetting, type FormatSpec, type FormatVersion, type SettingInfo } from './tkv/setting.js';
@@ -28,7 +26,7 @@ export interface FormatDefaults {
  * volumes never share a `<bucket>/<Name>/` path. Prefixes shorter than JuiceFS's 3-character
  * minimum get a `-fs` suffix.
  */
-export function juicefsName(volume: Pick<Volume, 'prefix'>): string {
+export function juicefsName(volume: Pick<VolumeRef, 'prefix'>): string {
   return volume.prefix.length >= 3 ? volume.prefix : `${volume.prefix}-fs`;
 }
 
@@ -57,11 +55,11 @@ export class JuiceFsMetadata implements VolumeMetadata {
    * Formats the volume. Safe to repeat: if an earlier attempt formatted it and crashed before
    * recording that, the setting carries this volume's name and is accepted as done.
    */
-  async provision(v: Volume, target?: StorageTarget): Promise<void> {
+  async provision(v: VolumeRef, target?: StorageTarget): Promise<void> {
     await formatOrAccept(this.volume(v.metaUrl), v, this.defaults, target);
   }
 
-  async readUsage(v: Volume): Promise<CounterUsage> {
+  async readUsage(v: VolumeRef): Promise<CounterUsage> {
     const c = await this.volume(v.metaUrl).readCounters();
     return { usedBytes: c.usedSpace, usedInodes: c.totalInodes };
   }
@@ -71,9 +69,9 @@ export class JuiceFsMetadata implements VolumeMetadata {
    * {@link USAGE_BATCH} (two keys each), so 10,000 volumes on one cluster cost 10 round trips.
    * A failed batch is retried volume by volume, so only the volumes that fail are marked failed.
    */
-  async readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
+  async readUsageMany(volumes: readonly VolumeRef[]): Promise<Map<string, CounterUsage | Error>> {
     const out = new Map<string, CounterUsage | Error>();
-    const groups = new Map<KvEngine, { v: Volume; h: TkvVolume }[]>();
+    const groups = new Map<KvEngine, { v: VolumeRef; h: TkvVolume }[]>();
     for (const v of volumes) {
       try {
         const tv = this.volume(v.metaUrl);
@@ -99,9 +97,9 @@ export class JuiceFsMetadata implements VolumeMetadata {
    * The settings of many volumes, one batch read per engine and {@link USAGE_BATCH} volumes; a
    * failed batch is read volume by volume so one bad setting does not blind the rest.
    */
-  async readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>> {
+  async readLimitsMany(volumes: readonly VolumeRef[]): Promise<Map<string, SettingLimits | Error>> {
     const out = new Map<string, SettingLimits | Error>();
-    const groups = new Map<KvEngine, { v: Volume; h: TkvVolume }[]>();
+    const groups = new Map<KvEngine, { v: VolumeRef; h: TkvVolume }[]>();
     for (const v of volumes) {
       try {
         const h = this.volume(v.metaUrl);
@@ -135,7 +133,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
     return out;
   }
 
-  async walk(v: Volume, opts: WalkOptions): Promise<WalkOutcome> {
+  async walk(v: VolumeRef, opts: WalkOptions): Promise<WalkOutcome> {
     const tv = this.volume(v.metaUrl);
     const before = await tv.readCounters();
     const w = await walkVolume(tv.engine, tv.keys, { ...opts, expectedInodes: before.totalInodes });
@@ -153,7 +151,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
    * than 128 operations in one), until the range is empty. Only this prefix + 0xFD: volume `a`
    * never touches `a-b`.
    */
-  async purge(v: Volume): Promise<{ keysDeleted: number }> {
+  async purge(v: VolumeRef): Promise<{ keysDeleted: number }> {
     const tv = this.volume(v.metaUrl);
     const [start, end] = tv.keys.range();
     let keysDeleted = 0;
@@ -169,7 +167,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
   }
 
   /** Writes the volume's JuiceFS Capacity/Inodes (0 = unlimited). */
-  async setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
+  async setLimits(v: VolumeRef, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     const r = await this.volume(v.metaUrl).setLimits(limits);
     return { changed: r.changed };
   }
@@ -183,20 +181,7 @@ export function walkOutcome(w: WalkResult, after: { usedSpace: bigint; totalInod
     trash: { bytes: w.trash.bytes, inodes: w.trash.inodes },
     counters: { usedBytes: after.usedSpace, usedInodes: after.totalInodes },
     mismatch: counterMismatch(w, after),
-    directories: w.directories.map((d) => ({
-      inode: d.inode,
-      pathBase64: d.pathBase64,
-      path: d.path,
-      depth: d.depth,
-      inTrash: d.inTrash,
-      bytes: d.bytes,
-      logicalBytes: d.logicalBytes,
-      inodes: d.inodes,
-      files: d.files,
-      dirs: d.dirs,
-      directBytes: d.directBytes,
-      directInodes: d.directInodes,
-    })),
+    directories: w.directories,
   };
 }
 
@@ -211,7 +196,7 @@ interface Formattable {
  * to repeat: if an earlier attempt formatted it and crashed before recording that, the setting
  * carries this volume's name and is accepted as done; any other content is refused.
  */
-export async function formatOrAccept(h: Formattable, v: Volume, defaults: FormatDefaults, target?: StorageTarget): Promise<void> {
+export async function formatOrAccept(h: Formattable, v: VolumeRef, defaults: FormatDefaults, target?: StorageTarget): Promise<void> {
   const name = juicefsName(v);
   try {
     await h.format({
@@ -247,7 +232,7 @@ export function identityOf(s: SettingInfo): VolumeIdentity {
  * Results (or each volume's Error) go into `out` by volume id.
  */
 export async function readCountersInBatch<H extends { readCounters(): Promise<Counters> }>(
-  batch: readonly { v: Volume; h: H }[],
+  batch: readonly { v: VolumeRef; h: H }[],
   many: (handles: H[]) => Promise<Counters[]>,
   out: Map<string, CounterUsage | Error>,
 ): Promise<void> {

@@ -5,9 +5,7 @@
  * answers {@link DependencyUnavailableError} instead of hanging a request or a pass.
  */
 import { withDeadline } from '../lib/deadline.js';
-import type { StorageTarget } from '../volumes/metadata-provisioner.js';
-import type { Volume } from '../volumes/volume.js';
-import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../volumes/volume-metadata.js';
+import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome, StorageTarget, VolumeRef } from './volume-metadata.js';
 import { isRedisUrl } from './redis/redis-url.js';
 
 /** Routes each call by the volume's meta URL. */
@@ -29,7 +27,7 @@ export class MetadataRouter implements VolumeMetadata {
   }
 
   /** Runs a batch call on each layout's share of `volumes`; a share past its deadline fails as a whole. */
-  private async many<T>(volumes: readonly Volume[], call: (m: VolumeMetadata, share: Volume[]) => Promise<Map<string, T | Error>>): Promise<Map<string, T | Error>> {
+  private async many<T>(volumes: readonly VolumeRef[], call: (m: VolumeMetadata, share: VolumeRef[]) => Promise<Map<string, T | Error>>): Promise<Map<string, T | Error>> {
     const shares = [volumes.filter((v) => !isRedisUrl(v.metaUrl)), volumes.filter((v) => isRedisUrl(v.metaUrl))];
     const results = await Promise.all(
       shares.map(async (share, i) => {
@@ -45,29 +43,29 @@ export class MetadataRouter implements VolumeMetadata {
     return new Map(results.flatMap((m) => [...m]));
   }
 
-  async provision(v: Volume, target?: StorageTarget): Promise<void> {
+  async provision(v: VolumeRef, target?: StorageTarget): Promise<void> {
     await this.deadline(this.for(v.metaUrl).provision(v, target), v.metaUrl, 2);
   }
-  readUsage(v: Volume): Promise<CounterUsage> {
+  readUsage(v: VolumeRef): Promise<CounterUsage> {
     return this.deadline(this.for(v.metaUrl).readUsage(v), v.metaUrl);
   }
-  readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
+  readUsageMany(volumes: readonly VolumeRef[]): Promise<Map<string, CounterUsage | Error>> {
     return this.many(volumes, (m, share) => m.readUsageMany(share));
   }
-  readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>> {
+  readLimitsMany(volumes: readonly VolumeRef[]): Promise<Map<string, SettingLimits | Error>> {
     return this.many(volumes, (m, share) => m.readLimitsMany(share));
   }
-  walk(v: Volume, opts: WalkOptions): Promise<WalkOutcome> {
+  walk(v: VolumeRef, opts: WalkOptions): Promise<WalkOutcome> {
     return this.for(v.metaUrl).walk(v, opts);
   }
   inspect(metaUrl: string): Promise<VolumeIdentity> {
     return this.deadline(this.for(metaUrl).inspect(metaUrl), metaUrl);
   }
-  purge(v: Volume): Promise<{ keysDeleted: number }> {
+  purge(v: VolumeRef): Promise<{ keysDeleted: number }> {
     // Purging deletes in rounds of a hundred keys; big volumes take a while, so a wider bound.
     return this.deadline(this.for(v.metaUrl).purge(v), v.metaUrl, 40);
   }
-  setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
+  setLimits(v: VolumeRef, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     return this.deadline(this.for(v.metaUrl).setLimits(v, limits), v.metaUrl);
   }
 }

@@ -4,27 +4,14 @@
  * the Redis walk (SCAN/HSCAN) both collect direct figures and end here, so they return the same
  * {@link WalkResult} and `counterMismatch` applies to both.
  */
+import type { DirectoryUsage } from './volume-metadata.js';
 import { ROOT_INODE, TRASH_INODE } from './tkv/keys.js';
 import { TYPE_DIR, TYPE_FILE, inodeSpace } from './tkv/records.js';
 
 /** Usage of one directory; "direct" is its immediate children, the rest its whole subtree (itself excluded). */
-export interface WalkedDirectory {
-  inode: bigint;
+export interface WalkedDirectory extends DirectoryUsage {
   parent: bigint;
-  /** Raw path bytes, `/`-joined, base64: exact even for non-UTF-8 names. */
-  pathBase64: string;
-  /** The same path decoded as UTF-8 with U+FFFD for invalid bytes: for display only. */
-  path: string;
-  depth: number;
-  inTrash: boolean;
-  bytes: bigint;
-  logicalBytes: bigint;
-  inodes: bigint;
-  files: bigint;
-  dirs: bigint;
-  directBytes: bigint;
   directLogicalBytes: bigint;
-  directInodes: bigint;
 }
 
 /** Walk result: per-directory usage plus totals for the tree and for the trash. */

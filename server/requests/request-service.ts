@@ -21,7 +21,7 @@ import { checkQuota, type PlatformCeiling } from '../quotas/quota-check.js';
 import { latestReadings } from '../quotas/usage-store.js';
 import { findTenant } from '../tenants/tenant-store.js';
 import type { Quota, Volume } from '../volumes/volume.js';
-import type { VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { findVolume, updateQuota } from '../volumes/volume-store.js';
 import { evaluateRules, type RequestedLimits } from './auto-approval.js';

@@ -2,7 +2,7 @@
 import express, { type Router } from 'express';
 import { requireRole } from '../http/auth-middleware.js';
 import { actorOf, principalOf } from '../http/request-context.js';
-import type { DirectoryUsage } from '../volumes/volume-metadata.js';
+import type { DirectoryUsage } from '../meta/volume-metadata.js';
 import type { ScanService } from './scan-service.js';
 import type { DirectorySort, Scan } from './scan-store.js';
 

@@ -11,7 +11,7 @@ import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import type { Volume } from '../volumes/volume.js';
-import type { VolumeMetadata } from '../volumes/volume-metadata.js';
+import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import {
   failInterruptedScans,

@@ -1,6 +1,6 @@
 /** PostgreSQL store for scans and their per-directory results. */
 import type { Db } from '../db/database.js';
-import type { DirectoryUsage } from '../volumes/volume-metadata.js';
+import type { DirectoryUsage } from '../meta/volume-metadata.js';
 
 /** States of a scan. */
 export type ScanState = 'queued' | 'running' | 'succeeded' | 'failed';

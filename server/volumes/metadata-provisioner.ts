@@ -4,15 +4,8 @@
  * as `juicefs format` would. Every step must be safe to repeat for the same volume: a crash is
  * finished by running it again (the reconciler does).
  */
+import type { StorageTarget } from '../meta/volume-metadata.js';
 import type { Volume } from './volume.js';
-
-/** Where JuiceFS will put the volume's objects (its `--storage`, `--bucket` and keys). */
-export interface StorageTarget {
-  storage: string;
-  bucket: string;
-  accessKey?: string;
-  secretKey?: string;
-}
 
 /** What provisioning hands back: the tenant's storage keys when this call created them (shown once). */
 export interface ProvisionResult {

@@ -9,7 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { presentVolume, type Volume } from './volume.js';
-import type { VolumeMetadata } from './volume-metadata.js';
+import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from './volume-service.js';
 import { findVolume, setVolumeState } from './volume-store.js';
 

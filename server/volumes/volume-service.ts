@@ -21,7 +21,7 @@ import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
 import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
 import { allocateRedisDb, claimRedisDb } from './redis-db-allocator.js';
 import { bucketFor } from '../storage/storage-onboarding.js';
-import type { VolumeMetadata } from './volume-metadata.js';
+import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
 import { allocatePrefix, derivePrefix, retirePrefix } from './prefix-allocator.js';
 import { presentVolume, type EngineKind, type Quota, type Volume, type VolumeState } from './volume.js';

@@ -5,9 +5,7 @@
  * meta URLs carry none).
  */
 import { Redis } from 'ioredis';
-import type { Volume } from '../../volumes/volume.js';
-import type { StorageTarget } from '../../volumes/metadata-provisioner.js';
-import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome } from '../../volumes/volume-metadata.js';
+import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome, StorageTarget, VolumeRef } from '../volume-metadata.js';
 import { formatOrAccept, identityOf, limitsOf, readCountersInBatch, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
 import { parseRedisUrl, type RedisLocation } from './redis-url.js';
 import { RedisVolume } from './redis-volume.js';
@@ -53,11 +51,11 @@ export class RedisMetadata implements VolumeMetadata {
     return new RedisVolume(client);
   }
 
-  async provision(v: Volume, target?: StorageTarget): Promise<void> {
+  async provision(v: VolumeRef, target?: StorageTarget): Promise<void> {
     await formatOrAccept(this.volume(v.metaUrl), v, this.defaults, target);
   }
 
-  async readUsage(v: Volume): Promise<CounterUsage> {
+  async readUsage(v: VolumeRef): Promise<CounterUsage> {
     const c = await this.volume(v.metaUrl).readCounters();
     return { usedBytes: c.usedSpace, usedInodes: c.totalInodes };
   }
@@ -66,9 +64,9 @@ export class RedisMetadata implements VolumeMetadata {
    * One pipeline per database (`RedisVolume.readCountersMany`); if it fails, volume by volume,
    * so a volume whose read fails is an Error in the map, alone.
    */
-  async readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>> {
+  async readUsageMany(volumes: readonly VolumeRef[]): Promise<Map<string, CounterUsage | Error>> {
     const out = new Map<string, CounterUsage | Error>();
-    const batch: { v: Volume; h: RedisVolume }[] = [];
+    const batch: { v: VolumeRef; h: RedisVolume }[] = [];
     for (const v of volumes) {
       try {
         batch.push({ v, h: this.volume(v.metaUrl) });
@@ -81,8 +79,8 @@ export class RedisMetadata implements VolumeMetadata {
   }
 
   /** Settings of many volumes, read concurrently (ioredis pipelines them on each connection). */
-  async readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>> {
-    const read = async (v: Volume): Promise<SettingLimits | Error> => {
+  async readLimitsMany(volumes: readonly VolumeRef[]): Promise<Map<string, SettingLimits | Error>> {
+    const read = async (v: VolumeRef): Promise<SettingLimits | Error> => {
       try {
         return limitsOf(await this.volume(v.metaUrl).readSetting());
       } catch (err) {
@@ -92,7 +90,7 @@ export class RedisMetadata implements VolumeMetadata {
     return new Map(await Promise.all(volumes.map(async (v) => [v.id, await read(v)] as const)));
   }
 
-  async walk(v: Volume, opts: WalkOptions): Promise<WalkOutcome> {
+  async walk(v: VolumeRef, opts: WalkOptions): Promise<WalkOutcome> {
     const rv = this.volume(v.metaUrl);
     const w = await walkRedisVolume(rv.redis, { keys: rv.keys, ...opts });
     return walkOutcome(w, await rv.readCounters());
@@ -103,14 +101,14 @@ export class RedisMetadata implements VolumeMetadata {
   }
 
   /** Empties the volume's database: one JuiceFS volume per database, so all of it is the volume. */
-  async purge(v: Volume): Promise<{ keysDeleted: number }> {
+  async purge(v: VolumeRef): Promise<{ keysDeleted: number }> {
     const r = this.volume(v.metaUrl).redis;
     const keysDeleted = await r.dbsize();
     await r.flushdb();
     return { keysDeleted };
   }
 
-  async setLimits(v: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
+  async setLimits(v: VolumeRef, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     const r = await this.volume(v.metaUrl).setLimits(limits);
     return { changed: r.changed };
   }

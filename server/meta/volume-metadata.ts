@@ -1,10 +1,31 @@
 /**
- * The port between the service and a volume's JuiceFS metadata, whatever engine holds it.
- * `server/meta/volume-metadata-adapter.ts` implements it over the TKV layout and the engines;
- * tests may use the same adapter on the in-memory engine.
+ * The port between the service and a volume's JuiceFS metadata, whatever engine holds it,
+ * declared by the metadata layer itself (as JuiceFS's own pkg/meta owns its interface):
+ * `JuiceFsMetadata` implements it over the TKV layout and the engines, `RedisMetadata` over
+ * Redis, and `MetadataRouter` picks one per meta URL. Tests use the same code on the in-memory
+ * engine.
  */
-import type { MetadataProvisioner } from './metadata-provisioner.js';
-import type { Volume } from './volume.js';
+/**
+ * What the metadata layer knows of a volume: where its keys are, and the hard limits it is
+ * formatted with. Nothing of tenants, states or enforcement (a Volume is one, structurally).
+ */
+export interface VolumeRef {
+  readonly id: string;
+  /** `etcd://…/prefix`, `tikv://…`, `redis://…/db`, `local://file?prefix=…`. */
+  readonly metaUrl: string;
+  /** The volume's key prefix, never shared or reused (also its JuiceFS name). */
+  readonly prefix: string;
+  /** Written as Capacity/Inodes at format time (null = unlimited). */
+  readonly quota: { readonly hardBytes: bigint | null; readonly hardInodes: bigint | null };
+}
+
+/** Where JuiceFS will put the volume's objects (its `--storage`, `--bucket` and keys). */
+export interface StorageTarget {
+  storage: string;
+  bucket: string;
+  accessKey?: string;
+  secretKey?: string;
+}
 
 /** Usage as the JuiceFS counters report it. */
 export interface CounterUsage {
@@ -63,17 +84,19 @@ export interface SettingLimits {
 }
 
 /** Engine-neutral access to one volume's metadata. */
-export interface VolumeMetadata extends MetadataProvisioner {
-  readUsage(volume: Volume): Promise<CounterUsage>;
+export interface VolumeMetadata {
+  /** Formats the volume as `juicefs format` would (or accepts its own earlier format); safe to repeat. */
+  provision(volume: VolumeRef, target?: StorageTarget): Promise<void>;
+  readUsage(volume: VolumeRef): Promise<CounterUsage>;
   /** Counters of many volumes in as few round trips as the engines allow; a failed read is an Error in the map. */
-  readUsageMany(volumes: readonly Volume[]): Promise<Map<string, CounterUsage | Error>>;
-  walk(volume: Volume, opts: WalkOptions): Promise<WalkOutcome>;
+  readUsageMany(volumes: readonly VolumeRef[]): Promise<Map<string, CounterUsage | Error>>;
+  walk(volume: VolumeRef, opts: WalkOptions): Promise<WalkOutcome>;
   /** Deletes every metadata key of the volume (its prefix, or its Redis database); idempotent. */
-  purge(volume: Volume): Promise<{ keysDeleted: number }>;
+  purge(volume: VolumeRef): Promise<{ keysDeleted: number }>;
   /** The Capacity/Inodes the settings of many volumes hold now (verification); a failed read is an Error in the map. */
-  readLimitsMany(volumes: readonly Volume[]): Promise<Map<string, SettingLimits | Error>>;
+  readLimitsMany(volumes: readonly VolumeRef[]): Promise<Map<string, SettingLimits | Error>>;
   /** Writes the JuiceFS Capacity/Inodes of the volume (0 = unlimited); idempotent. */
-  setLimits(volume: Volume, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }>;
+  setLimits(volume: VolumeRef, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }>;
   /** Reads and checks the `setting` at a meta URL; throws if it is not a JuiceFS volume. */
   inspect(metaUrl: string): Promise<VolumeIdentity>;
 }
