@@ -12,7 +12,7 @@ import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
-import type { VolumeMetadata } from '../../server/volumes/volume-metadata.js';
+import type { VolumeMetadata } from '../../server/meta/volume-metadata.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';

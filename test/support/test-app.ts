@@ -8,7 +8,7 @@ import { signToken } from '../../server/auth/tokens.js';
 import { loadConfig } from '../../server/config.js';
 import { createDb } from '../../server/db/database.js';
 import type { MetadataProvisioner } from '../../server/volumes/metadata-provisioner.js';
-import type { VolumeMetadata } from '../../server/volumes/volume-metadata.js';
+import type { VolumeMetadata } from '../../server/meta/volume-metadata.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 
 /** Secret used by every test app; tests that forge tokens use another. */
