@@ -1,4 +1,5 @@
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -12,7 +13,7 @@ describe.skipIf(!pgAvailable())('bad input gets a clear problem+json and writes 
   beforeAll(async () => {
     t = await createTestApp();
     admin = `Bearer ${t.token('admin')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'A', email: 'a@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'A', email: 'a@example.com' });
   });
   afterAll(() => t?.close());
 

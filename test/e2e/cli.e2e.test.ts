@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
@@ -30,7 +31,7 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     await new Promise((r) => server.once('listening', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'a@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
     const v = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name: 'data', quota: { hardBytes: 100_000_000 } });
     volumeId = v.body.id;
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));

@@ -7,6 +7,7 @@
  * config` would) is repaired by the next pass that checks the volume.
  */
 import { request } from '../support/api.js';
+import { buildTenant, buildVolume } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
@@ -52,7 +53,7 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
     // A long first backoff: the pass, not the in-process retry timer, is what must converge here.
     t = await createTestApp({ ...eng.env, ENFORCE_APPLY_BACKOFF_MS: '600000' }, undefined, { wrapMetadata: faulty, poolMax: 4 });
     admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'acme@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'acme@example.com' });
   });
   afterAll(async () => {
     await t?.close();
@@ -61,13 +62,12 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
   });
 
   async function volume(name: string, quota: object = { softBytes: 100 * MB, hardBytes: 200 * MB }) {
-    const res = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name, quota });
-    expect(res.status).toBe(201);
-    const h = eng.handle(res.body.id as string, res.body.metaUrl as string);
+    const body = await buildVolume(t.http, admin, 'acme', { name, quota });
+    const h = eng.handle(body.id, body.metaUrl);
     await h.fx.file(ROOT_INODE, 'data.bin', 5 * MB);
     const used = (await h.fx.finish()).usedSpace;
-    const tv = new TkvVolume(engine, parseMetaUrl(res.body.metaUrl as string).prefix);
-    return { id: res.body.id as string, used, capacity: h.capacity, behindOurBack: (capacity: bigint) => tv.setLimits({ capacity, inodes: 0n }) };
+    const tv = new TkvVolume(engine, parseMetaUrl(body.metaUrl).prefix);
+    return { id: body.id, used, capacity: h.capacity, behindOurBack: (capacity: bigint) => tv.setLimits({ capacity, inodes: 0n }) };
   }
   const view = async (id: string) => {
     const r = await request(t.http).get(`/v1/volumes/${id}/enforcement`).set('authorization', admin);
@@ -237,7 +237,7 @@ describe.skipIf(!engineAvailable('redis'))('a hung metadata engine (a paused red
     server = await startRedisServer(16);
     t = await createTestApp({ REDIS_META_URL: server.url, REDIS_META_DBS: '1-15', META_ENGINE: 'redis', META_TIMEOUT_MS: '1000' });
     admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'acme@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'acme@example.com' });
   });
   afterAll(async () => {
     server?.pause(false);

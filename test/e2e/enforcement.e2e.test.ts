@@ -7,6 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
@@ -38,8 +39,8 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
       PUBLIC_URL: 'https://headroom.example.com',
     });
     admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'alice', displayName: 'Alice', email: 'alice@example.com', webhookUrl: hook.url }).expect(201);
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'bob', displayName: 'Bob', email: 'bob@example.com', language: 'zh' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'alice', displayName: 'Alice', email: 'alice@example.com', webhookUrl: hook.url });
+    await buildTenant(t.http, admin, { id: 'bob', displayName: 'Bob', email: 'bob@example.com', language: 'zh' });
   });
   afterAll(async () => {
     await t?.close();

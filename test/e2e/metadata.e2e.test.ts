@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
 import { hexKey } from '../../server/engines/kv.js';
@@ -28,7 +29,7 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
     t = await createTestApp(etcd ? { ETCD_ENDPOINTS: etcd.endpoint } : {});
     admin = `Bearer ${t.token('admin', 'root')}`;
     for (const id of ['acme', 'other']) {
-      await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, email: `${id}@example.com` }).expect(201);
+      await buildTenant(t.http, admin, { id, displayName: id, email: `${id}@example.com` });
     }
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
   });

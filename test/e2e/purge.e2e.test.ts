@@ -4,6 +4,7 @@
  * and safe to repeat.
  */
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
@@ -20,7 +21,7 @@ describe.each(engines)('purge on $kind', ({ kind, available }) => {
     eng = await startEngine(kind);
     t = await createTestApp(eng.env);
     admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'a@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
   });
   afterAll(async () => {
     await t?.close();

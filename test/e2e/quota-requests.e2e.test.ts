@@ -4,6 +4,7 @@
  * rails, concurrency, tenant isolation, and every response against the OpenAPI spec.
  */
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { engineAvailable, startEngine, type EngineUnderTest, type Handle } from '../support/engines.js';
@@ -27,8 +28,8 @@ describe.each(engines)('quota requests on $kind', ({ kind, available }) => {
     admin = `Bearer ${t.token('admin', 'root')}`;
     eve = `Bearer ${t.token('engineer', 'eve', ['acme'])}`;
     mallory = `Bearer ${t.token('engineer', 'mallory', ['other'])}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'acme@example.com', tier: 'gold' }).expect(201);
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'other', displayName: 'Other', email: 'o@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'acme@example.com', tier: 'gold' });
+    await buildTenant(t.http, admin, { id: 'other', displayName: 'Other', email: 'o@example.com' });
     for (const [name, body] of [
       ['ceiling', { tier: 'gold', kind: 'tier_ceiling', params: { maxHardBytes: 500 * MB, maxHardInodes: null }, position: 1 }],
       ['percent', { tier: 'gold', kind: 'percent_increase', params: { maxPercent: 20, cooldownDays: 30 }, position: 2, description: 'routine +20%' }],

@@ -4,6 +4,7 @@
  * usage and walks, adoption, and credentials that never leave the server's configuration.
  */
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
 import { RedisVolume } from '../../server/meta/redis/redis-volume.js';
@@ -22,7 +23,7 @@ describe.skipIf(!(pgAvailable() && redisServerAvailable()))('volumes on Redis', 
     server = await startRedisServer(32, PASSWORD);
     t = await createTestApp({ REDIS_META_URL: server.url, REDIS_META_DBS: '3-5' });
     admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'a@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
   });
   afterAll(async () => {
     await t?.close();

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { PutObjectCommand, DeleteObjectCommand, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
@@ -69,7 +70,7 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
     admin = `Bearer ${t.token('admin', 'root')}`;
     for (const id of ['acme', 'beta']) {
-      await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, email: `${id}@example.com` }).expect(201);
+      await buildTenant(t.http, admin, { id, displayName: id, email: `${id}@example.com` });
     }
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
@@ -27,8 +28,8 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
     admin = `Bearer ${t.token('admin', 'root')}`;
     engineer = `Bearer ${t.token('engineer', 'eve', ['acme'])}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'acme@example.com' }).expect(201);
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'other', displayName: 'Other', email: 'o@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'acme@example.com' });
+    await buildTenant(t.http, admin, { id: 'other', displayName: 'Other', email: 'o@example.com' });
   });
   afterAll(async () => {
     await store?.close();

@@ -1,4 +1,5 @@
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -11,7 +12,7 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     t = await createTestApp();
     admin = `Bearer ${t.token('admin', 'alice')}`;
     for (const id of ['acme', 'other']) {
-      await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, email: `${id}@example.com` }).expect(201);
+      await buildTenant(t.http, admin, { id, displayName: id, email: `${id}@example.com` });
     }
   });
   afterAll(() => t?.close());
@@ -53,7 +54,7 @@ describe.skipIf(!pgAvailable())('volumes', () => {
     const tikv = await createTestApp({ TIKV_PD_ENDPOINTS: fake.pdEndpoint });
     try {
       const a = `Bearer ${tikv.token('platform')}`;
-      await request(tikv.http).post('/v1/tenants').set('authorization', a).send({ id: 'acme', displayName: 'A', email: 'a@example.com' }).expect(201);
+      await buildTenant(tikv.http, a, { id: 'acme', displayName: 'A', email: 'a@example.com' });
       const res = await request(tikv.http).post('/v1/tenants/acme/volumes').set('authorization', a).send({ name: 'ckpt', engine: 'tikv' });
       expect(res.status).toBe(201);
       expect(res.body.metaUrl).toBe(`tikv://${fake.pdEndpoint}/acme-ckpt`);
@@ -104,7 +105,7 @@ describe.skipIf(!pgAvailable())('volumes', () => {
   });
 
   it('cross-tenant collisions are resolved too: (a, b-c) and (a-b, c) never share a prefix', async () => {
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme-b', displayName: 'x', email: 'x@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme-b', displayName: 'x', email: 'x@example.com' });
     const one = await create('acme', { name: 'b-c' });
     const two = await create('acme-b', { name: 'c' });
     expect(one.body.prefix).toBe('acme-b-c');

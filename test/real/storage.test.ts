@@ -17,6 +17,7 @@
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetUserPolicyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { request } from '../support/api.js';
+import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable } from '../support/pg.js';
 import { toolsAvailable } from '../support/real/tools.js';
@@ -85,7 +86,7 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
     iam = new IAMClient({ endpoint: weed.s3Endpoint, region: 'us-east-1', credentials: adminKeys, maxAttempts: 1 });
     adminS3 = new S3Client({ endpoint: weed.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: adminKeys, maxAttempts: 1 });
     for (const id of ['acme', 'beta']) {
-      await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id, displayName: id, email: `${id}@example.com` }).expect(201);
+      await buildTenant(t.http, admin, { id, displayName: id, email: `${id}@example.com` });
     }
   }, 120_000);
   afterAll(async () => {

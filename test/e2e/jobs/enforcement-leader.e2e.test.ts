@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { request } from '../../support/api.js';
+import { buildTenant } from '../../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../server/app.js';
 import { loadConfig } from '../../../server/config.js';
@@ -44,7 +45,7 @@ describe.skipIf(!available)('enforcement leadership across instances (PostgreSQL
     const config = loadConfig({ DATA_DIR: bDir, DATABASE_URL: a.database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
     b = buildApp({ config, log: pino({ level: 'silent' }), db: a.database.db, jwtSecret: testSecret, webhookSecret: testWebhookSecret });
     admin = `Bearer ${a.token('admin', 'root')}`;
-    await request(a.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'acme@example.com' }).expect(201);
+    await buildTenant(a.http, admin, { id: 'acme', displayName: 'Acme', email: 'acme@example.com' });
     store = new LocalEngine(path.join(a.dataDir, 'meta.db'));
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { request } from '../../support/api.js';
+import { buildTenant } from '../../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../../server/engines/local/local-engine.js';
 import { LocalLease } from '../../../server/jobs/lease.js';
@@ -30,7 +31,7 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
     t = await createTestApp();
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
     const admin = `Bearer ${t.token('admin', 'root')}`;
-    await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'a@example.com' }).expect(201);
+    await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
     for (let v = 0; v < 4; v++) {
       const res = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name: `v${v}` });
       const fx = new FixtureBuilder(store, new TkvVolume(store, parseMetaUrl(res.body.metaUrl).prefix).keys);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { request } from '../api.js';
+import { buildTenant } from '../factories.js';
 import { EtcdEngine } from '../../../server/engines/etcd/etcd-engine.js';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../etcd.js';
 import { pgAvailable } from '../pg.js';
@@ -109,7 +110,7 @@ export async function startStack(engine: RealEngine, env: Record<string, string>
     }
     app = await createTestApp({ ...engineEnv, OBJECTS_DIR: objects, JUICEFS_TRASH_DAYS: '1', ...env });
     admin = `Bearer ${app.token('admin', 'root')}`;
-    await request(app.http).post('/v1/tenants').set('authorization', admin).send({ id: 'acme', displayName: 'Acme', email: 'a@example.com' }).expect(201);
+    await buildTenant(app.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
   } catch (err) {
     // Nothing the half-built stack started may outlive it (the suite never gets a stop()).
     await teardown();
