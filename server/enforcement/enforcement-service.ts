@@ -19,21 +19,19 @@ import { inTransaction, type Db } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
-import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
-import { forecastFull } from '../quotas/forecast.js';
-import { hourlySamples, latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
-import { latestWalks, topDirectories } from '../scanner/scan-store.js';
-import { findTenant } from '../tenants/tenant-store.js';
+import { latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
+import { latestWalks } from '../scanner/scan-store.js';
 import { findVolume, listVolumes } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
 import type { CounterUsage, VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Applier } from './applier.js';
+import { EnforcementNotices, GRACE_WARNING_MS } from './enforcement-notices.js';
 import { Verifier, type VerifyPass } from './verifier.js';
-import { countByState, ensureState, findState, initialState, insertTransition, loadStates, markForecastChecked, saveState, setStorageDesired, withGenerations, type StateRow } from './enforcement-store.js';
-import { decide, frozenCapacity, toRelease, type Decision, type Limits, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
+import { countByState, ensureState, findState, initialState, insertTransition, loadStates, saveState, setStorageDesired, withGenerations, type StateRow } from './enforcement-store.js';
+import { decide, frozenCapacity, jsonLimits, limitsOf, type Decision, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
 /** The actor recorded for the scheduler's own changes. */
 export const ENFORCER: Actor = { sub: 'system:enforcer', role: 'system' };
@@ -67,8 +65,6 @@ export interface EnforcementDeps {
 
 /** Drift below these is noise (in-flight writes during a walk), whatever the fraction. */
 const MISMATCH_FLOOR = { bytes: 64n << 20n, inodes: 1000n };
-/** Warn this long before a grace period ends. */
-const GRACE_WARNING_MS = 24 * 3_600_000;
 /** Forecasts are computed for volumes at least this full (cheap filter for big fleets). */
 const FORECAST_MIN_FILL = 0.5;
 const PAGE = 1000;
@@ -76,7 +72,6 @@ const PAGE = 1000;
 const APPLY_CONCURRENCY = 8;
 /** How often one volume's forecast is checked, and how many are checked per pass. */
 const FORECAST_EVERY_MS = 6 * 3_600_000;
-const FORECAST_PER_PASS = 200;
 
 /** Counts reported by a pass (recorded with the job run). */
 export type PassCounts = Record<'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices' | 'verified' | 'drifts' | 'applied' | 'verifyFailed', number>;
@@ -106,10 +101,13 @@ export class EnforcementService {
   private readonly applier: Applier;
   private readonly opts: EnforcementOptions;
   private readonly verifier: Verifier;
+  /** What the decisions tell people: notice data, transition, grace and forecast notices. */
+  readonly notices: EnforcementNotices;
 
   constructor(d: EnforcementDeps) {
     ({ db: this.db, log: this.log, volumes: this.volumes, metadata: this.metadata, outbox: this.outbox, applier: this.applier, opts: this.opts } = d);
     const { db, registry } = d;
+    this.notices = new EnforcementNotices(db, this.outbox, d.opts);
     this.verifier = new Verifier({
       db,
       log: this.log,
@@ -118,7 +116,7 @@ export class EnforcementService {
       applier: this.applier,
       outbox: this.outbox,
       registry,
-      noticeData: (trx, v, s, detail) => this.noticeData(trx, v, s, { ok: false, error: '' }, detail),
+      noticeData: (trx, v, s, detail) => this.notices.noticeData(trx, v, s, { ok: false, error: '' }, detail),
       everyMs: d.opts.verifyEveryMs,
     });
     this.transitions = new client.Counter({ name: 'headroom_enforcement_transitions_total', help: 'Enforcement transitions by target state', labelNames: ['to'], registers: [registry] });
@@ -229,7 +227,7 @@ export class EnforcementService {
     // The decisions above changed some states: verify against what is desired now.
     const current = toApply.length ? await loadStates(this.db, ids) : states;
     await this.verifier.verifyPage(page, current, now, ctx.vp, counts);
-    if (forecastCandidates.length) await this.forecastAlerts(forecastCandidates, now, counts);
+    if (forecastCandidates.length) counts.notices += await this.notices.forecastAlerts(forecastCandidates, now);
   }
 
   /** A reading is not acted upon when the last walk says the counters cannot be trusted. */
@@ -263,7 +261,7 @@ export class EnforcementService {
         if (cur.unknownReason === null) {
           counts.unknown++;
           await recordAudit(trx, ENFORCER, { action: 'enforcement.unknown', entityType: 'enforcement', entityId: v.id, tenantId: v.tenantId, before: { state: cur.state }, after: { state: cur.state, unknown: d.why } });
-          const data = await this.noticeData(trx, v, cur, reading, d.why);
+          const data = await this.notices.noticeData(trx, v, cur, reading, d.why);
           if (await this.outbox.enqueue(trx, { eventKey: `${v.id}:unknown:${now.toISOString()}`, type: 'admin.volume_unknown', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data })) counts.notices++;
         }
         await saveState(trx, { ...cur, unknownReason: d.why, unknownSince: cur.unknownSince ?? now, evaluatedAt: now });
@@ -278,7 +276,7 @@ export class EnforcementService {
       next = this.desire(v, cur, next);
       if (d.changed) await this.recordTransition(trx, v, cur, next, ENFORCER, null, counts);
       await saveState(trx, next);
-      await this.graceWarning(trx, v, next, reading, now, counts);
+      if (await this.notices.graceWarning(trx, v, next, reading, now)) counts.notices++;
       return next.metadataGeneration !== cur.metadataGeneration || next.storageGeneration !== cur.storageGeneration;
     });
     if (decided) await this.carryOut(stale.id, counts);
@@ -322,75 +320,10 @@ export class EnforcementService {
     });
     counts.transitions++;
     this.transitions.inc({ to: next.state });
-    let type: NoticeType | null = null;
-    if (next.state === 'frozen' && (cur.state !== 'frozen' || next.reason === 'manual_freeze')) type = 'quota.frozen';
-    else if (cur.state === 'frozen' && next.state !== 'frozen') type = 'quota.unfrozen';
-    else if (cur.state === 'ok' && next.state === 'over_soft') type = 'quota.soft_exceeded';
+    const type = await this.notices.transition(trx, v, cur, next, detail);
     if (type === 'quota.frozen') counts.frozen++;
     if (type === 'quota.unfrozen') counts.unfrozen++;
-    if (!type) return;
-    const reading: PolicyReading = next.bytes !== null ? { ok: true, bytes: next.bytes, inodes: next.inodes ?? 0n, readAt: next.readAt ?? new Date() } : { ok: false, error: '' };
-    const data = await this.noticeData(trx, v, next, reading, detail);
-    const n: NewNotice = { eventKey: `${v.id}:${type}:${(next.since ?? new Date()).toISOString()}`, type, audience: 'tenant', tenantId: v.tenantId, volumeId: v.id, data };
-    if (await this.outbox.enqueue(trx, n)) counts.notices++;
-  }
-
-  /** "Writes stop in 24 h": once per grace period. */
-  private async graceWarning(trx: Db, v: Volume, s: StateRow, reading: PolicyReading, now: Date, counts: PassCounts): Promise<void> {
-    if (s.state !== 'over_soft' || !s.graceDeadline) return;
-    if (s.graceDeadline.getTime() - now.getTime() > GRACE_WARNING_MS) return;
-    const data = await this.noticeData(trx, v, s, reading, null);
-    const n: NewNotice = { eventKey: `${v.id}:quota.grace_ending:${s.graceDeadline.toISOString()}`, type: 'quota.grace_ending', audience: 'tenant', tenantId: v.tenantId, volumeId: v.id, data };
-    if (await this.outbox.enqueue(trx, n)) counts.notices++;
-  }
-
-  /**
-   * "Full within N days" notices, at most one per volume per alert window. A volume's forecast is
-   * checked every few hours, at most {@link FORECAST_PER_PASS} per pass (least recently checked
-   * first): trends over days do not need a five-minute cadence, and the sample reads stay small.
-   */
-  private async forecastAlerts(cands: { v: Volume; reading: Extract<PolicyReading, { ok: true }>; checkedAt: Date | null }[], now: Date, counts: PassCounts): Promise<void> {
-    const due = [...cands].sort((a, b) => (a.checkedAt?.getTime() ?? 0) - (b.checkedAt?.getTime() ?? 0)).slice(0, FORECAST_PER_PASS);
-    const since = new Date(now.getTime() - this.opts.forecastWindowDays * 86_400_000);
-    const samples = await hourlySamples(this.db, due.map((c) => c.v.id), since);
-    const windowMs = Math.max(1, this.opts.forecastAlertDays) * 86_400_000;
-    for (const { v, reading } of due) {
-      const series = [...(samples.get(v.id) ?? []), { at: reading.readAt, bytes: reading.bytes, inodes: reading.inodes }];
-      const f = forecastFull(series, v.quota.hardBytes, now);
-      if (!f || f.secondsToFull > this.opts.forecastAlertDays * 86_400) continue;
-      await inTransaction(this.db, async (trx) => {
-        const cur = (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, now);
-        const data = await this.noticeData(trx, v, cur, reading, null);
-        data.forecast = { fullAt: f.fullAt.toISOString(), bytesPerDay: String(f.bytesPerDay) };
-        const n: NewNotice = { eventKey: `${v.id}:quota.forecast_full:${Math.floor(now.getTime() / windowMs)}`, type: 'quota.forecast_full', audience: 'tenant', tenantId: v.tenantId, volumeId: v.id, data };
-        if (await this.outbox.enqueue(trx, n)) counts.notices++;
-      });
-    }
-    await markForecastChecked(this.db, due.map((c) => ({ volumeId: c.v.id, tenantId: c.v.tenantId })), now);
-  }
-
-  /** What a notice about `v` says, snapshotted now. */
-  async noticeData(db: Db, v: Volume, s: StateRow, reading: PolicyReading, detail: string | null): Promise<NoticeData> {
-    const tenant = await findTenant(db, v.tenantId);
-    const walk = (await latestWalks(db, [v.id])).get(v.id);
-    const top = walk ? await topDirectories(db, walk.scanId, { maxDepth: 1, limit: 4, sort: 'bytes' }) : [];
-    const usage = reading.ok ? { bytes: reading.bytes, inodes: reading.inodes } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
-    const release = usage ? toRelease(limitsOf(v), usage, this.opts.hysteresis) : null;
-    return {
-      volume: { id: v.id, name: v.name },
-      tenant: { id: v.tenantId, name: tenant?.displayName ?? v.tenantId },
-      state: s.state,
-      reason: s.reason,
-      usage: usage && { bytes: String(usage.bytes), inodes: String(usage.inodes) },
-      limits: jsonLimits(v),
-      graceDeadline: s.graceDeadline?.toISOString() ?? null,
-      forecast: null,
-      topDirectories: top.filter((d) => d.depth === 1).slice(0, 3).map((d) => ({ path: d.path, bytes: String(d.bytes), inodes: String(d.inodes) })),
-      toRelease: release && { bytes: String(release.bytes), inodes: String(release.inodes) },
-      links: { enforcement: `${this.opts.publicUrl}/v1/volumes/${v.id}/enforcement`, request: `${this.opts.publicUrl}/v1/volumes/${v.id}/quota-requests` },
-      detail,
-      manualUntil: s.manual?.until?.toISOString() ?? null,
-    };
+    if (type) counts.notices++;
   }
 
   /**
@@ -516,11 +449,6 @@ export class EnforcementService {
   }
 }
 
-/** The policy's view of a volume's quota. */
-export function limitsOf(v: Volume): Limits {
-  return { softBytes: v.quota.softBytes, hardBytes: v.quota.hardBytes, softInodes: v.quota.softInodes, hardInodes: v.quota.hardInodes, graceSeconds: v.quota.graceSeconds };
-}
-
 function policyCurrent(s: StateRow) {
   return { state: s.state, since: s.since, graceDeadline: s.graceDeadline, manualFreeze: s.manual && { until: s.manual.until, reason: s.manual.reason } };
 }
@@ -538,11 +466,6 @@ function needsWrite(cur: StateRow, d: Decision, now: Date, hasStorage: boolean):
 
 function toPolicy(r: Reading): PolicyReading {
   return r.ok ? { ok: true, bytes: r.bytes, inodes: r.inodes, readAt: r.at } : { ok: false, error: r.error };
-}
-
-function jsonLimits(v: Volume) {
-  const s = (x: bigint | null) => (x === null ? null : String(x));
-  return { softBytes: s(v.quota.softBytes), hardBytes: s(v.quota.hardBytes), softInodes: s(v.quota.softInodes), hardInodes: s(v.quota.hardInodes) };
 }
 
 const zero = (): PassCounts => ({ volumes: 0, readFailed: 0, transitions: 0, frozen: 0, unfrozen: 0, unknown: 0, limitWrites: 0, errors: 0, notices: 0, verified: 0, drifts: 0, applied: 0, verifyFailed: 0 });

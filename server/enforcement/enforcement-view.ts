@@ -9,8 +9,7 @@ import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
 import { layerKey, loadLayers, type Layer, type LayerRow } from './layer-store.js';
-import { limitsOf } from './enforcement-service.js';
-import { releaseLine, toRelease } from './policy.js';
+import { limitsOf, releaseLine, toRelease } from './policy.js';
 
 const n = (x: bigint | null | undefined) => (x === null || x === undefined ? null : Number(x));
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;

@@ -163,3 +163,19 @@ export function frozenCapacity(usage: { bytes: bigint; inodes: bigint }): { byte
 function max1(x: bigint): bigint {
   return x > 0n ? x : 1n;
 }
+
+/** The quota fields the policy reads (a Volume has them). */
+export interface QuotaOf {
+  quota: { softBytes: bigint | null; hardBytes: bigint | null; softInodes: bigint | null; hardInodes: bigint | null; graceSeconds: number };
+}
+
+/** The policy's view of a volume's quota. */
+export function limitsOf(v: QuotaOf): Limits {
+  return { softBytes: v.quota.softBytes, hardBytes: v.quota.hardBytes, softInodes: v.quota.softInodes, hardInodes: v.quota.hardInodes, graceSeconds: v.quota.graceSeconds };
+}
+
+/** The limits as decimal strings (null = unlimited), as transitions and notices record them. */
+export function jsonLimits(v: QuotaOf) {
+  const s = (x: bigint | null) => (x === null ? null : String(x));
+  return { softBytes: s(v.quota.softBytes), hardBytes: s(v.quota.hardBytes), softInodes: s(v.quota.softInodes), hardInodes: s(v.quota.hardInodes) };
+}

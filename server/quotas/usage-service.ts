@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal.js';
 import { findState } from '../enforcement/enforcement-store.js';
-import { limitsOf } from '../enforcement/enforcement-service.js';
+import { limitsOf } from '../enforcement/policy.js';
 import { toRelease } from '../enforcement/policy.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { ScanService } from '../scanner/scan-service.js';

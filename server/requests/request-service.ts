@@ -273,7 +273,7 @@ export class RequestService {
   private async notify(trx: Db, type: NoticeType, req: QuotaRequest, v: Volume, usage: { bytes: bigint; inodes: bigint } | null): Promise<void> {
     const state = (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, new Date());
     const reading = usage ? { ok: true as const, bytes: usage.bytes, inodes: usage.inodes, readAt: new Date() } : { ok: false as const, error: 'no reading' };
-    const data = await this.enforcement.noticeData(trx, v, state, reading, null);
+    const data = await this.enforcement.notices.noticeData(trx, v, state, reading, null);
     data.reason = type === 'quota.request_approved' ? 'quota_changed' : data.reason;
     data.request = {
       id: req.id,
