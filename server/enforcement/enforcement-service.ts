@@ -17,20 +17,21 @@ import type { Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction, type Db } from '../db/database.js';
 import { errors } from '../lib/errors.js';
-import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { Outbox } from '../notifications/outbox.js';
-import { latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
+import { recordReadings } from '../quotas/usage-store.js';
 import { latestWalks } from '../scanner/scan-store.js';
-import { findVolume, listVolumes } from '../volumes/volume-store.js';
+import { findVolume } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
-import type { CounterUsage, VolumeMetadata } from '../meta/volume-metadata.js';
+import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Applier } from './applier.js';
-import { EnforcementNotices, GRACE_WARNING_MS } from './enforcement-notices.js';
-import { Verifier, type VerifyPass } from './verifier.js';
-import { countByState, ensureState, findState, initialState, insertTransition, loadStates, saveState, setStorageDesired, withGenerations, type StateRow } from './enforcement-store.js';
+import { EnforcementNotices } from './enforcement-notices.js';
+import { Verifier } from './verifier.js';
+import { needsWrite, policyCurrent, trustReading } from './decisions.js';
+import { EnforcementPasses, zero, type PassContext, type PassCounts } from './enforcement-pass.js';
+import { countByState, ensureState, findState, insertTransition, saveState, setStorageDesired, withGenerations, type StateRow } from './enforcement-store.js';
 import { decide, frozenCapacity, jsonLimits, limitsOf, type Decision, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
 /** The actor recorded for the scheduler's own changes. */
@@ -63,33 +64,6 @@ export interface EnforcementDeps {
   registry: client.Registry;
 }
 
-/** Drift below these is noise (in-flight writes during a walk), whatever the fraction. */
-const MISMATCH_FLOOR = { bytes: 64n << 20n, inodes: 1000n };
-/** Forecasts are computed for volumes at least this full (cheap filter for big fleets). */
-const FORECAST_MIN_FILL = 0.5;
-const PAGE = 1000;
-/** Volumes whose changes are written at once (each holds a PostgreSQL connection). */
-const APPLY_CONCURRENCY = 8;
-/** How often one volume's forecast is checked, and how many are checked per pass. */
-const FORECAST_EVERY_MS = 6 * 3_600_000;
-
-/** Counts reported by a pass (recorded with the job run). */
-export type PassCounts = Record<'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices' | 'verified' | 'drifts' | 'applied' | 'verifyFailed', number>;
-
-/** Context of a pass. */
-export interface PassContext {
-  now?: Date;
-  lease?: Lease;
-  signal?: AbortSignal;
-}
-
-/** A pass's context while it decides one page. */
-interface PageContext extends PassContext {
-  counts: PassCounts;
-  vp: VerifyPass;
-  checkForecasts: boolean;
-}
-
 /** Quota enforcement. */
 export class EnforcementService {
   private readonly transitions: client.Counter<'to'>;
@@ -100,7 +74,7 @@ export class EnforcementService {
   private readonly outbox: Outbox;
   private readonly applier: Applier;
   private readonly opts: EnforcementOptions;
-  private readonly verifier: Verifier;
+  private readonly passes: EnforcementPasses;
   /** What the decisions tell people: notice data, transition, grace and forecast notices. */
   readonly notices: EnforcementNotices;
 
@@ -108,7 +82,7 @@ export class EnforcementService {
     ({ db: this.db, log: this.log, volumes: this.volumes, metadata: this.metadata, outbox: this.outbox, applier: this.applier, opts: this.opts } = d);
     const { db, registry } = d;
     this.notices = new EnforcementNotices(db, this.outbox, d.opts);
-    this.verifier = new Verifier({
+    const verifier = new Verifier({
       db,
       log: this.log,
       metadata: this.metadata,
@@ -119,6 +93,7 @@ export class EnforcementService {
       noticeData: (trx, v, s, detail) => this.notices.noticeData(trx, v, s, { ok: false, error: '' }, detail),
       everyMs: d.opts.verifyEveryMs,
     });
+    this.passes = new EnforcementPasses({ db, log: this.log, metadata: this.metadata, verifier, notices: this.notices, decisions: this, opts: d.opts });
     this.transitions = new client.Counter({ name: 'headroom_enforcement_transitions_total', help: 'Enforcement transitions by target state', labelNames: ['to'], registers: [registry] });
     new client.Gauge({
       name: 'headroom_volumes_by_enforcement_state',
@@ -132,123 +107,21 @@ export class EnforcementService {
     });
   }
 
-  /**
-   * Reads every active volume's counters, stores them, and enforces on the fresh numbers. Pages
-   * are pipelined: the next page's counters are read while this page is recorded and evaluated.
-   */
-  async countersPass(ctx: PassContext = {}): Promise<PassCounts> {
-    const counts = zero();
-    const vp: VerifyPass = {};
-    let prefetch: Promise<Map<string, CounterUsage | Error>> | undefined;
-    await this.eachPage(ctx, async (page, now, nextPage) => {
-      const usage = await (prefetch ?? this.metadata.readUsageMany(page));
-      prefetch = nextPage && this.metadata.readUsageMany(nextPage);
-      prefetch?.catch(() => undefined); // awaited on the next page; never an unhandled rejection
-      const readings: Reading[] = page.map((v) => {
-        const u = usage.get(v.id);
-        if (!u || u instanceof Error) return { volumeId: v.id, ok: false, error: u?.message ?? 'not read', at: now };
-        return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
-      });
-      counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, { ...ctx, counts, vp, checkForecasts: false }, recordReadings(this.db, readings));
-    });
-    return counts;
+  /** Reads every active volume's counters, stores them, and enforces on the fresh numbers. */
+  countersPass(ctx: PassContext = {}): Promise<PassCounts> {
+    return this.passes.countersPass(ctx);
   }
 
   /** Re-evaluates every active volume on its stored reading (time-driven changes, stale data). */
-  async enforcePass(ctx: PassContext = {}): Promise<PassCounts> {
-    const counts = zero();
-    const vp: VerifyPass = {};
-    await this.eachPage(ctx, async (page, now) => {
-      const stored = await latestReadings(this.db, page.map((v) => v.id));
-      const readings = new Map<string, PolicyReading>();
-      for (const v of page) {
-        const r = stored.get(v.id);
-        if (!r || r.readAt === null) readings.set(v.id, { ok: false, error: 'usage has never been read' });
-        else if (r.errorAt && r.errorAt > r.readAt) readings.set(v.id, { ok: false, error: r.error ?? 'read failed' });
-        else readings.set(v.id, { ok: true, bytes: r.bytes!, inodes: r.inodes!, readAt: r.readAt });
-      }
-      await this.evaluatePage(page, readings, now, { ...ctx, counts, vp, checkForecasts: true });
-    });
-    return counts;
-  }
-
-  /** Calls `fn` for each page of active volumes, handing it the next page too (for prefetching). */
-  private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date, next: Volume[] | undefined) => Promise<void>): Promise<void> {
-    let page = await listVolumes(this.db, { state: 'active', limit: PAGE });
-    while (page.length) {
-      ctx.signal?.throwIfAborted();
-      const next = page.length < PAGE ? [] : await listVolumes(this.db, { state: 'active', afterId: page[page.length - 1]!.id, limit: PAGE });
-      await fn(page, ctx.now ?? new Date(), next.length ? next : undefined);
-      page = next;
-    }
+  enforcePass(ctx: PassContext = {}): Promise<PassCounts> {
+    return this.passes.enforcePass(ctx);
   }
 
   /**
-   * Decides a page, carries out what changed, then verifies the page's systems against their
-   * desired state; `recording` (the readings being stored) runs alongside the loads.
-   */
-  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, recording?: Promise<void>): Promise<void> {
-    const { counts, checkForecasts } = ctx;
-    const ids = page.map((v) => v.id);
-    const [states, walks] = await Promise.all([loadStates(this.db, ids), latestWalks(this.db, ids), recording]);
-    const toApply: { v: Volume; reading: PolicyReading }[] = [];
-    const forecastCandidates: { v: Volume; reading: Extract<PolicyReading, { ok: true }>; checkedAt: Date | null }[] = [];
-    for (const v of page) {
-      counts.volumes++;
-      const reading = this.trusted(readings.get(v.id) ?? { ok: false, error: 'not read' }, walks.get(v.id));
-      const cur = states.get(v.id) ?? initialState(v.id, v.tenantId, now);
-      const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
-      if (needsWrite(cur, d, now, this.hasStorage(v))) toApply.push({ v, reading });
-      const due = !cur.forecastCheckedAt || now.getTime() - cur.forecastCheckedAt.getTime() >= FORECAST_EVERY_MS;
-      // Forecasts are a slow trend: checked by the `enforce` job on stored readings, keeping the
-      // five-minute counters pass to reading and deciding.
-      if (checkForecasts && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
-        forecastCandidates.push({ v, reading, checkedAt: cur.forecastCheckedAt });
-      }
-    }
-    // Volumes whose decision writes something, a few at a time (each is its own locked transaction).
-    let next = 0;
-    const worker = async () => {
-      while (next < toApply.length) {
-        ctx.signal?.throwIfAborted();
-        const { v, reading } = toApply[next++]!;
-        try {
-          await this.applyOne(v, reading, now, ctx, counts);
-        } catch (err) {
-          // A lost lease ends the pass: another instance is (or may be) enforcing now.
-          if (err instanceof LeaseLostError) throw err;
-          counts.errors++;
-          this.log.error({ err, volumeId: v.id }, 'enforcement of a volume failed; it is retried next pass');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, toApply.length) }, worker));
-    // The decisions above changed some states: verify against what is desired now.
-    const current = toApply.length ? await loadStates(this.db, ids) : states;
-    await this.verifier.verifyPage(page, current, now, ctx.vp, counts);
-    if (forecastCandidates.length) counts.notices += await this.notices.forecastAlerts(forecastCandidates, now);
-  }
-
-  /** A reading is not acted upon when the last walk says the counters cannot be trusted. */
-  private trusted(r: PolicyReading, walk: { finishedAt: Date; result: Record<string, unknown> } | undefined): PolicyReading {
-    if (!r.ok || !walk) return r;
-    const m = walk.result.mismatch as { bytesDelta: string; inodesDelta: string } | null | undefined;
-    if (!m) return r;
-    const db = abs(BigInt(m.bytesDelta));
-    const di = abs(BigInt(m.inodesDelta));
-    const tol = (used: bigint) => BigInt(Math.floor(Number(used) * this.opts.mismatchTolerance));
-    if ((db > MISMATCH_FLOOR.bytes && db > tol(r.bytes)) || (di > MISMATCH_FLOOR.inodes && di > tol(r.inodes))) {
-      return { ok: false, error: `the walk of ${walk.finishedAt.toISOString()} disagrees with the counters by ${m.bytesDelta} bytes and ${m.inodesDelta} inodes` };
-    }
-    return r;
-  }
-
-  /**
-   * The locked, per-volume path: decide again on the locked row and commit the decision with its
+   * The locked, per-volume path (a pass's, or a re-evaluation's): decide again on the locked row and commit the decision with its
    * desired state; then, the lock released, carry the desired state out.
    */
-  private async applyOne(stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<void> {
+  async decideLocked(stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<void> {
     const decided = await inTransaction(this.db, async (trx) => {
       await ensureState(trx, stale.id, stale.tenantId);
       // The limits as of now: a quota approved since the page was loaded must not be undone.
@@ -294,7 +167,8 @@ export class EnforcementService {
     if (r.failed.length) counts.errors++;
   }
 
-  private hasStorage(v: Volume): boolean {
+  /** Whether `v` has a storage layer (a bucket, and SeaweedFS configured). */
+  hasStorage(v: Volume): boolean {
     return Boolean(this.opts.storageLayer && v.storage.bucket);
   }
 
@@ -346,7 +220,7 @@ export class EnforcementService {
       return counts;
     }
     const walk = (await latestWalks(this.db, [v.id])).get(v.id);
-    await this.applyOne(v, this.trusted(reading, walk), now, {}, counts);
+    await this.decideLocked(v, trustReading(reading, walk, this.opts.mismatchTolerance), now, {}, counts);
     return counts;
   }
 
@@ -449,24 +323,3 @@ export class EnforcementService {
   }
 }
 
-function policyCurrent(s: StateRow) {
-  return { state: s.state, since: s.since, graceDeadline: s.graceDeadline, manualFreeze: s.manual && { until: s.manual.until, reason: s.manual.reason } };
-}
-
-/** Whether a decision changes anything that must be written. */
-function needsWrite(cur: StateRow, d: Decision, now: Date, hasStorage: boolean): boolean {
-  if (d.kind === 'unknown') return cur.unknownReason !== d.why;
-  if (cur.unknownReason !== null || d.changed) return true;
-  if (cur.storageDesired !== (hasStorage && d.next === 'frozen')) return true;
-  if (cur.desiredCapacity !== d.capacity.bytes || cur.desiredInodes !== d.capacity.inodes) return true;
-  if ((cur.graceDeadline?.getTime() ?? null) !== (d.graceDeadline?.getTime() ?? null)) return true;
-  // Inside the last 24 h of grace: the warning notice is due (deduplicated by its event key).
-  return d.next === 'over_soft' && d.graceDeadline !== null && d.graceDeadline.getTime() - now.getTime() <= GRACE_WARNING_MS;
-}
-
-function toPolicy(r: Reading): PolicyReading {
-  return r.ok ? { ok: true, bytes: r.bytes, inodes: r.inodes, readAt: r.at } : { ok: false, error: r.error };
-}
-
-const zero = (): PassCounts => ({ volumes: 0, readFailed: 0, transitions: 0, frozen: 0, unfrozen: 0, unknown: 0, limitWrites: 0, errors: 0, notices: 0, verified: 0, drifts: 0, applied: 0, verifyFailed: 0 });
-const abs = (x: bigint) => (x < 0n ? -x : x);
