@@ -134,7 +134,7 @@ export function buildApp(r: AppResources) {
     trustProxy: c.http.trustProxy,
     routers: [
       tenantRoutes(tenants),
-      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding)),
+      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding), (id) => enforcement.reevaluate(id)),
       usageRoutes(usage),
       scanRoutes(scans),
       enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
@@ -147,6 +147,11 @@ export function buildApp(r: AppResources) {
 
   /** Boot-time recovery and background work: interrupted walks and runs, cron, the dispatcher. */
   const start = async () => {
+    // One line per channel, so "why did nobody hear about it" is answered by the start log.
+    const smtpHost = c.notify.smtpUrl ? new URL(c.notify.smtpUrl).host : undefined;
+    r.log.info({ channel: 'email', enabled: !!email, smtp: smtpHost }, email ? `notifications by email: enabled (SMTP ${smtpHost})` : 'notifications by email: disabled (set SMTP_URL to enable)');
+    r.log.info({ channel: 'webhook', enabled: true }, "notifications by webhook: enabled for tenants with a webhookUrl (signed with WEBHOOK_SECRET's key)");
+    r.log.info({ channel: 'admins', email: !!c.notify.adminEmail, webhook: !!c.notify.adminWebhookUrl }, c.notify.adminEmail || c.notify.adminWebhookUrl ? `admin notices: ${[c.notify.adminEmail && 'email', c.notify.adminWebhookUrl && 'webhook'].filter(Boolean).join(' and ')}` : 'admin notices: recorded only (set ADMIN_EMAIL or ADMIN_WEBHOOK_URL to deliver them)');
     await scans.recover();
     const interrupted = await scheduler.recover(!!redis);
     if (c.jobs.enabled) {

@@ -8,8 +8,12 @@ import { buildApp } from './app.js';
 import { resolveJwtSecret, resolveStorageSecret, resolveWebhookSecret } from './auth/resolve-secret.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDb } from './db/database.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
+import { EmbeddedStartError, startEmbeddedPostgres, takeOverSignals, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { migrateLatest } from './db/migrations.js';
+import { loopbackTaken } from './lib/net.js';
+
+/** A reason not to start that the operator can act on, printed as one line. */
+class StartError extends Error {}
 
 async function main(): Promise<void> {
   let config;
@@ -25,6 +29,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = pino({ level: config.logLevel });
+  // Before anything starts: a server already answering on the port would get our clients.
+  const taken = await loopbackTaken(config.http.port);
+  if (taken) throw new StartError(`port ${config.http.port} is already in use (something answers on ${taken}); stop it or set PORT`);
   let embedded: EmbeddedDatabase | undefined;
   if (!config.database.url) embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
   const db = createDb(config.database.url ?? embedded!.url, config.database.poolMax);
@@ -37,8 +44,16 @@ async function main(): Promise<void> {
   const app = buildApp({ config, log, db, healthDb, jwtSecret, webhookSecret, storageSecretKey });
   await app.start();
 
-  const server: Server = await new Promise((resolve) => {
+  const server: Server = await new Promise<Server>((resolve, reject) => {
     const s = app.http.listen(config.http.port, config.http.host, () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new StartError(`port ${config.http.port} is already in use on ${config.http.host}; stop what holds it or set PORT`) : err));
+  }).catch(async (err: unknown) => {
+    // Nothing may outlive a failed start: close what was opened, the embedded database last.
+    await app.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+    await healthDb.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
   });
   log.info(
     { port: config.http.port, database: embedded ? 'embedded' : 'DATABASE_URL' },
@@ -60,11 +75,20 @@ async function main(): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
+  takeOverSignals();
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  // `npm start &` then `kill $!` stops npm, which does not pass the signal on: the server would
+  // run on, orphaned. Whatever wrapped it, when the process that started us goes, so do we.
+  const parent = process.ppid;
+  if (parent > 1) setInterval(() => process.ppid !== parent && void shutdown('parent exited'), 1000).unref();
 }
 
-main().catch((err) => {
-  console.error('Headroom failed to start:', err);
+main().catch((err: unknown) => {
+  // One line at any log level; the stack only when it is not one of the reasons we name.
+  const known = err instanceof StartError || err instanceof EmbeddedStartError;
+  console.error(`Headroom failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  if (!known && err instanceof Error && err.stack) console.error(err.stack);
   process.exit(1);
 });

@@ -243,6 +243,9 @@ export class RequestService {
         if (have === null) throw errors.notAnIncrease(`${k} is unlimited today; a request can only raise limits (ask an admin to set one)`);
         if (asked[k]! < have) throw errors.notAnIncrease(`${k} ${asked[k]} is below the current ${have}; a request can only raise limits (ask an admin to lower them)`);
       }
+      // Asking for exactly what the volume has would sit in an admin's queue for nothing.
+      const keys = Object.keys(asked) as Key[];
+      if (keys.length > 0 && keys.every((k) => asked[k] === current[k])) throw errors.notAnIncrease(`the volume already has ${keys.map((k) => `${k} ${current[k]}`).join(' and ')}; ask for more than that`);
     }
     const merged: Limits = { ...limitsOf(current), ...asked };
     checkQuota(merged, this.opts.ceiling);

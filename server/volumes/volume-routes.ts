@@ -9,8 +9,12 @@ import { presentVolume, type VolumeState } from './volume.js';
 import type { VolumePurger } from './volume-purger.js';
 import type { VolumeService } from './volume-service.js';
 
-/** Router for volume routes. */
-export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePurger): Router {
+/**
+ * Router for volume routes. `afterCreate` runs once a new volume is active: enforcement reads its
+ * counters at once, so its usage and enforcement answers are real from the first minute instead
+ * of "unknown" until the next counters pass. A failure there is the pass's to retry.
+ */
+export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePurger, afterCreate: (volumeId: string) => Promise<unknown>): Router {
   const r = express.Router();
 
   r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
@@ -21,6 +25,7 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
     const run = async () => {
       const r = await service.create(actor, tenantId, req.body);
       credentials = r.credentials;
+      if (r.created && r.volume.state === 'active') await afterCreate(r.volume.id).catch(() => undefined);
       return { status: r.created ? 201 : 200, body: presentVolume(r.volume) as unknown };
     };
     const key = req.header('idempotency-key');

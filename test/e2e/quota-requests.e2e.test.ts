@@ -141,6 +141,9 @@ describe.each(engines)('quota requests on $kind', ({ kind, available }) => {
     expect(below.body.detail).toMatch(/already uses 150 MB/);
     const lower = await ask(v.id, { softBytes: 40 * MB, reason: 'lower' });
     expect(lower.body.code).toBe('not_an_increase');
+    const same = await ask(v.id, { softBytes: 50 * MB, hardBytes: 100 * MB, reason: 'what I have' });
+    expect(same.status).toBe(lower.status);
+    expect(same.body).toMatchObject({ code: 'not_an_increase', detail: expect.stringMatching(/already has softBytes 50000000 and hardBytes 100000000/) });
     const first = await ask(v.id, { hardBytes: 400 * MB, reason: 'big job' });
     expect(first.body.state).toBe('pending');
     const second = await ask(v.id, { hardBytes: 300 * MB, reason: 'or this' });

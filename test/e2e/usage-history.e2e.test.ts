@@ -43,8 +43,12 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     await fx.finish();
     return res.body.id as string;
   }
-  /** Writes past samples as earlier counters passes would have. */
+  /**
+   * Writes past samples as earlier counters passes would have, in place of the one taken when the
+   * volume was created (this history pretends the volume is older than that).
+   */
   async function history(volumeId: string, points: { agoMs: number; bytes: number }[]) {
+    await t.database.db('usage_samples').where({ volume_id: volumeId }).delete();
     await t.database.db('usage_samples').insert(points.map((p) => ({ volume_id: volumeId, resolution: 'raw', at: new Date(Date.now() - p.agoMs), bytes: p.bytes, inodes: 1 })));
   }
 

@@ -34,6 +34,12 @@ describe.skipIf(!pgAvailable())('volumes', () => {
       quota: { softBytes: 900, hardBytes: 1000, softInodes: null, hardInodes: null, graceSeconds: 60 },
     });
     expect(first.body.metaUrl).toMatch(/^local:\/\/.+\?prefix=acme-data$/);
+    // Its counters were read on creation: usage and enforcement are real from the first minute.
+    const usage = await request(t.http).get(`/v1/volumes/${first.body.id}/usage`).set('authorization', admin);
+    expect(usage.body).toMatchObject({ usedBytes: 0, usedInodes: 0, state: 'ok' }); // JuiceFS counts no inode for the root
+    expect(Date.now() - Date.parse(usage.body.readAt)).toBeLessThan(60_000);
+    const enf = await request(t.http).get(`/v1/volumes/${first.body.id}/enforcement`).set('authorization', admin);
+    expect(enf.body).toMatchObject({ unknown: null, usage: { bytes: 0, inodes: 0 } });
 
     const again = await create('acme', body);
     expect(again.status).toBe(200);
