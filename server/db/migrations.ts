@@ -14,13 +14,18 @@ interface MigrationModule {
   down(knex: Knex): Promise<void>;
 }
 
+/**
+ * Migrations are named by their source file (`…_create_tenants.ts`) in knex_migrations, whether
+ * they run from source (tsx, vitest) or compiled (`npm run build`: `….js` under dist/), so a
+ * database migrated by one is up to date for the other.
+ */
 const source: Knex.MigrationSource<string> = {
   async getMigrations() {
     const files = await readdir(migrationsDir);
-    return files.filter((f) => /^\d{14}_[a-z0-9_]+\.ts$/.test(f)).sort();
+    return files.filter((f) => /^\d{14}_[a-z0-9_]+\.(ts|js)$/.test(f)).sort();
   },
   getMigrationName(name) {
-    return name;
+    return name.replace(/\.js$/, '.ts');
   },
   async getMigration(name) {
     return (await import(pathToFileURL(path.join(migrationsDir, name)).href)) as MigrationModule;
