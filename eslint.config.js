@@ -54,7 +54,10 @@ export default tseslint.config(
     files: FEATURES.map((f) => `server/${f}/**/*.ts`),
     ignores: LEGACY_STORE_IMPORTS,
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*/*-store.js', '../../*/*-store.js'], message: "Reach another feature through its service or a named read model, never its store." }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*/*-store.js', '../../*/*-store.js'], message: 'Reach another feature through its service or a named read model, never its store.' }] },
+      ],
     },
   },
 );

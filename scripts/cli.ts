@@ -51,7 +51,11 @@ function parseLimits(v: Record<string, string | boolean | undefined>): Json {
 }
 
 const limitText = (l: Json | null) =>
-  l ? Object.entries(l).map(([k, v]) => `${k}=${k.endsWith('Bytes') ? size(v as number | null) : (v ?? 'unlimited')}`).join(' ') : '-';
+  l
+    ? Object.entries(l)
+        .map(([k, v]) => `${k}=${k.endsWith('Bytes') ? size(v as number | null) : (v ?? 'unlimited')}`)
+        .join(' ')
+    : '-';
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   async volumes(args) {
@@ -67,7 +71,17 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
         if (v.state === 'active') used = await api('GET', `/v1/volumes/${v.id}/usage`).catch(() => ({}));
         const hard = quota.hardBytes as number | null;
         const pct = used.usedBytes !== undefined && hard ? `${Math.floor(((used.usedBytes as number) * 100) / hard)}%` : '-';
-        rows.push([v.id as string, v.tenantId as string, v.name as string, v.engine as string, v.state as string, size(used.usedBytes as number | undefined), size(hard), pct, (used.state as string) ?? '-']);
+        rows.push([
+          v.id as string,
+          v.tenantId as string,
+          v.name as string,
+          v.engine as string,
+          v.state as string,
+          size(used.usedBytes as number | undefined),
+          size(hard),
+          pct,
+          (used.state as string) ?? '-',
+        ]);
       }
       cursor = page.nextCursor as string | null;
     } while (cursor);
@@ -87,12 +101,21 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const history = e.history as Json[];
     if (history.length) {
       console.log('');
-      console.log(table(['AT', 'FROM', 'TO', 'REASON', 'USED', 'BY'], history.map((h) => [h.at as string, h.from as string, h.to as string, h.reason as string, size(h.bytes as number | null), h.actor as string])));
+      console.log(
+        table(
+          ['AT', 'FROM', 'TO', 'REASON', 'USED', 'BY'],
+          history.map((h) => [h.at as string, h.from as string, h.to as string, h.reason as string, size(h.bytes as number | null), h.actor as string]),
+        ),
+      );
     }
   },
 
   async request(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { hard: { type: 'string' }, soft: { type: 'string' }, 'hard-inodes': { type: 'string' }, 'soft-inodes': { type: 'string' }, reason: { type: 'string' }, until: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { hard: { type: 'string' }, soft: { type: 'string' }, 'hard-inodes': { type: 'string' }, 'soft-inodes': { type: 'string' }, reason: { type: 'string' }, until: { type: 'string' } },
+    });
     if (!positionals[0] || !values.reason) throw new UsageError('request <volumeId> --reason "..." [--hard 2TB] [--soft ..] [--hard-inodes ..] [--soft-inodes ..] [--until ISO]');
     const r = await api('POST', `/v1/volumes/${positionals[0]}/quota-requests`, { ...limitsFrom(values), reason: values.reason, ...(values.until ? { until: values.until } : {}) });
     console.log(`${r.id}: ${r.state}${r.ruleId ? ` by rule ${r.ruleId}` : ''}`);
@@ -103,14 +126,39 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const { values } = parseArgs({ args, options: { state: { type: 'string' }, volume: { type: 'string' } } });
     const q = new URLSearchParams({ limit: '200', ...(values.state ? { state: values.state } : {}), ...(values.volume ? { volumeId: values.volume } : {}) });
     const page = await api('GET', `/v1/quota-requests?${q}`);
-    const rows = (page.items as Json[]).map((r) => [r.id as string, r.volumeId as string, r.state as string, limitText(r.requested as Json), (r.until as string) ?? '-', r.requestedBy as string, r.createdAt as string]);
+    const rows = (page.items as Json[]).map((r) => [
+      r.id as string,
+      r.volumeId as string,
+      r.state as string,
+      limitText(r.requested as Json),
+      (r.until as string) ?? '-',
+      r.requestedBy as string,
+      r.createdAt as string,
+    ]);
     console.log(table(['ID', 'VOLUME', 'STATE', 'REQUESTED', 'UNTIL', 'BY', 'CREATED'], rows));
   },
 
   async approve(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { hard: { type: 'string' }, soft: { type: 'string' }, 'hard-inodes': { type: 'string' }, 'soft-inodes': { type: 'string' }, until: { type: 'string' }, permanent: { type: 'boolean' }, comment: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        hard: { type: 'string' },
+        soft: { type: 'string' },
+        'hard-inodes': { type: 'string' },
+        'soft-inodes': { type: 'string' },
+        until: { type: 'string' },
+        permanent: { type: 'boolean' },
+        comment: { type: 'string' },
+      },
+    });
     if (!positionals[0]) throw new UsageError('approve <requestId> [--hard ..] [--until ISO | --permanent] [--comment ..]');
-    const body: Json = { ...limitsFrom(values), ...(values.comment ? { comment: values.comment } : {}), ...(values.until ? { until: values.until } : {}), ...(values.permanent ? { until: null } : {}) };
+    const body: Json = {
+      ...limitsFrom(values),
+      ...(values.comment ? { comment: values.comment } : {}),
+      ...(values.until ? { until: values.until } : {}),
+      ...(values.permanent ? { until: null } : {}),
+    };
     const r = await api('POST', `/v1/quota-requests/${positionals[0]}/approve`, body);
     console.log(`${r.id}: ${r.state}, granted ${limitText(r.granted as Json)}${r.until ? ` until ${r.until}` : ''}`);
   },

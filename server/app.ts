@@ -151,7 +151,12 @@ export function buildApp(r: AppResources) {
     const smtpHost = c.notify.smtpUrl ? new URL(c.notify.smtpUrl).host : undefined;
     r.log.info({ channel: 'email', enabled: !!email, smtp: smtpHost }, email ? `notifications by email: enabled (SMTP ${smtpHost})` : 'notifications by email: disabled (set SMTP_URL to enable)');
     r.log.info({ channel: 'webhook', enabled: true }, "notifications by webhook: enabled for tenants with a webhookUrl (signed with WEBHOOK_SECRET's key)");
-    r.log.info({ channel: 'admins', email: !!c.notify.adminEmail, webhook: !!c.notify.adminWebhookUrl }, c.notify.adminEmail || c.notify.adminWebhookUrl ? `admin notices: ${[c.notify.adminEmail && 'email', c.notify.adminWebhookUrl && 'webhook'].filter(Boolean).join(' and ')}` : 'admin notices: recorded only (set ADMIN_EMAIL or ADMIN_WEBHOOK_URL to deliver them)');
+    r.log.info(
+      { channel: 'admins', email: !!c.notify.adminEmail, webhook: !!c.notify.adminWebhookUrl },
+      c.notify.adminEmail || c.notify.adminWebhookUrl
+        ? `admin notices: ${[c.notify.adminEmail && 'email', c.notify.adminWebhookUrl && 'webhook'].filter(Boolean).join(' and ')}`
+        : 'admin notices: recorded only (set ADMIN_EMAIL or ADMIN_WEBHOOK_URL to deliver them)',
+    );
     await scans.recover();
     const interrupted = await scheduler.recover(!!redis);
     if (c.jobs.enabled) {
@@ -175,5 +180,11 @@ export function buildApp(r: AppResources) {
     seaweed?.close();
     redis?.disconnect();
   };
-  return { http, tokens, services: { tenants, volumes, scans, enforcement, applier, usage, requests, rules, notifications, dispatcher, scheduler, reconciler, onboarding, storageFreeze }, start, close };
+  return {
+    http,
+    tokens,
+    services: { tenants, volumes, scans, enforcement, applier, usage, requests, rules, notifications, dispatcher, scheduler, reconciler, onboarding, storageFreeze },
+    start,
+    close,
+  };
 }

@@ -8,9 +8,12 @@ import cron from 'node-cron';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const csv = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const cronExpr = z.string().refine((v) => cron.validate(v), 'is not a valid cron expression');
 
@@ -29,13 +32,23 @@ export const envSchema = z.object({
   LOCAL_META_PATH: z.string().optional().describe('SQLite file of the local engine; default DATA_DIR/meta.db'),
   ETCD_ENDPOINTS: csv.optional().describe('Comma-separated host:port of etcd, enables engine "etcd"'),
   TIKV_PD_ENDPOINTS: csv.optional().describe('Comma-separated host:port of PD, enables engine "tikv"'),
-  REDIS_META_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional().describe('Redis server for volumes on engine "redis" (redis://[:password@]host:port); its credentials are used for every volume on it'),
+  REDIS_META_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional()
+    .describe('Redis server for volumes on engine "redis" (redis://[:password@]host:port); its credentials are used for every volume on it'),
   REDIS_META_DBS: z
     .string()
     .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a list of database numbers or ranges, e.g. 1-15')
     .default('1-15')
     .describe('Database numbers Headroom may give to new Redis volumes, one volume each, never reused'),
-  META_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1500).describe('Deadline of one call to a metadata engine (etcd, TiKV, Redis); past it an API call answers 503 dependency_unavailable and a pass reads the volume as unknown'),
+  META_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(1500)
+    .describe('Deadline of one call to a metadata engine (etcd, TiKV, Redis); past it an API call answers 503 dependency_unavailable and a pass reads the volume as unknown'),
   JUICEFS_FORMAT_VERSION: z.enum(['1.1', '0.17']).default('1.1').describe('JuiceFS client generation new volumes are formatted for'),
   JUICEFS_TRASH_DAYS: z.coerce.number().int().min(0).max(3650).default(1).describe('TrashDays of new volumes (0 disables trash: deletes free quota at once)'),
   OBJECTS_DIR: z.string().optional().describe('JuiceFS "file" storage for new volumes when no object store is set; default DATA_DIR/objects'),
@@ -46,7 +59,7 @@ export const envSchema = z.object({
   REDIS_URL: z.string().url().optional().describe('Redis for the scheduler lease (several instances); unset = in-process lock (one instance)'),
   LEASE_TTL_MS: z.coerce.number().int().min(1000).default(30_000).describe('Scheduler lease time-to-live; a dead leader is replaced within this'),
   SCHEDULER_ENABLED: bool.default('true').describe('Run the cron schedules in this process (jobs can still be triggered by API)'),
-  SCAN_COUNTERS_CRON: cronExpr.default('*/5 * * * *').describe('Read every volume\'s usage counters, record samples and enforce'),
+  SCAN_COUNTERS_CRON: cronExpr.default('*/5 * * * *').describe("Read every volume's usage counters, record samples and enforce"),
   SCAN_WALK_CRON: cronExpr.default('0 2 * * *').describe('Walk every volume for per-directory usage'),
   ENFORCE_CRON: cronExpr.default('2-59/15 * * * *').describe('Re-evaluate every volume on its stored reading (grace and manual-freeze expiry, stale data)'),
   ENFORCE_HYSTERESIS: z.coerce.number().min(0).max(0.5).default(0.02).describe('Fraction below the soft limit usage must fall to be released'),
@@ -75,12 +88,21 @@ export const envSchema = z.object({
   SEAWEEDFS_MASTER_URL: z.string().url().optional().describe('SeaweedFS master HTTP (http://master:9333), for per-bucket usage'),
   SEAWEEDFS_ACCESS_KEY: z.string().optional().describe('Access key of a SeaweedFS identity with the Admin action'),
   SEAWEEDFS_SECRET_KEY: z.string().optional().describe('Its secret key'),
-  STORAGE_SECRET_KEY: z.string().min(32).optional().describe('Key that encrypts tenants\' storage secret keys at rest; unset = random, kept in DATA_DIR/storage-secret-key'),
-  STORAGE_GAP_FLOOR_BYTES: z.coerce.bigint().nonnegative().default(1n << 30n).describe('Storage-vs-metadata usage gaps below this (and below 20 %) are not reported'),
+  STORAGE_SECRET_KEY: z.string().min(32).optional().describe("Key that encrypts tenants' storage secret keys at rest; unset = random, kept in DATA_DIR/storage-secret-key"),
+  STORAGE_GAP_FLOOR_BYTES: z.coerce
+    .bigint()
+    .nonnegative()
+    .default(1n << 30n)
+    .describe('Storage-vs-metadata usage gaps below this (and below 20 %) are not reported'),
   RECONCILE_CRON: cronExpr.default('* * * * *').describe('Finish or undo onboardings a crash interrupted; re-apply storage freeze rules; compare storage and metadata usage'),
   FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
   FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
-  ENFORCE_VERIFY_EVERY_MS: z.coerce.number().int().min(1000).default(3_600_000).describe('Longest time between two checks that a volume neither frozen nor clamped holds its desired JuiceFS limits and storage rule (frozen and clamped ones are checked every pass)'),
+  ENFORCE_VERIFY_EVERY_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(3_600_000)
+    .describe('Longest time between two checks that a volume neither frozen nor clamped holds its desired JuiceFS limits and storage rule (frozen and clamped ones are checked every pass)'),
   ENFORCE_APPLY_BACKOFF_MS: z.coerce.number().int().min(10).default(1000).describe('First retry delay of a failed apply of desired enforcement state; doubles per attempt, up to 5 minutes'),
 });
 
@@ -234,10 +256,18 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
 
 /** The SeaweedFS settings: all of them, or none (then volumes use local `file` storage). */
 function storageOf(e: z.infer<typeof envSchema>): AppConfig['storage'] {
-  const need = { SEAWEEDFS_S3_ENDPOINT: e.SEAWEEDFS_S3_ENDPOINT, SEAWEEDFS_FILER_URL: e.SEAWEEDFS_FILER_URL, SEAWEEDFS_MASTER_URL: e.SEAWEEDFS_MASTER_URL, SEAWEEDFS_ACCESS_KEY: e.SEAWEEDFS_ACCESS_KEY, SEAWEEDFS_SECRET_KEY: e.SEAWEEDFS_SECRET_KEY };
+  const need = {
+    SEAWEEDFS_S3_ENDPOINT: e.SEAWEEDFS_S3_ENDPOINT,
+    SEAWEEDFS_FILER_URL: e.SEAWEEDFS_FILER_URL,
+    SEAWEEDFS_MASTER_URL: e.SEAWEEDFS_MASTER_URL,
+    SEAWEEDFS_ACCESS_KEY: e.SEAWEEDFS_ACCESS_KEY,
+    SEAWEEDFS_SECRET_KEY: e.SEAWEEDFS_SECRET_KEY,
+  };
   const set = Object.entries(need).filter(([, v]) => v);
   if (set.length === 0) return undefined;
-  const missing = Object.entries(need).filter(([, v]) => !v).map(([k]) => k);
+  const missing = Object.entries(need)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (missing.length) throw new ConfigError(missing.map((k) => `${k}: required when any SEAWEEDFS_* is set`));
   return {
     s3Endpoint: e.SEAWEEDFS_S3_ENDPOINT!,

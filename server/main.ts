@@ -46,7 +46,9 @@ async function main(): Promise<void> {
 
   const server: Server = await new Promise<Server>((resolve, reject) => {
     const s = app.http.listen(config.http.port, config.http.host, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new StartError(`port ${config.http.port} is already in use on ${config.http.host}; stop what holds it or set PORT`) : err));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new StartError(`port ${config.http.port} is already in use on ${config.http.host}; stop what holds it or set PORT`) : err),
+    );
   }).catch(async (err: unknown) => {
     // Nothing may outlive a failed start: close what was opened, the embedded database last.
     await app.close().catch(() => undefined);

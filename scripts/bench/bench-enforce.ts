@@ -44,9 +44,11 @@ function arg(name: string, fallback: string): string {
 
 async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
 }
 
 /** Usage of volume i: mostly well under, 5 % over soft (100 GB), 1 % over hard (120 GB). */
@@ -87,8 +89,17 @@ async function benchEngine(kind: 'local' | 'etcd', where: string, n: number, adm
       await db('volume_prefixes').insert(part.map((v) => ({ prefix: v.prefix, volume_id: v.id })));
       await db('volumes').insert(
         part.map((v) => ({
-          id: v.id, tenant_id: 'bench', name: v.prefix, prefix: v.prefix, engine: kind, meta_url: v.metaUrl, state: 'active',
-          soft_bytes: String(100n * GB), hard_bytes: String(120n * GB), grace_seconds: 604_800, request_hash: 'bench',
+          id: v.id,
+          tenant_id: 'bench',
+          name: v.prefix,
+          prefix: v.prefix,
+          engine: kind,
+          meta_url: v.metaUrl,
+          state: 'active',
+          soft_bytes: String(100n * GB),
+          hard_bytes: String(120n * GB),
+          grace_seconds: 604_800,
+          request_hash: 'bench',
         })),
       );
       // As onboarding does when a volume becomes active: its first state, with the limits formatted.

@@ -215,8 +215,14 @@ async function main(): Promise<void> {
     db = createDb(url.toString(), 10);
     await migrateLatest(db);
     const config = loadConfig({
-      DATABASE_URL: url.toString(), DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false',
-      ETCD_ENDPOINTS: etcd.endpoint, META_ENGINE: 'etcd', OBJECTS_DIR: path.join(tmp, 'objects'), JUICEFS_TRASH_DAYS: '1',
+      DATABASE_URL: url.toString(),
+      DATA_DIR: path.join(tmp, 'data'),
+      LOG_LEVEL: 'silent',
+      SCHEDULER_ENABLED: 'false',
+      ETCD_ENDPOINTS: etcd.endpoint,
+      META_ENGINE: 'etcd',
+      OBJECTS_DIR: path.join(tmp, 'objects'),
+      JUICEFS_TRASH_DAYS: '1',
     });
     const jwtSecret = 'bench-real-secret-0123456789-0123456789';
     app = buildApp({ config, log: pino({ level: 'silent' }), db, jwtSecret, webhookSecret: 'bench-real-webhook-secret' });
@@ -279,7 +285,9 @@ async function main(): Promise<void> {
     }
     const setupMs = performance.now() - tSetup;
     const totalDirs = dirs + groups;
-    console.log(`setup: ${files} files (${(expectedLogical / MiB).toFixed(0)} MiB) in ${dirs} leaf directories under ${groups} parents, ${workers} writers × 16 in flight: ${secs(setupMs)} (${Math.round(files / (setupMs / 1000))} files/s); df: ${u.bytes} B used, ${u.inodes} inodes`);
+    console.log(
+      `setup: ${files} files (${(expectedLogical / MiB).toFixed(0)} MiB) in ${dirs} leaf directories under ${groups} parents, ${workers} writers × 16 in flight: ${secs(setupMs)} (${Math.round(files / (setupMs / 1000))} files/s); df: ${u.bytes} B used, ${u.inodes} inodes`,
+    );
 
     // (a) the walk, as the service runs it; peak RSS from a VmHWM reset just before it.
     const v = await findVolume(db, String(vol.id));
@@ -292,8 +300,12 @@ async function main(): Promise<void> {
     const walkHwm = vmHwmMb();
     if (scan?.state !== 'succeeded') throw new Error(`walk ${scan?.state}: ${scan?.error}`);
     const result = scan.result as { directories: number; totals: Record<string, string>; trash: Record<string, string>; counters: Record<string, string>; mismatch: unknown };
-    console.log(`(a) Headroom walk with roll-up (walkNow)     : ${secs(walkMs)}, ${scan.keysRead} keys, ${result.directories} directories, ${result.totals.inodes} inodes, ${Math.round(Number(result.totals.inodes) / (walkMs / 1000))} inodes/s`);
-    console.log(`    peak RSS: ${hwmReset ? `${walkHwm.toFixed(0)} MiB during the walk (VmHWM reset at ${rssBefore.toFixed(0)} MiB just before)` : `VmHWM ${walkHwm.toFixed(0)} MiB (could not reset)`}; process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+    console.log(
+      `(a) Headroom walk with roll-up (walkNow)     : ${secs(walkMs)}, ${scan.keysRead} keys, ${result.directories} directories, ${result.totals.inodes} inodes, ${Math.round(Number(result.totals.inodes) / (walkMs / 1000))} inodes/s`,
+    );
+    console.log(
+      `    peak RSS: ${hwmReset ? `${walkHwm.toFixed(0)} MiB during the walk (VmHWM reset at ${rssBefore.toFixed(0)} MiB just before)` : `VmHWM ${walkHwm.toFixed(0)} MiB (could not reset)`}; process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+    );
 
     // (b) du of the mount: every inode stat'ed through FUSE.
     const du = await timed('du', ['-sb', ...VIRTUAL.map((x) => `--exclude=${x}`), m.path]);
@@ -332,7 +344,11 @@ async function main(): Promise<void> {
       ['walk mismatch with counters', result.mismatch === null, JSON.stringify(result.mismatch)],
       ['walk logical bytes + 4096 per dir = du -sb', duWant === duBytes, `${duWant} vs ${duBytes}`],
       ['walk logical bytes = bytes written', Number(result.totals.logicalBytes) === expectedLogical, `${result.totals.logicalBytes} vs ${expectedLogical}`],
-      ['walk dirs / files = summary --strict', rootDirs + 1 === strict.dirs && Number(result.totals.inodes) - rootDirs === strict.files, `${rootDirs + 1} dirs, ${Number(result.totals.inodes) - rootDirs} files vs ${strict.dirs}, ${strict.files}`],
+      [
+        'walk dirs / files = summary --strict',
+        rootDirs + 1 === strict.dirs && Number(result.totals.inodes) - rootDirs === strict.files,
+        `${rootDirs + 1} dirs, ${Number(result.totals.inodes) - rootDirs} files vs ${strict.dirs}, ${strict.files}`,
+      ],
       ['walk dirs = written', rootDirs === totalDirs, `${rootDirs} vs ${totalDirs}`],
     ] as const;
     for (const [what, ok, detail] of checks) console.log(`check: ${what}: ${ok ? 'OK' : 'MISMATCH'} (${detail})`);
@@ -344,13 +360,17 @@ async function main(): Promise<void> {
     await api('POST', `/v1/volumes/${vol.id}/freeze`, { reason: 'bench:real freeze lag' });
     const frozen = await untilWriteFails(probes, heartbeat * 1000 + 30_000);
     const target = heartbeat * 1000 + 2000;
-    console.log(`freeze lag: ${Math.round(frozen.ms)} ms (${frozen.attempts} attempts), writes fail with ${frozen.err.code}; heartbeat ${heartbeat} s, target <= ${target} ms: ${frozen.err.code === 'ENOSPC' && frozen.ms <= target ? 'OK' : 'MISSED'}`);
+    console.log(
+      `freeze lag: ${Math.round(frozen.ms)} ms (${frozen.attempts} attempts), writes fail with ${frozen.err.code}; heartbeat ${heartbeat} s, target <= ${target} ms: ${frozen.err.code === 'ENOSPC' && frozen.ms <= target ? 'OK' : 'MISSED'}`,
+    );
     await api('POST', `/v1/volumes/${vol.id}/unfreeze`, { reason: 'bench:real done' });
   } finally {
     await cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    const left = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes('headroom-jfs-mount-'));
+    const left = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('headroom-jfs-mount-'));
     console.log(left.length ? `LEFT MOUNTED: ${left.join('; ')}` : 'cleanup: unmounted, etcd stopped, scratch database dropped, temp folders removed');
   }
 }

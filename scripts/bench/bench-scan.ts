@@ -158,11 +158,15 @@ async function build(kind: string, where: string, files: number, redisDb = 1): P
 }
 
 function child(kind: string, where: string, files: number, step: Step, redisDb = 1): StepResult {
-  const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', step, '--engine', kind, '--where', where, '--files', String(files), '--db', String(redisDb)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--child', step, '--engine', kind, '--where', where, '--files', String(files), '--db', String(redisDb)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return JSON.parse(out.trim().split('\n').pop()!) as StepResult;
 }
 

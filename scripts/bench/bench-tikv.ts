@@ -69,10 +69,12 @@ async function main(): Promise<void> {
     }
     await Promise.all(bareReqs.map((r) => call(conn(r.addr), 'KvBatchGet', r.req, 60_000))); // warm the bare path too
     const [bareMs] = await time(() => Promise.all(bareReqs.map((r) => call(conn(r.addr), 'KvBatchGet', r.req, 60_000))));
-    console.log(`batch get ${keys.length} keys (${got.size} found): client ${clientMs.toFixed(0)} ms in ${requests} requests, bare loop ${bareMs.toFixed(0)} ms in ${bareReqs.length} requests, ratio ${(clientMs / bareMs).toFixed(2)} (target <= 1.5)`);
+    console.log(
+      `batch get ${keys.length} keys (${got.size} found): client ${clientMs.toFixed(0)} ms in ${requests} requests, bare loop ${bareMs.toFixed(0)} ms in ${bareReqs.length} requests, ratio ${(clientMs / bareMs).toFixed(2)} (target <= 1.5)`,
+    );
     // The same keys in a random (seeded) order: the client groups them by region one by one.
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const shuffled = [...keys];
     for (let i = shuffled.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
@@ -110,7 +112,9 @@ async function main(): Promise<void> {
     const [bareScanMs] = await time(async () => {
       for (const s of seq) await call(conn(s.addr), 'KvScan', s.req, 60_000);
     });
-    console.log(`scan ${n} keys: client ${scanMs.toFixed(0)} ms in ${scanRequests} requests, bare loop ${bareScanMs.toFixed(0)} ms in ${seq.length} requests, ratio ${(scanMs / bareScanMs).toFixed(2)} (target <= 1.5)`);
+    console.log(
+      `scan ${n} keys: client ${scanMs.toFixed(0)} ms in ${scanRequests} requests, bare loop ${bareScanMs.toFixed(0)} ms in ${seq.length} requests, ratio ${(scanMs / bareScanMs).toFixed(2)} (target <= 1.5)`,
+    );
     for (const c of conns.values()) c.close();
   } finally {
     await engine.close();

@@ -59,11 +59,7 @@ export function verifyToken(token: string, s: TokenSettings): Principal {
 }
 
 /** Mints a token (used by `npm run token` and tests). */
-export function signToken(
-  s: TokenSettings,
-  p: { sub: string; role: string; tenants?: string[] },
-  expiresInSeconds = 3600,
-): string {
+export function signToken(s: TokenSettings, p: { sub: string; role: string; tenants?: string[] }, expiresInSeconds = 3600): string {
   return jwt.sign({ role: p.role, ...(p.tenants ? { tenants: p.tenants } : {}) }, s.secret, {
     algorithm: 'HS256',
     subject: p.sub,

@@ -71,7 +71,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
 
   const leftover = livePostmaster(dir);
   if (leftover) {
-    if (!(await answers(port, password))) throw new EmbeddedStartError(`a PostgreSQL (pid ${leftover}) from an earlier run still holds ${dir} but does not answer on port ${port}; stop it (kill ${leftover}) and start again`);
+    if (!(await answers(port, password)))
+      throw new EmbeddedStartError(`a PostgreSQL (pid ${leftover}) from an earlier run still holds ${dir} but does not answer on port ${port}; stop it (kill ${leftover}) and start again`);
     log.warn({ pid: leftover, dir }, 'reusing the embedded PostgreSQL an earlier run left running; it stops with this server');
     await ensureDatabase(port, password);
     return { url, stop: () => stopPid(leftover) };

@@ -119,7 +119,14 @@ export class Applier {
         const limits = { capacity: s.desiredCapacity!, inodes: s.desiredInodes ?? 0n };
         const r = await this.o.metadata.setLimits(v, limits);
         if (r.changed) out.wrote.push(layer);
-        await recordApplied(this.o.db, { volumeId: v.id, tenantId: v.tenantId, layer, generation: s.metadataGeneration, observed: { capacity: String(limits.capacity), inodes: String(limits.inodes) }, at });
+        await recordApplied(this.o.db, {
+          volumeId: v.id,
+          tenantId: v.tenantId,
+          layer,
+          generation: s.metadataGeneration,
+          observed: { capacity: String(limits.capacity), inodes: String(limits.inodes) },
+          at,
+        });
       } else {
         const applied = await this.o.storage!.applyDesired();
         out.wrote.push(layer);
@@ -141,10 +148,13 @@ export class Applier {
 
   private scheduleRetry(volumeId: string, attempts: number): void {
     if (this.closed || attempts > this.maxTimerRetries) return; // the passes take over
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.apply(volumeId).catch((err: unknown) => this.o.log.warn({ err, volumeId }, 'retrying an apply failed'));
-    }, this.retryAt(attempts).getTime() - Date.now());
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        void this.apply(volumeId).catch((err: unknown) => this.o.log.warn({ err, volumeId }, 'retrying an apply failed'));
+      },
+      this.retryAt(attempts).getTime() - Date.now(),
+    );
     timer.unref();
     this.timers.add(timer);
   }

@@ -31,7 +31,6 @@ export function toPolicy(r: Reading): PolicyReading {
   return r.ok ? { ok: true, bytes: r.bytes, inodes: r.inodes, readAt: r.at } : { ok: false, error: r.error };
 }
 
-
 /** A reading is not acted upon when the last walk says the counters cannot be trusted. */
 export function trustReading(r: PolicyReading, walk: { finishedAt: Date; result: Record<string, unknown> } | undefined, tolerance: number): PolicyReading {
   if (!r.ok || !walk) return r;

@@ -74,7 +74,11 @@ export class EnforcementNotices {
     let sent = 0;
     const due = [...cands].sort((a, b) => (a.checkedAt?.getTime() ?? 0) - (b.checkedAt?.getTime() ?? 0)).slice(0, FORECAST_PER_PASS);
     const since = new Date(now.getTime() - this.opts.forecastWindowDays * 86_400_000);
-    const samples = await hourlySamples(this.db, due.map((c) => c.v.id), since);
+    const samples = await hourlySamples(
+      this.db,
+      due.map((c) => c.v.id),
+      since,
+    );
     const windowMs = Math.max(1, this.opts.forecastAlertDays) * 86_400_000;
     for (const { v, reading } of due) {
       const series = [...(samples.get(v.id) ?? []), { at: reading.readAt, bytes: reading.bytes, inodes: reading.inodes }];
@@ -84,11 +88,22 @@ export class EnforcementNotices {
         const cur = (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, now);
         const data = await this.noticeData(trx, v, cur, reading, null);
         data.forecast = { fullAt: f.fullAt.toISOString(), bytesPerDay: String(f.bytesPerDay) };
-        const n: NewNotice = { eventKey: `${v.id}:quota.forecast_full:${Math.floor(now.getTime() / windowMs)}`, type: 'quota.forecast_full', audience: 'tenant', tenantId: v.tenantId, volumeId: v.id, data };
+        const n: NewNotice = {
+          eventKey: `${v.id}:quota.forecast_full:${Math.floor(now.getTime() / windowMs)}`,
+          type: 'quota.forecast_full',
+          audience: 'tenant',
+          tenantId: v.tenantId,
+          volumeId: v.id,
+          data,
+        };
         if (await this.outbox.enqueue(trx, n)) sent++;
       });
     }
-    await markForecastChecked(this.db, due.map((c) => ({ volumeId: c.v.id, tenantId: c.v.tenantId })), now);
+    await markForecastChecked(
+      this.db,
+      due.map((c) => ({ volumeId: c.v.id, tenantId: c.v.tenantId })),
+      now,
+    );
     return sent;
   }
 
@@ -108,7 +123,10 @@ export class EnforcementNotices {
       limits: jsonLimits(v),
       graceDeadline: s.graceDeadline?.toISOString() ?? null,
       forecast: null,
-      topDirectories: top.filter((d) => d.depth === 1).slice(0, 3).map((d) => ({ path: d.path, bytes: String(d.bytes), inodes: String(d.inodes) })),
+      topDirectories: top
+        .filter((d) => d.depth === 1)
+        .slice(0, 3)
+        .map((d) => ({ path: d.path, bytes: String(d.bytes), inodes: String(d.inodes) })),
       toRelease: release && { bytes: String(release.bytes), inodes: String(release.inodes) },
       links: { enforcement: `${this.opts.publicUrl}/v1/volumes/${v.id}/enforcement`, request: `${this.opts.publicUrl}/v1/volumes/${v.id}/quota-requests` },
       detail,

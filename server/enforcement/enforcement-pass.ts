@@ -30,7 +30,10 @@ const APPLY_CONCURRENCY = 8;
 const FORECAST_EVERY_MS = 6 * 3_600_000;
 
 /** Counts reported by a pass (recorded with the job run). */
-export type PassCounts = Record<'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices' | 'verified' | 'drifts' | 'applied' | 'verifyFailed', number>;
+export type PassCounts = Record<
+  'volumes' | 'readFailed' | 'transitions' | 'frozen' | 'unfrozen' | 'unknown' | 'limitWrites' | 'errors' | 'notices' | 'verified' | 'drifts' | 'applied' | 'verifyFailed',
+  number
+>;
 
 /** Context of a pass. */
 export interface PassContext {
@@ -95,7 +98,10 @@ export class EnforcementPasses {
     const counts = zero();
     const vp: VerifyPass = {};
     await this.eachPage(ctx, async (page, now) => {
-      const stored = await latestReadings(this.o.db, page.map((v) => v.id));
+      const stored = await latestReadings(
+        this.o.db,
+        page.map((v) => v.id),
+      );
       const readings = new Map<string, PolicyReading>();
       for (const v of page) {
         const r = stored.get(v.id);
@@ -167,4 +173,18 @@ export class EnforcementPasses {
 }
 
 /** Empty counts. */
-export const zero = (): PassCounts => ({ volumes: 0, readFailed: 0, transitions: 0, frozen: 0, unfrozen: 0, unknown: 0, limitWrites: 0, errors: 0, notices: 0, verified: 0, drifts: 0, applied: 0, verifyFailed: 0 });
+export const zero = (): PassCounts => ({
+  volumes: 0,
+  readFailed: 0,
+  transitions: 0,
+  frozen: 0,
+  unfrozen: 0,
+  unknown: 0,
+  limitWrites: 0,
+  errors: 0,
+  notices: 0,
+  verified: 0,
+  drifts: 0,
+  applied: 0,
+  verifyFailed: 0,
+});

@@ -133,9 +133,17 @@ export class EnforcementService {
       if (d.kind === 'unknown') {
         if (cur.unknownReason === null) {
           counts.unknown++;
-          await recordAudit(trx, ENFORCER, { action: 'enforcement.unknown', entityType: 'enforcement', entityId: v.id, tenantId: v.tenantId, before: { state: cur.state }, after: { state: cur.state, unknown: d.why } });
+          await recordAudit(trx, ENFORCER, {
+            action: 'enforcement.unknown',
+            entityType: 'enforcement',
+            entityId: v.id,
+            tenantId: v.tenantId,
+            before: { state: cur.state },
+            after: { state: cur.state, unknown: d.why },
+          });
           const data = await this.notices.noticeData(trx, v, cur, reading, d.why);
-          if (await this.outbox.enqueue(trx, { eventKey: `${v.id}:unknown:${now.toISOString()}`, type: 'admin.volume_unknown', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data })) counts.notices++;
+          if (await this.outbox.enqueue(trx, { eventKey: `${v.id}:unknown:${now.toISOString()}`, type: 'admin.volume_unknown', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data }))
+            counts.notices++;
         }
         await saveState(trx, { ...cur, unknownReason: d.why, unknownSince: cur.unknownSince ?? now, evaluatedAt: now });
         return undefined;
@@ -190,7 +198,16 @@ export class EnforcementService {
       entityId: v.id,
       tenantId: v.tenantId,
       before: { state: cur.state, reason: cur.reason, manual: cur.manual?.reason ?? null },
-      after: { state: next.state, reason: next.reason, manual: next.manual?.reason ?? null, bytes: String(next.bytes), inodes: String(next.inodes), capacity: String(next.desiredCapacity), capacityInodes: String(next.desiredInodes), detail },
+      after: {
+        state: next.state,
+        reason: next.reason,
+        manual: next.manual?.reason ?? null,
+        bytes: String(next.bytes),
+        inodes: String(next.inodes),
+        capacity: String(next.desiredCapacity),
+        capacityInodes: String(next.desiredInodes),
+        detail,
+      },
     });
     counts.transitions++;
     this.transitions.inc({ to: next.state });
@@ -322,4 +339,3 @@ export class EnforcementService {
     }
   }
 }
-

@@ -70,9 +70,7 @@ const fromRow = (r: Record<string, unknown>): StateRow => ({
   readAt: (r.read_at as Date | null) ?? null,
   unknownReason: (r.unknown_reason as string | null) ?? null,
   unknownSince: (r.unknown_since as Date | null) ?? null,
-  manual: r.manual_reason
-    ? { reason: r.manual_reason as string, until: (r.manual_until as Date | null) ?? null, by: r.manual_by as string, at: r.manual_at as Date }
-    : null,
+  manual: r.manual_reason ? { reason: r.manual_reason as string, until: (r.manual_until as Date | null) ?? null, by: r.manual_by as string, at: r.manual_at as Date } : null,
   desiredCapacity: (r.desired_capacity as bigint | null) ?? null,
   desiredInodes: (r.desired_inodes as bigint | null) ?? null,
   metadataGeneration: BigInt((r.metadata_generation as bigint | null) ?? 0n),

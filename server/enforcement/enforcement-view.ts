@@ -40,7 +40,12 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
     layerStatus,
     storageUsage:
       reading?.storageBytes != null
-        ? { bytes: n(reading.storageBytes), objects: n(reading.storageObjects), readAt: iso(reading.storageReadAt), gapBytes: reading.bytes != null ? Number(reading.storageBytes - reading.bytes) : null }
+        ? {
+            bytes: n(reading.storageBytes),
+            objects: n(reading.storageObjects),
+            readAt: iso(reading.storageReadAt),
+            gapBytes: reading.bytes != null ? Number(reading.storageBytes - reading.bytes) : null,
+          }
         : null,
     causedBy: s.bytes === null ? null : { bytes: n(s.bytes), inodes: n(s.inodes), readAt: iso(s.readAt) },
     usage: reading ? { bytes: n(reading.bytes), inodes: n(reading.inodes), readAt: iso(reading.readAt), error: reading.error, errorAt: iso(reading.errorAt) } : null,
@@ -71,19 +76,24 @@ function explain(
   const used = usage ? `${humanBytes(usage.bytes)} in ${humanCount(usage.inodes)} files` : 'unknown usage';
   if (s.state === 'ok') parts.push(`Writes are allowed; usage (${used}) is within the limits.`);
   if (s.state === 'over_soft') {
-    parts.push(`Usage (${used}) is over the soft limit since ${humanTime(s.since.toISOString())}. Writes continue until ${s.graceDeadline ? humanTime(s.graceDeadline.toISOString()) : 'the grace period ends'}; after that they stop.`);
+    parts.push(
+      `Usage (${used}) is over the soft limit since ${humanTime(s.since.toISOString())}. Writes continue until ${s.graceDeadline ? humanTime(s.graceDeadline.toISOString()) : 'the grace period ends'}; after that they stop.`,
+    );
     parts.push(`To clear it, get below ${below}${free ? ` (delete at least ${free})` : ''}, or request a larger quota.`);
   }
   if (s.state === 'frozen' && s.manual) {
     const until = s.manual.until && s.manual.until > now ? ` or at ${humanTime(s.manual.until.toISOString())}, when it expires` : '';
-    parts.push(`An admin (${s.manual.by}) froze writes on ${humanTime(s.manual.at.toISOString())}: ${s.manual.reason}. It is lifted when an admin unfreezes it${until}; reading and deleting still work.`);
+    parts.push(
+      `An admin (${s.manual.by}) froze writes on ${humanTime(s.manual.at.toISOString())}: ${s.manual.reason}. It is lifted when an admin unfreezes it${until}; reading and deleting still work.`,
+    );
   } else if (s.state === 'frozen') {
     const why = s.reason.startsWith('hard') ? 'the hard limit was reached' : 'usage stayed over the soft limit past the grace period';
     parts.push(`Writes are stopped since ${humanTime(s.since.toISOString())} because ${why}. Reading and deleting still work.`);
     parts.push(`Writes resume at the next check (within minutes) once usage is below ${below}${free ? `: delete at least ${free}` : ''}, or as soon as a larger quota is approved.`);
     parts.push('Deleted files go to the .trash folder first and keep counting until they are purged; remove them from .trash to free the space at once.');
   }
-  if (s.state === 'frozen' && s.storageDesired) parts.push('The object store refuses new uploads to the volume too (a read-only rule on its bucket), so clients that ignore the JuiceFS limit cannot write either.');
+  if (s.state === 'frozen' && s.storageDesired)
+    parts.push('The object store refuses new uploads to the volume too (a read-only rule on its bucket), so clients that ignore the JuiceFS limit cannot write either.');
   return parts.join(' ');
 }
 

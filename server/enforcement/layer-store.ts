@@ -94,7 +94,9 @@ export async function recordApplyFailure(db: Db, e: { volumeId: string; tenantId
     [e.volumeId, e.layer, e.tenantId, e.error.slice(0, 2000), e.at],
   )) as { rows: { attempts: number }[] };
   const attempts = Number(r.rows[0]?.attempts ?? 1);
-  await db('enforcement_layers').where({ volume_id: e.volumeId, layer: e.layer }).update({ retry_at: e.retryAt(attempts) });
+  await db('enforcement_layers')
+    .where({ volume_id: e.volumeId, layer: e.layer })
+    .update({ retry_at: e.retryAt(attempts) });
   return attempts;
 }
 

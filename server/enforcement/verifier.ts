@@ -58,7 +58,12 @@ export class Verifier {
   private readonly drift: client.Counter<'layer'>;
 
   constructor(private readonly o: VerifierOptions) {
-    this.drift = new client.Counter({ name: 'headroom_enforcement_drift_total', help: 'Layers found holding something other than Headroom desired, and repaired', labelNames: ['layer'], registers: [o.registry] });
+    this.drift = new client.Counter({
+      name: 'headroom_enforcement_drift_total',
+      help: 'Layers found holding something other than Headroom desired, and repaired',
+      labelNames: ['layer'],
+      registers: [o.registry],
+    });
   }
 
   /** Verifies the due volumes of a page (states as the pass loaded them, after its decisions). */
@@ -68,7 +73,11 @@ export class Verifier {
       return s && s.desiredCapacity !== null && v.state === 'active' ? [{ v, s }] : [];
     });
     if (!withState.length) return;
-    const layers = await loadLayers(this.o.db, withState.map((x) => x.v.id), { brief: true });
+    const layers = await loadLayers(
+      this.o.db,
+      withState.map((x) => x.v.id),
+      { brief: true },
+    );
     const force = new Map<string, Set<Layer>>();
     const pending = new Set<string>();
     const verified: { volumeId: string; tenantId: string; layer: Layer; observed: Record<string, unknown> }[] = [];
@@ -151,11 +160,28 @@ export class Verifier {
     this.o.log.warn({ volumeId: v.id, layer, observed, desired }, 'enforcement drift: the system holds something other than Headroom desired; repairing');
     await inTransaction(this.o.db, async (trx) => {
       const before = await recordDrift(trx, { volumeId: v.id, tenantId: v.tenantId, layer, observed, at: now });
-      await recordAudit(trx, VERIFIER, { action: 'enforcement.drift_repaired', entityType: 'enforcement', entityId: v.id, tenantId: v.tenantId, before: { layer, ...observed }, after: { layer, ...desired } });
+      await recordAudit(trx, VERIFIER, {
+        action: 'enforcement.drift_repaired',
+        entityType: 'enforcement',
+        entityId: v.id,
+        tenantId: v.tenantId,
+        before: { layer, ...observed },
+        after: { layer, ...desired },
+      });
       if (!before || now.getTime() - before.getTime() > REPEAT_DRIFT_MS) return;
-      const what = layer === 'metadata' ? `its JuiceFS setting held Capacity ${observed.capacity} and Inodes ${observed.inodes} instead of ${desired.capacity} and ${desired.inodes}` : `its read-only rule in filer.conf was ${observed.frozen ? 'present' : 'missing'} though Headroom wants it ${desired.frozen ? 'present' : 'absent'}`;
+      const what =
+        layer === 'metadata'
+          ? `its JuiceFS setting held Capacity ${observed.capacity} and Inodes ${observed.inodes} instead of ${desired.capacity} and ${desired.inodes}`
+          : `its read-only rule in filer.conf was ${observed.frozen ? 'present' : 'missing'} though Headroom wants it ${desired.frozen ? 'present' : 'absent'}`;
       const data = await this.o.noticeData(trx, v, s, what);
-      await this.o.outbox.enqueue(trx, { eventKey: `${v.id}:admin.enforcement_drift:${layer}:${now.toISOString()}`, type: 'admin.enforcement_drift', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data });
+      await this.o.outbox.enqueue(trx, {
+        eventKey: `${v.id}:admin.enforcement_drift:${layer}:${now.toISOString()}`,
+        type: 'admin.enforcement_drift',
+        audience: 'admins',
+        tenantId: v.tenantId,
+        volumeId: v.id,
+        data,
+      });
     });
   }
 }

@@ -81,10 +81,7 @@ export function hexKey(key: Uint8Array): string {
 export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   // Hot path (region lookups, merges): no views to allocate when both are Buffers already.
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return Buffer.compare(a, b);
-  return Buffer.compare(
-    Buffer.from(a.buffer, a.byteOffset, a.byteLength),
-    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 /**

@@ -51,7 +51,10 @@ export function errorMiddleware(log: Logger, bodyLimit: string): ErrorRequestHan
       res.status(500).type('application/problem+json').send(JSON.stringify(problem));
       return;
     }
-    res.status(apiError.status).type('application/problem+json').send(JSON.stringify(toProblem(apiError, requestId)));
+    res
+      .status(apiError.status)
+      .type('application/problem+json')
+      .send(JSON.stringify(toProblem(apiError, requestId)));
   };
 }
 

@@ -33,11 +33,7 @@ function canonicalJson(v: unknown): string {
  * Runs `fn` at most once per (actor, key). Client errors (4xx) are stored and replayed like
  * successes; server errors release the key so the client can retry.
  */
-export async function withIdempotencyKey(
-  db: Knex,
-  scope: { actor: string; key: string; method: string; path: string; body: unknown },
-  fn: () => Promise<StoredResponse>,
-): Promise<StoredResponse> {
+export async function withIdempotencyKey(db: Knex, scope: { actor: string; key: string; method: string; path: string; body: unknown }, fn: () => Promise<StoredResponse>): Promise<StoredResponse> {
   const requestHash = hashRequest({ method: scope.method, path: scope.path, body: scope.body });
   const claimed = (await db('idempotency_keys')
     .insert({ actor_sub: scope.actor, key: scope.key, method: scope.method, path: scope.path, request_hash: requestHash })
@@ -45,9 +41,7 @@ export async function withIdempotencyKey(
     .ignore()
     .returning('key')) as unknown[];
   if (claimed.length === 0) {
-    const row = (await db('idempotency_keys').where({ actor_sub: scope.actor, key: scope.key }).first()) as
-      | { request_hash: string; status: number | null; response: unknown }
-      | undefined;
+    const row = (await db('idempotency_keys').where({ actor_sub: scope.actor, key: scope.key }).first()) as { request_hash: string; status: number | null; response: unknown } | undefined;
     if (!row || row.request_hash !== requestHash) throw errors.idempotencyKeyReused();
     if (row.status === null) throw errors.idempotencyInProgress();
     return { status: row.status, body: row.response };

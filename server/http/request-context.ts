@@ -18,7 +18,7 @@ export function principalOf(req: Request): Principal {
 
 /** The request id (from `X-Request-Id` or generated) for audit rows and problem `instance`. */
 export function requestIdOf(req: Request): string {
-  return req.id ?? "";
+  return req.id ?? '';
 }
 
 /** The audit actor of a request. */

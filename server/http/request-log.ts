@@ -27,10 +27,7 @@ export function requestLog(log: Logger): RequestHandler {
       const level = res.statusCode >= 500 ? 'error' : 'info';
       if (!log.isLevelEnabled(level)) return;
       // Never the headers: they carry bearer tokens.
-      log[level](
-        { reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - start) / 1e6, sub: req.principal?.sub },
-        'request',
-      );
+      log[level]({ reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - start) / 1e6, sub: req.principal?.sub }, 'request');
     });
     next();
   };

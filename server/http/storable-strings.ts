@@ -36,5 +36,9 @@ export const storableStrings: RequestHandler = (req, _res, next) => {
   const inQuery = inBody ?? findUnstorable(req.query, '/query');
   const where = inBody ?? inQuery;
   if (!where) return next();
-  next(new ApiError(400, 'invalid_characters', 'Request holds characters that cannot be stored', `${where} holds a NUL or another control character; remove it`, { errors: [{ path: where, message: 'must not contain control characters' }] }));
+  next(
+    new ApiError(400, 'invalid_characters', 'Request holds characters that cannot be stored', `${where} holds a NUL or another control character; remove it`, {
+      errors: [{ path: where, message: 'must not contain control characters' }],
+    }),
+  );
 };

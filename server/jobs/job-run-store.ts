@@ -36,7 +36,9 @@ export async function insertRun(db: Db, r: Pick<JobRun, 'id' | 'job' | 'trigger'
 
 /** Records how a run ended. */
 export async function finishRun(db: Db, id: string, state: Exclude<JobRunState, 'running'>, counts: Record<string, number>, error: string | null): Promise<void> {
-  await db('job_runs').where({ id }).update({ state, counts: JSON.stringify(counts), error, finished_at: db.fn.now() });
+  await db('job_runs')
+    .where({ id })
+    .update({ state, counts: JSON.stringify(counts), error, finished_at: db.fn.now() });
 }
 
 /** The latest runs of each job (or of one job), newest first. */
@@ -56,4 +58,3 @@ export async function latestRuns(db: Db, opts: { job?: string; perJob: number; i
     .orderBy([{ column: 'job' }, { column: 'started_at', order: 'desc' }])) as Record<string, unknown>[];
   return rows.map(fromRow);
 }
-

@@ -27,10 +27,13 @@ export async function runWalks(db: Knex, scans: ScanService, budget: WalkBudget,
   const counts = { volumes: 0, walked: 0, failed: 0, skipped: 0, keysRead: 0 };
   const cutoff = Date.now() - budget.minIntervalMs;
   const due: Volume[] = [];
-  for (let afterId: string | undefined; ; ) {
+  for (let afterId: string | undefined; ;) {
     const page = await listVolumes(db, { state: 'active', afterId, limit: 1000 });
     if (!page.length) break;
-    const walks = await latestWalks(db, page.map((v) => v.id));
+    const walks = await latestWalks(
+      db,
+      page.map((v) => v.id),
+    );
     for (const v of page) {
       counts.volumes++;
       const w = walks.get(v.id);

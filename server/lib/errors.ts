@@ -20,53 +20,30 @@ export class ApiError extends Error {
 
 /** The catalog: one factory per error the API can return, so codes are greppable and stable. */
 export const errors = {
-  validation: (detail: string, problems: { path: string; message: string }[] = []) =>
-    new ApiError(400, 'validation_failed', 'Request is invalid', detail, problems.length ? { errors: problems } : {}),
+  validation: (detail: string, problems: { path: string; message: string }[] = []) => new ApiError(400, 'validation_failed', 'Request is invalid', detail, problems.length ? { errors: problems } : {}),
   malformedJson: (detail: string) => new ApiError(400, 'malformed_json', 'Body is not valid JSON', detail),
-  payloadTooLarge: (limit: string) =>
-    new ApiError(413, 'payload_too_large', 'Body too large', `request bodies are limited to ${limit}`),
-  unsupportedMediaType: (detail: string) =>
-    new ApiError(415, 'unsupported_media_type', 'Unsupported media type', detail),
+  payloadTooLarge: (limit: string) => new ApiError(413, 'payload_too_large', 'Body too large', `request bodies are limited to ${limit}`),
+  unsupportedMediaType: (detail: string) => new ApiError(415, 'unsupported_media_type', 'Unsupported media type', detail),
   unauthenticated: (detail: string) => new ApiError(401, 'unauthenticated', 'Authentication required', detail),
   forbidden: (detail: string) => new ApiError(403, 'forbidden', 'Not allowed', detail),
-  routeNotFound: (method: string, path: string) =>
-    new ApiError(404, 'not_found', 'Not found', `no route ${method} ${path}`),
-  methodNotAllowed: (method: string, path: string) =>
-    new ApiError(405, 'method_not_allowed', 'Method not allowed', `${method} is not allowed on ${path}`),
-  tenantNotFound: (tenantId: string) =>
-    new ApiError(404, 'tenant_not_found', 'Tenant not found', `tenant "${tenantId}" does not exist`),
-  tenantExists: (tenantId: string) =>
-    new ApiError(409, 'tenant_exists', 'Tenant already exists', `tenant "${tenantId}" already exists with different details`),
-  volumeNotFound: (volumeId: string) =>
-    new ApiError(404, 'volume_not_found', 'Volume not found', `volume "${volumeId}" does not exist`),
+  routeNotFound: (method: string, path: string) => new ApiError(404, 'not_found', 'Not found', `no route ${method} ${path}`),
+  methodNotAllowed: (method: string, path: string) => new ApiError(405, 'method_not_allowed', 'Method not allowed', `${method} is not allowed on ${path}`),
+  tenantNotFound: (tenantId: string) => new ApiError(404, 'tenant_not_found', 'Tenant not found', `tenant "${tenantId}" does not exist`),
+  tenantExists: (tenantId: string) => new ApiError(409, 'tenant_exists', 'Tenant already exists', `tenant "${tenantId}" already exists with different details`),
+  volumeNotFound: (volumeId: string) => new ApiError(404, 'volume_not_found', 'Volume not found', `volume "${volumeId}" does not exist`),
   volumeNameTaken: (tenantId: string, name: string) =>
-    new ApiError(
-      409,
-      'volume_name_taken',
-      'Volume name taken',
-      `tenant "${tenantId}" already has a volume "${name}" created with a different body; use another name or repeat the original request`,
-    ),
+    new ApiError(409, 'volume_name_taken', 'Volume name taken', `tenant "${tenantId}" already has a volume "${name}" created with a different body; use another name or repeat the original request`),
   volumeState: (volumeId: string, state: string, action: string) =>
     new ApiError(409, 'volume_state_conflict', 'Volume is in the wrong state', `cannot ${action} volume "${volumeId}" while it is ${state}`),
   quotaInvalid: (detail: string) => new ApiError(400, 'quota_invalid', 'Quota is invalid', detail),
-  engineNotConfigured: (engine: string) =>
-    new ApiError(400, 'engine_not_configured', 'Engine not configured', `metadata engine "${engine}" is not configured on this server`),
-  idempotencyKeyReused: () =>
-    new ApiError(
-      422,
-      'idempotency_key_reused',
-      'Idempotency key reused',
-      'this Idempotency-Key was already used with a different request',
-    ),
-  idempotencyInProgress: () =>
-    new ApiError(409, 'idempotency_in_progress', 'Request in progress', 'a request with this Idempotency-Key is still being processed'),
+  engineNotConfigured: (engine: string) => new ApiError(400, 'engine_not_configured', 'Engine not configured', `metadata engine "${engine}" is not configured on this server`),
+  idempotencyKeyReused: () => new ApiError(422, 'idempotency_key_reused', 'Idempotency key reused', 'this Idempotency-Key was already used with a different request'),
+  idempotencyInProgress: () => new ApiError(409, 'idempotency_in_progress', 'Request in progress', 'a request with this Idempotency-Key is still being processed'),
   scanNotFound: (scanId: string) => new ApiError(404, 'scan_not_found', 'Scan not found', `scan "${scanId}" does not exist`),
-  volumeNotActive: (volumeId: string, state: string) =>
-    new ApiError(409, 'volume_not_active', 'Volume is not active', `volume "${volumeId}" is ${state}; only active volumes can be read or scanned`),
+  volumeNotActive: (volumeId: string, state: string) => new ApiError(409, 'volume_not_active', 'Volume is not active', `volume "${volumeId}" is ${state}; only active volumes can be read or scanned`),
   metadataUnavailable: (detail: string) => new ApiError(503, 'metadata_unavailable', 'Metadata engine unavailable', detail),
   invalidMetaUrl: (url: string, reason: string) => new ApiError(422, 'invalid_meta_url', 'Meta URL cannot be adopted', `"${url}": ${reason}`),
-  prefixInUse: (prefix: string) =>
-    new ApiError(409, 'prefix_in_use', 'Prefix already managed', `prefix "${prefix}" belongs (or belonged) to another Headroom volume and is never reused`),
+  prefixInUse: (prefix: string) => new ApiError(409, 'prefix_in_use', 'Prefix already managed', `prefix "${prefix}" belongs (or belonged) to another Headroom volume and is never reused`),
   notJuiceFs: (detail: string) => new ApiError(422, 'not_a_juicefs_volume', 'Not a JuiceFS volume', detail),
   badCursor: () => new ApiError(400, 'invalid_cursor', 'Cursor is invalid', 'the cursor is malformed or expired; start again without it'),
   notManuallyFrozen: (volumeId: string, state: string) =>
@@ -89,7 +66,9 @@ export const errors = {
     new ApiError(422, 'above_platform_ceiling', 'Above the platform ceiling', `${field} ${value} is above the platform-wide ceiling of ${max}; no quota on this platform can be that large`),
   requestNotFound: (id: string) => new ApiError(404, 'request_not_found', 'Quota request not found', `quota request "${id}" does not exist`),
   requestPending: (volumeId: string, pendingId: string) =>
-    new ApiError(409, 'request_pending', 'A request is already pending', `volume "${volumeId}" already has a pending request (${pendingId}); cancel it or wait for the decision`, { pendingRequestId: pendingId }),
+    new ApiError(409, 'request_pending', 'A request is already pending', `volume "${volumeId}" already has a pending request (${pendingId}); cancel it or wait for the decision`, {
+      pendingRequestId: pendingId,
+    }),
   requestNotPending: (id: string, state: string) =>
     new ApiError(409, 'request_not_pending', 'Request already decided', `quota request "${id}" is ${state}; only pending requests can be approved, denied or cancelled`),
   requestBelowUsage: (detail: string) => new ApiError(422, 'request_below_usage', 'Below current usage', detail),
@@ -98,8 +77,7 @@ export const errors = {
   jobNotFound: (name: string) => new ApiError(404, 'job_not_found', 'Job not found', `there is no job "${name}"`),
   jobRunNotFound: (id: string) => new ApiError(404, 'job_run_not_found', 'Job run not found', `job run "${id}" does not exist`),
   templateInvalid: (detail: string) => new ApiError(400, 'template_invalid', 'Template is invalid', detail),
-  dependencyUnavailable: (dependency: string, detail: string) =>
-    new ApiError(503, 'dependency_unavailable', 'Dependency unavailable', detail, { dependency }),
+  dependencyUnavailable: (dependency: string, detail: string) => new ApiError(503, 'dependency_unavailable', 'Dependency unavailable', detail, { dependency }),
   unavailable: (detail: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail),
 };
 

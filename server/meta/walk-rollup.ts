@@ -26,7 +26,6 @@ export interface WalkResult {
   directories: WalkedDirectory[];
 }
 
-
 /** Accumulated figures of one directory (or of an inode that children point at). */
 export interface DirAcc {
   /** Parent directory (0 for the root). */
@@ -63,9 +62,19 @@ export interface LinkedInode {
 
 /** A fresh, empty accumulator. */
 export const newAcc = (): DirAcc => ({
-  parent: 0n, isDir: false, name: undefined,
-  directBytes: 0n, directLogical: 0n, directInodes: 0n, files: 0n, dirs: 0n,
-  bytes: 0n, logical: 0n, inodes: 0n, rfiles: 0n, rdirs: 0n,
+  parent: 0n,
+  isDir: false,
+  name: undefined,
+  directBytes: 0n,
+  directLogical: 0n,
+  directInodes: 0n,
+  files: 0n,
+  dirs: 0n,
+  bytes: 0n,
+  logical: 0n,
+  inodes: 0n,
+  rfiles: 0n,
+  rdirs: 0n,
 });
 
 /** Adds one child inode to a directory's direct figures, counting space as JuiceFS does. */
@@ -85,7 +94,10 @@ const lossy = new TextDecoder('utf-8', { fatal: false });
  * outside any directory (Redis: sustained inodes, unlinked while open but still counted).
  */
 export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetached = { bytes: 0n, inodes: 0n }, linked: Iterable<LinkedInode> = []): WalkResult {
-  const depth = new Map<bigint, number>([[ROOT_INODE, 0], [TRASH_INODE, 0]]);
+  const depth = new Map<bigint, number>([
+    [ROOT_INODE, 0],
+    [TRASH_INODE, 0],
+  ]);
   const depthOf = (ino: bigint): number => {
     const chain: bigint[] = [];
     let cur = ino;
@@ -175,7 +187,10 @@ export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetache
       d.rfiles += 1n;
     }
   }
-  const paths = new Map<bigint, Buffer>([[ROOT_INODE, Buffer.alloc(0)], [TRASH_INODE, Buffer.from('/.trash')]]);
+  const paths = new Map<bigint, Buffer>([
+    [ROOT_INODE, Buffer.alloc(0)],
+    [TRASH_INODE, Buffer.from('/.trash')],
+  ]);
   const pathOf = (ino: bigint): Buffer => {
     const known = paths.get(ino);
     if (known) return known;

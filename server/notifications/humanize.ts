@@ -31,8 +31,7 @@ function trim(v: number): string {
 /** A duration rounded to the unit that reads best: "3 days", "5 hours", "40 minutes". */
 export function humanDuration(seconds: number, lang: Language): string {
   const s = Math.max(0, seconds);
-  const [n, en, zh] =
-    s >= 2 * 86_400 ? [Math.round(s / 86_400), 'days', '天'] : s >= 7200 ? [Math.round(s / 3600), 'hours', '小时'] : [Math.max(1, Math.round(s / 60)), 'minutes', '分钟'];
+  const [n, en, zh] = s >= 2 * 86_400 ? [Math.round(s / 86_400), 'days', '天'] : s >= 7200 ? [Math.round(s / 3600), 'hours', '小时'] : [Math.max(1, Math.round(s / 60)), 'minutes', '分钟'];
   if (lang === 'zh') return `${n} ${zh}`;
   return `${n} ${n === 1 ? en.replace(/s$/, '') : en}`;
 }

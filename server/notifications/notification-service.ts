@@ -45,7 +45,14 @@ export class NotificationService {
     await inTransaction(this.db, async (trx) => {
       const before = (await listTemplateOverrides(trx)).find((o) => o.type === type && o.language === language);
       await upsertTemplate(trx, { type, language, ...t, updatedBy: actor.sub });
-      await recordAudit(trx, actor, { action: 'notification_template.updated', entityType: 'notification_template', entityId: `${type}/${language}`, tenantId: null, before: before ? { subject: before.subject, text: before.text, html: before.html } : null, after: t });
+      await recordAudit(trx, actor, {
+        action: 'notification_template.updated',
+        entityType: 'notification_template',
+        entityId: `${type}/${language}`,
+        tenantId: null,
+        before: before ? { subject: before.subject, text: before.text, html: before.html } : null,
+        after: t,
+      });
     });
   }
 
@@ -54,7 +61,14 @@ export class NotificationService {
     await inTransaction(this.db, async (trx) => {
       const before = (await listTemplateOverrides(trx)).find((o) => o.type === type && o.language === language);
       if (!(await deleteTemplate(trx, type, language))) return;
-      await recordAudit(trx, actor, { action: 'notification_template.reset', entityType: 'notification_template', entityId: `${type}/${language}`, tenantId: null, before: before ? { subject: before.subject, text: before.text, html: before.html } : null, after: null });
+      await recordAudit(trx, actor, {
+        action: 'notification_template.reset',
+        entityType: 'notification_template',
+        entityId: `${type}/${language}`,
+        tenantId: null,
+        before: before ? { subject: before.subject, text: before.text, html: before.html } : null,
+        after: null,
+      });
     });
   }
 }

@@ -128,7 +128,14 @@ export async function listNotices(db: Db, f: NoticeFilter): Promise<(StoredNotic
   if (f.type) q.where('type', f.type);
   if (f.beforeId) q.where('id', '<', f.beforeId);
   const notices = ((await q) as Record<string, unknown>[]).map(noticeFromRow);
-  const ds = notices.length ? ((await db('notification_deliveries').whereIn('notification_id', notices.map((n) => n.id))) as Record<string, unknown>[]).map(deliveryFromRow) : [];
+  const ds = notices.length
+    ? (
+        (await db('notification_deliveries').whereIn(
+          'notification_id',
+          notices.map((n) => n.id),
+        )) as Record<string, unknown>[]
+      ).map(deliveryFromRow)
+    : [];
   return notices.map((n) => ({ ...n, deliveries: ds.filter((d) => d.notificationId === n.id).sort((a, b) => a.channel.localeCompare(b.channel)) }));
 }
 

@@ -70,7 +70,7 @@ export function render(source: string, vars: TemplateVars, html = false): string
   const blocks = /\{\{\s*#\s*([a-zA-Z]+)\s*\}\}([\s\S]*?)\{\{\s*\/\s*\1\s*\}\}/g;
   let out = source;
   // Innermost blocks first, repeated until none is left, so nesting works.
-  for (let prev = ''; prev !== out; ) {
+  for (let prev = ''; prev !== out;) {
     prev = out;
     out = out.replace(blocks, (_, name: string, body: string) => (vars[name as keyof TemplateVars] ? body : ''));
   }

@@ -16,7 +16,12 @@ export function checkQuota(q: Omit<Quota, 'graceSeconds'>, ceiling: PlatformCeil
   if (q.softInodes !== null && q.hardInodes !== null && q.hardInodes < q.softInodes) {
     throw errors.quotaInvalid(`hardInodes (${q.hardInodes}) must not be below softInodes (${q.softInodes})`);
   }
-  for (const [k, max] of [['softBytes', ceiling.maxHardBytes], ['hardBytes', ceiling.maxHardBytes], ['softInodes', ceiling.maxHardInodes], ['hardInodes', ceiling.maxHardInodes]] as const) {
+  for (const [k, max] of [
+    ['softBytes', ceiling.maxHardBytes],
+    ['hardBytes', ceiling.maxHardBytes],
+    ['softInodes', ceiling.maxHardInodes],
+    ['hardInodes', ceiling.maxHardInodes],
+  ] as const) {
     const v = q[k];
     if (v !== null && v > max) throw errors.aboveCeiling(k, v, max);
   }

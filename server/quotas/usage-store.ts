@@ -10,9 +10,7 @@ import type { Db } from '../db/database.js';
 import type { Sample } from './forecast.js';
 
 /** A counters reading of one volume. */
-export type Reading =
-  | { volumeId: string; ok: true; bytes: bigint; inodes: bigint; at: Date }
-  | { volumeId: string; ok: false; error: string; at: Date };
+export type Reading = { volumeId: string; ok: true; bytes: bigint; inodes: bigint; at: Date } | { volumeId: string; ok: false; error: string; at: Date };
 
 /** The latest reading of a volume as stored. */
 export interface StoredReading {
@@ -154,6 +152,9 @@ export async function downsample(db: Db, now: Date): Promise<{ folded: number; p
   // Fold only whole buckets: the cut-off is rounded down to the unit.
   await fold('raw', 'hour', 'hour', new Date(Math.floor((now.getTime() - 2 * DAY) / HOUR) * HOUR));
   await fold('hour', 'day', 'day', new Date(Math.floor((now.getTime() - 35 * DAY) / DAY) * DAY));
-  const pruned = await db('usage_samples').where({ resolution: 'day' }).where('at', '<', new Date(now.getTime() - 730 * DAY)).delete();
+  const pruned = await db('usage_samples')
+    .where({ resolution: 'day' })
+    .where('at', '<', new Date(now.getTime() - 730 * DAY))
+    .delete();
   return { folded, pruned };
 }

@@ -31,13 +31,7 @@ export interface CurrentLimits {
 export type Verdict = { approve: true; ruleId: string; explanation: string } | { approve: false; explanation: string };
 
 /** Decides whether `req` is auto-approved under `rules`. */
-export function evaluateRules(
-  rules: Rule[],
-  req: RequestedLimits & { until?: Date },
-  current: CurrentLimits,
-  history: { lastAutoApprovedAt: Date | null },
-  now: Date,
-): Verdict {
+export function evaluateRules(rules: Rule[], req: RequestedLimits & { until?: Date }, current: CurrentLimits, history: { lastAutoApprovedAt: Date | null }, now: Date): Verdict {
   for (const r of rules) {
     if (r.kind !== 'tier_ceiling') continue;
     const over = aboveCeiling(r, req);

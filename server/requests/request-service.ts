@@ -86,7 +86,14 @@ export class RequestService {
           until,
           explanation: verdict.explanation,
         });
-        await recordAudit(trx, actor, { action: 'quota_request.created', entityType: 'quota_request', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, requested: created.requested, until: iso(until), reason: input.reason } });
+        await recordAudit(trx, actor, {
+          action: 'quota_request.created',
+          entityType: 'quota_request',
+          entityId: created.id,
+          tenantId: v.tenantId,
+          before: null,
+          after: { volumeId: v.id, requested: created.requested, until: iso(until), reason: input.reason },
+        });
         if (verdict.approve) {
           const system: Actor = { sub: `rule:${verdict.ruleId}`, role: 'system', requestId: actor.requestId };
           return this.grant(trx, system, created, locked, asked, until, verdict.ruleId, null);
@@ -133,7 +140,14 @@ export class RequestService {
       if (!cur) throw errors.requestNotFound(id);
       if (cur.state !== 'pending') throw errors.requestNotPending(id, cur.state);
       const req = await updateRequest(trx, id, { state: 'denied', decidedBy: actor.sub, decided: true, comment: reason });
-      await recordAudit(trx, actor, { action: 'quota_request.denied', entityType: 'quota_request', entityId: id, tenantId: req.tenantId, before: { state: 'pending' }, after: { state: 'denied', reason } });
+      await recordAudit(trx, actor, {
+        action: 'quota_request.denied',
+        entityType: 'quota_request',
+        entityId: id,
+        tenantId: req.tenantId,
+        before: { state: 'pending' },
+        after: { state: 'denied', reason },
+      });
       const v = (await findVolume(trx, req.volumeId))!;
       await this.notify(trx, 'quota.request_denied', req, v, await this.storedUsage(trx, v.id));
       return req;
@@ -148,7 +162,14 @@ export class RequestService {
       if (principal.role !== 'admin' && cur.requestedBy !== principal.sub) throw errors.forbidden('only the requester or an admin can cancel a request');
       if (cur.state !== 'pending') throw errors.requestNotPending(id, cur.state);
       const req = await updateRequest(trx, id, { state: 'cancelled', decidedBy: actor.sub, decided: true });
-      await recordAudit(trx, actor, { action: 'quota_request.cancelled', entityType: 'quota_request', entityId: id, tenantId: req.tenantId, before: { state: 'pending' }, after: { state: 'cancelled' } });
+      await recordAudit(trx, actor, {
+        action: 'quota_request.cancelled',
+        entityType: 'quota_request',
+        entityId: id,
+        tenantId: req.tenantId,
+        before: { state: 'pending' },
+        after: { state: 'cancelled' },
+      });
       return req;
     });
   }
@@ -193,8 +214,22 @@ export class RequestService {
         const after = await updateQuota(trx, v.id, restored);
         await updateRequest(trx, cur.id, { reverted: true });
         const system: Actor = { sub: 'system:grants', role: 'system' };
-        await recordAudit(trx, system, { action: 'quota_request.grant_reverted', entityType: 'quota_request', entityId: cur.id, tenantId: v.tenantId, before: { granted: cur.granted }, after: { restored: back } });
-        await recordAudit(trx, system, { action: 'volume.quota_changed', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: jsonLimits(limitsOf(v.quota)), after: jsonLimits(limitsOf(after.quota)) });
+        await recordAudit(trx, system, {
+          action: 'quota_request.grant_reverted',
+          entityType: 'quota_request',
+          entityId: cur.id,
+          tenantId: v.tenantId,
+          before: { granted: cur.granted },
+          after: { restored: back },
+        });
+        await recordAudit(trx, system, {
+          action: 'volume.quota_changed',
+          entityType: 'volume',
+          entityId: v.id,
+          tenantId: v.tenantId,
+          before: jsonLimits(limitsOf(v.quota)),
+          after: jsonLimits(limitsOf(after.quota)),
+        });
         await this.notify(trx, 'quota.grant_reverted', { ...cur, granted: back }, after, await this.storedUsage(trx, v.id));
         return true;
       });
@@ -224,8 +259,22 @@ export class RequestService {
       comment,
       ...(ruleId ? {} : { explanation: `approved by ${actor.sub}` }),
     });
-    await recordAudit(trx, actor, { action: ruleId ? 'quota_request.auto_approved' : 'quota_request.approved', entityType: 'quota_request', entityId: req.id, tenantId: v.tenantId, before: { state: 'pending' }, after: { state: 'approved', granted: updated.granted, until: iso(until), ruleId, comment } });
-    await recordAudit(trx, actor, { action: 'volume.quota_changed', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: jsonLimits(limitsOf(v.quota)), after: jsonLimits(limitsOf(after.quota)) });
+    await recordAudit(trx, actor, {
+      action: ruleId ? 'quota_request.auto_approved' : 'quota_request.approved',
+      entityType: 'quota_request',
+      entityId: req.id,
+      tenantId: v.tenantId,
+      before: { state: 'pending' },
+      after: { state: 'approved', granted: updated.granted, until: iso(until), ruleId, comment },
+    });
+    await recordAudit(trx, actor, {
+      action: 'volume.quota_changed',
+      entityType: 'volume',
+      entityId: v.id,
+      tenantId: v.tenantId,
+      before: jsonLimits(limitsOf(v.quota)),
+      after: jsonLimits(limitsOf(after.quota)),
+    });
     await this.notify(trx, 'quota.request_approved', updated, after, await this.storedUsage(trx, v.id));
     return updated;
   }
@@ -245,16 +294,21 @@ export class RequestService {
       }
       // Asking for exactly what the volume has would sit in an admin's queue for nothing.
       const keys = Object.keys(asked) as Key[];
-      if (keys.length > 0 && keys.every((k) => asked[k] === current[k])) throw errors.notAnIncrease(`the volume already has ${keys.map((k) => `${k} ${current[k]}`).join(' and ')}; ask for more than that`);
+      if (keys.length > 0 && keys.every((k) => asked[k] === current[k]))
+        throw errors.notAnIncrease(`the volume already has ${keys.map((k) => `${k} ${current[k]}`).join(' and ')}; ask for more than that`);
     }
     const merged: Limits = { ...limitsOf(current), ...asked };
     checkQuota(merged, this.opts.ceiling);
     if (!usage) return;
     if (merged.hardBytes !== null && merged.hardBytes <= usage.bytes) {
-      throw errors.requestBelowUsage(`the volume already uses ${humanBytes(usage.bytes)} (${usage.bytes} bytes): a hard limit of ${humanBytes(merged.hardBytes)} would leave it frozen; ask for more than ${usage.bytes} bytes`);
+      throw errors.requestBelowUsage(
+        `the volume already uses ${humanBytes(usage.bytes)} (${usage.bytes} bytes): a hard limit of ${humanBytes(merged.hardBytes)} would leave it frozen; ask for more than ${usage.bytes} bytes`,
+      );
     }
     if (merged.hardInodes !== null && merged.hardInodes <= usage.inodes) {
-      throw errors.requestBelowUsage(`the volume already holds ${humanCount(usage.inodes)} files (${usage.inodes}): a limit of ${merged.hardInodes} would leave it frozen; ask for more than ${usage.inodes}`);
+      throw errors.requestBelowUsage(
+        `the volume already holds ${humanCount(usage.inodes)} files (${usage.inodes}): a limit of ${merged.hardInodes} would leave it frozen; ask for more than ${usage.inodes}`,
+      );
     }
   }
 
@@ -305,7 +359,8 @@ function parseUntil(until: string | undefined): Date | null {
   const d = new Date(until);
   const now = Date.now();
   if (!(d.getTime() > now)) throw errors.validation('`until` must be in the future', [{ path: '/body/until', message: 'must be in the future' }]);
-  if (d.getTime() > now + MAX_GRANT_DAYS * 86_400_000) throw errors.validation(`a temporary grant lasts at most ${MAX_GRANT_DAYS} days`, [{ path: '/body/until', message: `at most ${MAX_GRANT_DAYS} days ahead` }]);
+  if (d.getTime() > now + MAX_GRANT_DAYS * 86_400_000)
+    throw errors.validation(`a temporary grant lasts at most ${MAX_GRANT_DAYS} days`, [{ path: '/body/until', message: `at most ${MAX_GRANT_DAYS} days ahead` }]);
   return d;
 }
 

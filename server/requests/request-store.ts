@@ -76,7 +76,11 @@ export async function findRequest(db: Db, tenantIds: readonly string[] | undefin
 }
 
 /** Updates a request's decision fields and returns the new image. */
-export async function updateRequest(db: Db, id: string, patch: Partial<Pick<QuotaRequest, 'state' | 'granted' | 'previous' | 'until' | 'ruleId' | 'explanation' | 'decidedBy' | 'comment'>> & { decided?: boolean; reverted?: boolean }): Promise<QuotaRequest> {
+export async function updateRequest(
+  db: Db,
+  id: string,
+  patch: Partial<Pick<QuotaRequest, 'state' | 'granted' | 'previous' | 'until' | 'ruleId' | 'explanation' | 'decidedBy' | 'comment'>> & { decided?: boolean; reverted?: boolean },
+): Promise<QuotaRequest> {
   const rows = (await db('quota_requests')
     .where({ id })
     .update({
@@ -128,6 +132,9 @@ export async function lastAutoApproval(db: Db, volumeId: string): Promise<Date |
 
 /** Approved temporary grants whose time is up and that were not reverted yet. */
 export async function dueGrants(db: Db, now: Date, limit = 500): Promise<QuotaRequest[]> {
-  const rows = (await db('quota_requests').where({ state: 'approved' }).whereNotNull('until').whereNull('reverted_at').where('until', '<=', now).orderBy('until').limit(limit)) as Record<string, unknown>[];
+  const rows = (await db('quota_requests').where({ state: 'approved' }).whereNotNull('until').whereNull('reverted_at').where('until', '<=', now).orderBy('until').limit(limit)) as Record<
+    string,
+    unknown
+  >[];
   return rows.map(fromRow);
 }

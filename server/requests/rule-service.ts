@@ -46,7 +46,10 @@ export class RuleService {
   async save(actor: Actor, input: RuleInput, id?: string): Promise<{ rule: StoredRule; created: boolean }> {
     const parsed = paramsByKind[input.kind].safeParse(input.params);
     if (!parsed.success) {
-      throw errors.validation(`params do not fit a ${input.kind} rule`, parsed.error.issues.map((i) => ({ path: `/body/params/${i.path.join('/')}`, message: i.message })));
+      throw errors.validation(
+        `params do not fit a ${input.kind} rule`,
+        parsed.error.issues.map((i) => ({ path: `/body/params/${i.path.join('/')}`, message: i.message })),
+      );
     }
     return inTransaction(this.db, async (trx) => {
       const before = id ? await findRule(trx, id) : undefined;
@@ -61,7 +64,14 @@ export class RuleService {
         description: input.description ?? null,
         createdBy: before?.createdBy ?? actor.sub,
       });
-      await recordAudit(trx, actor, { action: before ? 'quota_rule.updated' : 'quota_rule.created', entityType: 'quota_rule', entityId: rule.id, tenantId: null, before: before ? image(before) : null, after: image(rule) });
+      await recordAudit(trx, actor, {
+        action: before ? 'quota_rule.updated' : 'quota_rule.created',
+        entityType: 'quota_rule',
+        entityId: rule.id,
+        tenantId: null,
+        before: before ? image(before) : null,
+        after: image(rule),
+      });
       return { rule, created: !before };
     });
   }

@@ -13,18 +13,7 @@ import { errors } from '../lib/errors.js';
 import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import {
-  failInterruptedScans,
-  findActiveScan,
-  findScan,
-  insertDirectories,
-  insertScan,
-  latestSucceededScan,
-  topDirectories,
-  updateScan,
-  type DirectorySort,
-  type Scan,
-} from './scan-store.js';
+import { failInterruptedScans, findActiveScan, findScan, insertDirectories, insertScan, latestSucceededScan, topDirectories, updateScan, type DirectorySort, type Scan } from './scan-store.js';
 
 /** The actor recorded for changes the walker makes on its own. */
 const SCANNER: Actor = { sub: 'system:scanner', role: 'system' };
@@ -79,7 +68,8 @@ export class ScanService {
   async walkNow(v: Volume, opts: { signal?: AbortSignal; throttle?: (keys: number) => Promise<void> }): Promise<Scan | undefined> {
     const scan = await inTransaction(this.db, async (trx) => {
       const created = await insertScan(trx, v.tenantId, { id: `scn_${ulid().toLowerCase()}`, volumeId: v.id, requestedBy: SCANNER.sub });
-      if (created) await recordAudit(trx, SCANNER, { action: 'scan.requested', entityType: 'scan', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
+      if (created)
+        await recordAudit(trx, SCANNER, { action: 'scan.requested', entityType: 'scan', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
       return created;
     });
     if (!scan) return undefined;
@@ -135,7 +125,14 @@ export class ScanService {
       await inTransaction(this.db, async (trx) => {
         await insertDirectories(trx, scan.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
         await updateScan(trx, scan.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
-        await recordAudit(trx, SCANNER, { action: 'scan.succeeded', entityType: 'scan', entityId: scan.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'succeeded', ...result } });
+        await recordAudit(trx, SCANNER, {
+          action: 'scan.succeeded',
+          entityType: 'scan',
+          entityId: scan.id,
+          tenantId: v.tenantId,
+          before: { state: 'running' },
+          after: { state: 'succeeded', ...result },
+        });
       });
       if (outcome.mismatch) this.log.warn({ volumeId: v.id, scanId: scan.id, mismatch: jsonBig(outcome.mismatch) }, 'walk totals disagree with counters');
     } catch (err) {

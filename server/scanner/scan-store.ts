@@ -72,19 +72,12 @@ export async function findScan(db: Db, tenantId: string, volumeId: string, scanI
 
 /** The latest successful scan of a volume. */
 export async function latestSucceededScan(db: Db, tenantId: string, volumeId: string): Promise<Scan | undefined> {
-  const row = (await db('scans')
-    .where({ tenant_id: tenantId, volume_id: volumeId, state: 'succeeded' })
-    .orderBy('finished_at', 'desc')
-    .first()) as ScanRow | undefined;
+  const row = (await db('scans').where({ tenant_id: tenantId, volume_id: volumeId, state: 'succeeded' }).orderBy('finished_at', 'desc').first()) as ScanRow | undefined;
   return row && fromRow(row);
 }
 
 /** Updates a scan's state and progress fields. */
-export async function updateScan(
-  db: Db,
-  scanId: string,
-  patch: Partial<{ state: ScanState; keysRead: number; result: object; error: string; started: boolean; finished: boolean }>,
-): Promise<void> {
+export async function updateScan(db: Db, scanId: string, patch: Partial<{ state: ScanState; keysRead: number; result: object; error: string; started: boolean; finished: boolean }>): Promise<void> {
   await db('scans')
     .where({ id: scanId })
     .update({
@@ -99,9 +92,7 @@ export async function updateScan(
 
 /** Marks scans left queued/running by a previous process as failed (they cannot be resumed). */
 export async function failInterruptedScans(db: Db): Promise<number> {
-  return db('scans')
-    .whereIn('state', ['queued', 'running'])
-    .update({ state: 'failed', error: 'interrupted: the server restarted during the walk', finished_at: db.fn.now() });
+  return db('scans').whereIn('state', ['queued', 'running']).update({ state: 'failed', error: 'interrupted: the server restarted during the walk', finished_at: db.fn.now() });
 }
 
 /** Writes a scan's directories in batches (inside the caller's transaction). */
@@ -133,7 +124,10 @@ export async function topDirectories(db: Db, scanId: string, opts: { maxDepth: n
   const rows = (await db('directory_usage')
     .where({ scan_id: scanId, in_trash: false })
     .where('depth', '<=', opts.maxDepth)
-    .orderBy([{ column, order: 'desc' }, { column: 'path', order: 'asc' }])
+    .orderBy([
+      { column, order: 'desc' },
+      { column: 'path', order: 'asc' },
+    ])
     .limit(opts.limit)) as Record<string, unknown>[];
   return rows.map((r) => ({
     inode: r.inode as bigint,

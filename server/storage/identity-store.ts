@@ -28,6 +28,8 @@ export async function insertIdentity(db: Db, i: Omit<StoredIdentity, 'createdAt'
 
 /** Buckets of the tenant's live volumes (what its keys may reach): not failed, not being deleted. */
 export async function tenantBuckets(db: Db, tenantId: string): Promise<string[]> {
-  const rows = (await db('volumes').where({ tenant_id: tenantId }).whereIn('state', ['provisioning', 'active']).whereNotNull('storage_bucket').orderBy('storage_bucket').select('storage_bucket')) as { storage_bucket: string }[];
+  const rows = (await db('volumes').where({ tenant_id: tenantId }).whereIn('state', ['provisioning', 'active']).whereNotNull('storage_bucket').orderBy('storage_bucket').select('storage_bucket')) as {
+    storage_bucket: string;
+  }[];
   return rows.map((r) => r.storage_bucket);
 }

@@ -22,7 +22,9 @@ import type { SeaweedStorage } from './seaweedfs/seaweedfs-storage.js';
 export function bucketFor(prefix: string): string {
   const b = `jfs-${prefix}`;
   if (b.length <= 63) return b;
-  const h = Buffer.from(prefix).reduce((a, c) => (a * 31 + c) >>> 0, 7).toString(36);
+  const h = Buffer.from(prefix)
+    .reduce((a, c) => (a * 31 + c) >>> 0, 7)
+    .toString(36);
   return `jfs-${prefix.slice(0, 50)}-${h}`.slice(0, 63).replace(/-+$/, '');
 }
 

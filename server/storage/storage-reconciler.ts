@@ -76,7 +76,14 @@ export class StorageReconciler {
             ? `its bucket ${r.storage_bucket} holds ${u.logicalBytes} bytes but its metadata counts ${r.bytes}: objects without metadata (leaked slices; run juicefs gc)`
             : `its metadata counts ${r.bytes} bytes but its bucket ${r.storage_bucket} holds only ${u.logicalBytes}: objects are missing, or still being uploaded`;
         const data = await this.enforcement.notices.noticeData(trx, v, state, { ok: true, bytes: r.bytes!, inodes: state.inodes ?? 0n, readAt: now }, detail);
-        await this.outbox.enqueue(trx, { eventKey: `${v.id}:admin.storage_gap:${now.toISOString().slice(0, 10)}`, type: 'admin.storage_gap', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data });
+        await this.outbox.enqueue(trx, {
+          eventKey: `${v.id}:admin.storage_gap:${now.toISOString().slice(0, 10)}`,
+          type: 'admin.storage_gap',
+          audience: 'admins',
+          tenantId: v.tenantId,
+          volumeId: v.id,
+          data,
+        });
       });
     }
     return gaps;

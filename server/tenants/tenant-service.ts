@@ -57,10 +57,10 @@ export class TenantService {
   async update(actor: Actor, principal: Principal, tenantId: string, patch: UpdateTenantInput): Promise<Tenant> {
     if (!canSeeTenant(principal, tenantId)) throw errors.tenantNotFound(tenantId);
     // The tier decides which quota increases are granted automatically: not the tenant's to pick.
-    if (patch.tier !== undefined && principal.role === 'engineer') throw errors.forbidden('only admins and the platform can change a tenant\'s tier');
+    if (patch.tier !== undefined && principal.role === 'engineer') throw errors.forbidden("only admins and the platform can change a tenant's tier");
     // Headroom POSTs to the webhook from inside the platform's network: letting tenants point it
     // anywhere would let them make it write to internal services (the filer accepts POSTed files).
-    if (patch.webhookUrl !== undefined && principal.role === 'engineer') throw errors.forbidden('only admins and the platform can set a tenant\'s webhook');
+    if (patch.webhookUrl !== undefined && principal.role === 'engineer') throw errors.forbidden("only admins and the platform can set a tenant's webhook");
     return inTransaction(this.db, async (trx) => {
       const before = await findTenant(trx, tenantId, { forUpdate: true });
       if (!before) throw errors.tenantNotFound(tenantId);

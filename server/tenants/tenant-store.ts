@@ -70,10 +70,7 @@ export async function insertTenant(db: Db, t: Omit<Tenant, 'createdAt'>): Promis
 }
 
 /** A page of tenants ordered by id, optionally limited to `only` ids. */
-export async function listTenants(
-  db: Db,
-  opts: { only?: readonly string[]; afterId?: string; limit: number },
-): Promise<Tenant[]> {
+export async function listTenants(db: Db, opts: { only?: readonly string[]; afterId?: string; limit: number }): Promise<Tenant[]> {
   const q = db('tenants').orderBy('id').limit(opts.limit);
   if (opts.only) q.whereIn('id', [...opts.only]);
   if (opts.afterId) q.where('id', '>', opts.afterId);

@@ -40,11 +40,7 @@ function trimDashes(s: string): string {
 export async function allocatePrefix(db: Db, volumeId: string, derived: string): Promise<string> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const candidate = attempt === 0 ? derived : withSuffix(derived);
-    const rows = (await db('volume_prefixes')
-      .insert({ prefix: candidate, volume_id: volumeId })
-      .onConflict('prefix')
-      .ignore()
-      .returning('prefix')) as { prefix: string }[];
+    const rows = (await db('volume_prefixes').insert({ prefix: candidate, volume_id: volumeId }).onConflict('prefix').ignore().returning('prefix')) as { prefix: string }[];
     if (rows.length === 1) return candidate;
   }
   // 20 random 5-character suffixes all taken: 36^5 = 60M combinations, so this is a bug or an attack.

@@ -21,7 +21,10 @@ export async function allocateRedisDb(db: Db, server: string, pool: readonly num
     );
     const row = (r as { rows: { db: number }[] }).rows[0];
     if (row) return row.db;
-    const free = await db('redis_databases').where({ server }).whereIn('db', [...pool]).count<{ n: string }[]>('* as n');
+    const free = await db('redis_databases')
+      .where({ server })
+      .whereIn('db', [...pool])
+      .count<{ n: string }[]>('* as n');
     if (Number(free[0]?.n ?? 0) >= pool.length) throw errors.redisPoolExhausted(server, pool.length);
   }
   throw errors.redisPoolExhausted(server, pool.length);

@@ -41,7 +41,14 @@ export class VolumePurger {
       const before = (await findVolume(trx, v.id, { forUpdate: true }))!;
       if (before.state !== 'deleting') return before;
       const after = await setVolumeState(trx, v.id, 'purged', `purged: ${keysDeleted} metadata keys${v.storage.bucket ? `, bucket ${v.storage.bucket}` : ''} removed`);
-      await recordAudit(trx, actor, { action: 'volume.purged', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: presentVolume(before), after: { ...presentVolume(after), keysDeleted } });
+      await recordAudit(trx, actor, {
+        action: 'volume.purged',
+        entityType: 'volume',
+        entityId: v.id,
+        tenantId: v.tenantId,
+        before: presentVolume(before),
+        after: { ...presentVolume(after), keysDeleted },
+      });
       return after;
     });
   }

@@ -29,9 +29,7 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
       return { status: r.created ? 201 : 200, body: presentVolume(r.volume) as unknown };
     };
     const key = req.header('idempotency-key');
-    const out = key
-      ? replayOrThrow(await withIdempotencyKey(db, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run))
-      : await run();
+    const out = key ? replayOrThrow(await withIdempotencyKey(db, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run)) : await run();
     res.status(out.status).json(credentials ? { ...(out.body as object), credentials } : out.body);
   });
 

@@ -88,9 +88,7 @@ export async function insertVolume(db: Db, v: NewVolume): Promise<Volume> {
 
 /** The tenant's live (not deleting or purged) volume called `name`. */
 export async function findLiveVolumeByName(db: Db, tenantId: string, name: string): Promise<Volume | undefined> {
-  const row = (await db('volumes').where({ tenant_id: tenantId, name }).whereNotIn('state', ['deleting', 'purged']).first()) as
-    | VolumeRow
-    | undefined;
+  const row = (await db('volumes').where({ tenant_id: tenantId, name }).whereNotIn('state', ['deleting', 'purged']).first()) as VolumeRow | undefined;
   return row && fromRow(row);
 }
 
@@ -120,12 +118,7 @@ export async function listVolumes(db: Db, f: VolumeFilter): Promise<Volume[]> {
 }
 
 /** Moves a volume to `state` (with an optional detail) and returns the new image. */
-export async function setVolumeState(
-  db: Db,
-  volumeId: string,
-  state: VolumeState,
-  detail: string | null = null,
-): Promise<Volume> {
+export async function setVolumeState(db: Db, volumeId: string, state: VolumeState, detail: string | null = null): Promise<Volume> {
   const rows = (await db('volumes')
     .where({ id: volumeId })
     .update({

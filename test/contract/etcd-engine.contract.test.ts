@@ -15,4 +15,9 @@ afterAll(async () => {
 
 kvEngineContract('etcd', async () => new EtcdEngine({ endpoints: [etcd!.endpoint] }), { skip: !available });
 // etcd keeps the leading slash of the URL path in the prefix (juicefs-metadata.md §1.2).
-tkvVolumeContract('etcd', async () => new EtcdEngine({ endpoints: [etcd!.endpoint] }), (n) => Buffer.from(`/${n}`), { skip: !available });
+tkvVolumeContract(
+  'etcd',
+  async () => new EtcdEngine({ endpoints: [etcd!.endpoint] }),
+  (n) => Buffer.from(`/${n}`),
+  { skip: !available },
+);

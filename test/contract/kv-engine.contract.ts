@@ -9,8 +9,7 @@ import { KvConflictError, compareKeys, hexKey, prefixEnd, type KvEngine, type Kv
 /** Creates the engine under test; `close` is called after the suite. */
 export type EngineFactory = () => Promise<KvEngine>;
 
-const b = (...parts: Array<string | number[] | Uint8Array>) =>
-  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p as Uint8Array))));
+const b = (...parts: Array<string | number[] | Uint8Array>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p as Uint8Array))));
 
 async function collect(it: AsyncIterable<KvPair>): Promise<KvPair[]> {
   const out: KvPair[] = [];
@@ -52,7 +51,10 @@ export function kvEngineContract(name: string, factory: EngineFactory, opts: { s
       fresh();
       const keys = [[0x00], [0x00, 0x00], [0x00, 0xff], [0x01], [0x7f], [0x80], [0xfe, 0x00], [0xff], [0xff, 0x00], [0xff, 0xff], [0xff, 0xff, 0xff]];
       const shuffled = [...keys].sort(() => Math.random() - 0.5);
-      await putAll(engine, shuffled.map((k) => [b(p, k), b(String(k))]));
+      await putAll(
+        engine,
+        shuffled.map((k) => [b(p, k), b(String(k))]),
+      );
       const got = await collect(engine.scan(...range()));
       expect(got.map((x) => [...x.key.subarray(p.length)])).toEqual(keys);
       expect(got.map((x) => Buffer.from(x.value).toString())).toEqual(keys.map(String));
@@ -61,7 +63,10 @@ export function kvEngineContract(name: string, factory: EngineFactory, opts: { s
     it('pages across page boundaries without loss or duplicates, and honours limit', async () => {
       fresh();
       const keys = Array.from({ length: 53 }, (_, i) => b(p, [i >> 8, i & 0xff]));
-      await putAll(engine, keys.map((k) => [k, k]));
+      await putAll(
+        engine,
+        keys.map((k) => [k, k]),
+      );
       for (const pageSize of [1, 7, 52, 53, 54, 1000]) {
         const got = await collect(engine.scan(...range(), { pageSize }));
         expect(got.map((x) => hexKey(x.key))).toEqual(keys.map(hexKey));
@@ -76,7 +81,10 @@ export function kvEngineContract(name: string, factory: EngineFactory, opts: { s
     it('scans sub-ranges exactly: start inclusive, end exclusive', async () => {
       fresh();
       const keys = ['a', 'b', 'ba', 'bb', 'c'].map((s) => b(p, s));
-      await putAll(engine, keys.map((k) => [k, k]));
+      await putAll(
+        engine,
+        keys.map((k) => [k, k]),
+      );
       const got = await collect(engine.scan(b(p, 'b'), b(p, 'bb')));
       expect(got.map((x) => Buffer.from(x.key.subarray(p.length)).toString())).toEqual(['b', 'ba']);
     });
@@ -102,12 +110,18 @@ export function kvEngineContract(name: string, factory: EngineFactory, opts: { s
 
     it('batchGet returns existing keys only, keyed by hex', async () => {
       fresh();
-      await putAll(engine, [[b(p, 'x'), b('1')], [b(p, 'y'), b('2')]]);
+      await putAll(engine, [
+        [b(p, 'x'), b('1')],
+        [b(p, 'y'), b('2')],
+      ]);
       const got = await engine.batchGet([b(p, 'x'), b(p, 'nope'), b(p, 'y')]);
       expect([...got.keys()].sort()).toEqual([hexKey(b(p, 'x')), hexKey(b(p, 'y'))].sort());
       expect(Buffer.from(got.get(hexKey(b(p, 'y')))!).toString()).toBe('2');
       const many = Array.from({ length: 300 }, (_, i) => b(p, 'k', String(i)));
-      await putAll(engine, many.map((k) => [k, k]));
+      await putAll(
+        engine,
+        many.map((k) => [k, k]),
+      );
       expect((await engine.batchGet(many)).size).toBe(300);
     });
 
@@ -120,7 +134,11 @@ export function kvEngineContract(name: string, factory: EngineFactory, opts: { s
 
     it('reads its own writes inside a transaction, in gets and scans', async () => {
       fresh();
-      await putAll(engine, [[b(p, 'a'), b('old')], [b(p, 'c'), b('c')], [b(p, 'd'), b('d')]]);
+      await putAll(engine, [
+        [b(p, 'a'), b('old')],
+        [b(p, 'c'), b('c')],
+        [b(p, 'd'), b('d')],
+      ]);
       const seen = await engine.txn(async (t) => {
         t.put(b(p, 'a'), b('new'));
         t.put(b(p, 'b'), b('b'));
@@ -206,7 +224,10 @@ export function kvEngineContract(name: string, factory: EngineFactory, opts: { s
 
     it('stops a scan when its signal aborts', async () => {
       fresh();
-      await putAll(engine, Array.from({ length: 30 }, (_, i) => [b(p, [i]), b('v')] as [Buffer, Buffer]));
+      await putAll(
+        engine,
+        Array.from({ length: 30 }, (_, i) => [b(p, [i]), b('v')] as [Buffer, Buffer]),
+      );
       const ac = new AbortController();
       let n = 0;
       await expect(

@@ -8,7 +8,11 @@ import { tkvVolumeContract } from './tkv-volume.contract.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'headroom-local-'));
 kvEngineContract('local (SQLite)', async () => new LocalEngine(path.join(dir, 'contract.db')));
-tkvVolumeContract('local (SQLite)', async () => new LocalEngine(path.join(dir, 'tkv.db')), (n) => Buffer.from(n));
+tkvVolumeContract(
+  'local (SQLite)',
+  async () => new LocalEngine(path.join(dir, 'tkv.db')),
+  (n) => Buffer.from(n),
+);
 
 describe('local engine persistence', () => {
   it('keeps committed data across a reopen, and drops an uncommitted transaction', async () => {

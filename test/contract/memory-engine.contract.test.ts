@@ -3,4 +3,8 @@ import { kvEngineContract } from './kv-engine.contract.js';
 import { tkvVolumeContract } from './tkv-volume.contract.js';
 
 kvEngineContract('memory', async () => new MemoryEngine());
-tkvVolumeContract('memory', async () => new MemoryEngine(), (n) => Buffer.from(n));
+tkvVolumeContract(
+  'memory',
+  async () => new MemoryEngine(),
+  (n) => Buffer.from(n),
+);

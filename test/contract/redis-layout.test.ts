@@ -99,8 +99,7 @@ describe.skipIf(!available)('JuiceFS Redis layout', () => {
     expect(await dump(r[5])).toEqual(want.sort((a, b) => (a[0] < b[0] ? -1 : 1)));
     // The root attr is byte-identical to the worked example of the notes (§12).
     expect((await r[5].getBuffer('i1'))!.toString('hex')).toBe(
-      '0021ff00000000000000000000000065' + '53f10000000000000000006553f10000' + '000000000000006553f1000000000000' +
-        '00000200000000000010000000000000' + '0000000000000100',
+      '0021ff00000000000000000000000065' + '53f10000000000000000006553f10000' + '000000000000006553f1000000000000' + '00000200000000000010000000000000' + '0000000000000100',
     );
     expect(await v.readCounters()).toEqual({ usedSpace: 0n, totalInodes: 0n });
     expect(await r[5].exists('nextinode', 'nextchunk', 'nextsession', 'usedSpace', 'totalInodes')).toBe(0);
@@ -263,7 +262,7 @@ describe.skipIf(!available)('JuiceFS Redis layout', () => {
     expect(chunks.flat().every((x) => x.length === 24)).toBe(true);
     expect((await redis.getBuffer(`s${t.ids.s}`))!.toString()).toBe('a/f1');
     expect(await redis.get('nextTrash')).toBe('1');
-    expect((await redis.hgetallBuffer(`d${t.ids.b}`))).toHaveProperty(['empty']);
+    expect(await redis.hgetallBuffer(`d${t.ids.b}`)).toHaveProperty(['empty']);
     const gbkField = (await redis.hscanBuffer(`d${t.ids.b}`, 0))[1].find((x, i) => i % 2 === 0 && x.equals(t.gbk));
     expect(gbkField).toBeDefined(); // the raw GBK bytes are the hash field, not a UTF-8 mangling
 

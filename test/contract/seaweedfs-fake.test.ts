@@ -42,8 +42,7 @@ import { startFakeSeaweed, type FakeSeaweed } from '../support/seaweedfs-fake/in
 
 type Creds = { accessKeyId: string; secretAccessKey: string };
 
-const s3For = (fake: FakeSeaweed, c: Creds): S3Client =>
-  new S3Client({ endpoint: fake.s3Url, forcePathStyle: true, region: 'us-east-1', credentials: c, maxAttempts: 1 });
+const s3For = (fake: FakeSeaweed, c: Creds): S3Client => new S3Client({ endpoint: fake.s3Url, forcePathStyle: true, region: 'us-east-1', credentials: c, maxAttempts: 1 });
 const iamFor = (fake: FakeSeaweed, c: Creds): IAMClient => new IAMClient({ endpoint: fake.s3Url, region: 'us-east-1', credentials: c, maxAttempts: 1 });
 const adminCreds = (fake: FakeSeaweed): Creds => ({ accessKeyId: fake.admin.accessKey, secretAccessKey: fake.admin.secretKey });
 
@@ -351,7 +350,9 @@ describe('fake SeaweedFS', () => {
     it('multipart uploads can be aborted under a read-only rule', async () => {
       const s3 = s3For(fake, user);
       const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp/obj' }));
-      expect((await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ locations: [{ locationPrefix: `/buckets/${B}/`, readOnly: true }] }) })).status).toBe(201);
+      expect((await fetch(`${fake.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ locations: [{ locationPrefix: `/buckets/${B}/`, readOnly: true }] }) })).status).toBe(
+        201,
+      );
       // New parts are refused under the rule, but the abort that frees the space goes through.
       expect(await failure(s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp/obj', UploadId: mp.UploadId, PartNumber: 1, Body: 'x' })))).toMatchObject({ status: 403 });
       const aborted = await s3.send(new AbortMultipartUploadCommand({ Bucket: B, Key: 'mp/obj', UploadId: mp.UploadId }));
@@ -412,7 +413,9 @@ describe('fake SeaweedFS', () => {
       // Deleting keeps the bytes as garbage until vacuum.
       await admin.send(new DeleteObjectCommand({ Bucket: V, Key: 'u/b' }));
       const after = (await (await fetch(`${fake.masterUrl}/vol/status`)).json()) as typeof status;
-      const v1 = Object.values(after.Volumes.DataCenters.dc1!.rack1!).flat().find((v) => v.Collection === V)!;
+      const v1 = Object.values(after.Volumes.DataCenters.dc1!.rack1!)
+        .flat()
+        .find((v) => v.Collection === V)!;
       expect(v1.Size - v1.DeletedByteCount).toBe(1000);
       fake.vacuum(V);
       expect(((await (await fetch(`${fake.masterUrl}/collection/info?collection=${V}`)).json()) as Record<string, number>).UsedSize).toBe(2000);

@@ -22,7 +22,11 @@ afterAll(async () => {
 });
 
 kvEngineContract('tikv (fake PD + 3 stores, 8 regions)', async () => new TikvEngine({ pdEndpoints: [fake.pdEndpoint] }));
-tkvVolumeContract('tikv (fake PD + 3 stores, 8 regions)', async () => new TikvEngine({ pdEndpoints: [fake.pdEndpoint] }), (n) => Buffer.from(n));
+tkvVolumeContract(
+  'tikv (fake PD + 3 stores, 8 regions)',
+  async () => new TikvEngine({ pdEndpoints: [fake.pdEndpoint] }),
+  (n) => Buffer.from(n),
+);
 
 const b = (s: string) => Buffer.from(s);
 async function collect(it: AsyncIterable<KvPair>): Promise<string[]> {
@@ -41,7 +45,7 @@ describe('TiKV client against injected faults', () => {
   const put = (pairs: Array<[string, string]>) => engine.txn(async (t) => pairs.forEach(([k, v]) => t.put(b(k), b(v))));
 
   it('scans and batch-gets across many regions in key order', async () => {
-    const keys = Array.from({ length: 300 }, (_, i) => `w${(i * 7919 % 1000).toString().padStart(4, '0')}`);
+    const keys = Array.from({ length: 300 }, (_, i) => `w${((i * 7919) % 1000).toString().padStart(4, '0')}`);
     for (const at of ['w2', 'w4', 'w6', 'w8']) fake.split(b(at));
     for (let i = 0; i < keys.length; i += 50) await put(keys.slice(i, i + 50).map((k) => [k, `v-${k}`]));
     const sorted = [...new Set(keys)].sort();
@@ -60,7 +64,10 @@ describe('TiKV client against injected faults', () => {
   });
 
   it('follows a leader transfer and a split that PD does not know about yet', async () => {
-    await put([['g1', '1'], ['g5', '5']]);
+    await put([
+      ['g1', '1'],
+      ['g5', '5'],
+    ]);
     const region = fake.regions().find((r) => r.start.toString() <= 'g1' && (r.end.length === 0 || r.end.toString() > 'g5'))!;
     const other = fake.stores.find((s) => s.id !== region.leaderStoreId)!;
     fake.transferLeader(region.id, other.id);

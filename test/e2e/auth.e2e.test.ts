@@ -20,8 +20,7 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
     const r = request(t.http).get('/v1/tenants/team-a');
     return auth === undefined ? r : r.set('authorization', auth);
   };
-  const sign = (payload: object, opts: jwt.SignOptions = {}, secret = testSecret) =>
-    jwt.sign(payload, secret, { algorithm: 'HS256', issuer: 'headroom', expiresIn: 60, ...opts });
+  const sign = (payload: object, opts: jwt.SignOptions = {}, secret = testSecret) => jwt.sign(payload, secret, { algorithm: 'HS256', issuer: 'headroom', expiresIn: 60, ...opts });
 
   it.each([
     ['missing header', undefined, /missing Authorization/],
@@ -53,7 +52,9 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
       .send({ id: 'team-b', displayName: 'B', email: 'b@example.com' });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
-    const audit = await request(t.http).get('/v1/audit').set('authorization', `Bearer ${t.token('platform')}`);
+    const audit = await request(t.http)
+      .get('/v1/audit')
+      .set('authorization', `Bearer ${t.token('platform')}`);
     expect(audit.status).toBe(403);
   });
 
@@ -63,14 +64,18 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
     const other = await get(`Bearer ${t.token('engineer', 'eve', ['team-z'])}`);
     expect(other.status).toBe(404);
     expect(other.body.code).toBe('tenant_not_found');
-    const missing = await request(t.http).get('/v1/tenants/no-such').set('authorization', `Bearer ${t.token('admin')}`);
+    const missing = await request(t.http)
+      .get('/v1/tenants/no-such')
+      .set('authorization', `Bearer ${t.token('admin')}`);
     expect(missing.body).toMatchObject({ status: 404, code: 'tenant_not_found' });
     // Same answer shape for "exists but not yours" and "does not exist".
     expect(Object.keys(other.body).sort()).toEqual(Object.keys(missing.body).sort());
   });
 
   it('an engineer lists only their tenants', async () => {
-    const res = await request(t.http).get('/v1/tenants').set('authorization', `Bearer ${t.token('engineer', 'eve', ['team-z'])}`);
+    const res = await request(t.http)
+      .get('/v1/tenants')
+      .set('authorization', `Bearer ${t.token('engineer', 'eve', ['team-z'])}`);
     expect(res.status).toBe(200);
     expect(res.body.items).toEqual([]);
   });

@@ -73,7 +73,10 @@ describe.skipIf(!pgAvailable())('bad input gets a clear problem+json and writes 
     const again = await request(t.http).post('/v1/tenants').set('authorization', admin).send(body);
     expect(again.status).toBe(200);
     const before = await counts();
-    const diff = await request(t.http).post('/v1/tenants').set('authorization', admin).send({ ...body, email: 'other@example.com' });
+    const diff = await request(t.http)
+      .post('/v1/tenants')
+      .set('authorization', admin)
+      .send({ ...body, email: 'other@example.com' });
     expect(diff.status).toBe(409);
     expect(diff.body.code).toBe('tenant_exists');
     expect(await counts()).toEqual(before);

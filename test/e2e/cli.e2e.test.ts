@@ -32,7 +32,10 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const admin = `Bearer ${t.token('admin', 'root')}`;
     await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
-    const v = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name: 'data', quota: { hardBytes: 100_000_000 } });
+    const v = await request(t.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', admin)
+      .send({ name: 'data', quota: { hardBytes: 100_000_000 } });
     volumeId = v.body.id;
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
     const fx = new FixtureBuilder(store, new TkvVolume(store, parseMetaUrl(v.body.metaUrl).prefix).keys);

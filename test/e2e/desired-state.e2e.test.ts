@@ -79,7 +79,9 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
   const pass = (now?: Date) => t.services.enforcement.countersPass({ now });
   /** Makes PostgreSQL refuse inserts into `table` for this volume: a failure inside the transaction. */
   async function failInserts(table: string, volumeId: string) {
-    await t.database.db.raw(`CREATE OR REPLACE FUNCTION fail_${table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.volume_id = '${volumeId}' THEN RAISE EXCEPTION 'injected: % refused', TG_TABLE_NAME; END IF; RETURN NEW; END $$`);
+    await t.database.db.raw(
+      `CREATE OR REPLACE FUNCTION fail_${table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.volume_id = '${volumeId}' THEN RAISE EXCEPTION 'injected: % refused', TG_TABLE_NAME; END IF; RETURN NEW; END $$`,
+    );
     await t.database.db.raw(`CREATE TRIGGER fail_${table} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION fail_${table}()`);
     return () => t.database.db.raw(`DROP TRIGGER IF EXISTS fail_${table} ON ${table}`);
   }
@@ -203,10 +205,7 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    const calls = [
-      ...Array.from({ length: 50 }, (_, i) => (i % 2 ? unfreeze(one.id) : freeze(one.id, `op ${i}`))),
-      ...many.map((v, i) => (i % 3 === 2 ? unfreeze(v.id) : freeze(v.id, `op ${i}`))),
-    ];
+    const calls = [...Array.from({ length: 50 }, (_, i) => (i % 2 ? unfreeze(one.id) : freeze(one.id, `op ${i}`))), ...many.map((v, i) => (i % 3 === 2 ? unfreeze(v.id) : freeze(v.id, `op ${i}`)))];
     const results = await Promise.all(calls);
     polling = false;
     await poll;
@@ -246,7 +245,10 @@ describe.skipIf(!engineAvailable('redis'))('a hung metadata engine (a paused red
   });
 
   it('answers 503 dependency_unavailable within 2 s on the API, and reads as unknown in a pass', async () => {
-    const res = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name: 'paused', quota: { hardBytes: 10 * MB } });
+    const res = await request(t.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', admin)
+      .send({ name: 'paused', quota: { hardBytes: 10 * MB } });
     expect(res.status).toBe(201);
     await t.services.enforcement.countersPass();
     server.pause(true);

@@ -64,7 +64,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
 
   it('warns over soft, freezes at hard with the capacity in the engine, holds inside the margin, and unfreezes below it', async () => {
     const { id, fx, capacity } = await volume('alice', 'alice-data', { softBytes: 100 * MB, hardBytes: 120 * MB, graceSeconds: 7 * 86_400 });
-    expect((await capacity())).toBe(120n * BigInt(MB)); // the hard limit is JuiceFS's capacity from the start
+    expect(await capacity()).toBe(120n * BigInt(MB)); // the hard limit is JuiceFS's capacity from the start
 
     const ckpt = await fx.mkdir(ROOT_INODE, 'checkpoints');
     await fx.file(ckpt, 'step-1000.pt', 50 * MB);
@@ -89,7 +89,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     e = await enforcement(id);
     expect(e).toMatchObject({ state: 'frozen', reason: 'hard_bytes_reached', frozenBy: 'policy', causedBy: { bytes: Number(after.usedSpace) } });
     // Frozen = JuiceFS capacity clamped to the current usage: the next write gets ENOSPC.
-    expect((await capacity())).toBe(after.usedSpace);
+    expect(await capacity()).toBe(after.usedSpace);
     expect(e.juicefsLimits.capacity).toBe(Number(after.usedSpace));
 
     // Below hard but still over the soft limit: stays frozen, and the clamp follows usage down.
@@ -98,7 +98,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     counts = await pass();
     expect(counts.transitions).toBe(0);
     expect((await enforcement(id)).state).toBe('frozen');
-    expect((await capacity())).toBe(mid.usedSpace);
+    expect(await capacity()).toBe(mid.usedSpace);
 
     await fx.unlink(ckpt, 'step-2000.pt', big, 55 * MB);
     await fx.finish();
@@ -106,7 +106,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     expect(counts).toMatchObject({ transitions: 1, unfrozen: 1 });
     e = await enforcement(id);
     expect(e).toMatchObject({ state: 'ok', reason: 'below_release_line' });
-    expect((await capacity())).toBe(120n * BigInt(MB));
+    expect(await capacity()).toBe(120n * BigInt(MB));
     expect(e.history.map((h: { to: string }) => h.to)).toEqual(['ok', 'frozen', 'over_soft']);
 
     // Three notices, each by email and webhook, delivered once.
@@ -124,7 +124,9 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
       expect(h.json.version).toBe(1);
       const [ts, sig] = String(h.headers['x-headroom-signature']).split(',');
       const body = hook.received.find((r) => r.headers['x-headroom-delivery'] === h.headers['x-headroom-delivery'] && r.status < 300)!.body;
-      const expected = createHmac('sha256', testWebhookSecret).update(`${ts!.slice(2)}.${body}`).digest('hex');
+      const expected = createHmac('sha256', testWebhookSecret)
+        .update(`${ts!.slice(2)}.${body}`)
+        .digest('hex');
       expect(sig).toBe(`v1=${expected}`);
     }
   });
@@ -146,7 +148,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     expect((await enforcement(id)).state).toBe('over_soft');
     await pass(new Date(start.getTime() + 3601_000));
     expect(await enforcement(id)).toMatchObject({ state: 'frozen', reason: 'grace_expired' });
-    expect((await capacity())).toBe(used.usedSpace);
+    expect(await capacity()).toBe(used.usedSpace);
   });
 
   it('keeps a manual freeze through scheduled runs until an admin lifts it, or it expires', async () => {
@@ -162,7 +164,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     const f = await request(t.http).post(`/v1/volumes/${id}/freeze`).set('authorization', admin).send({ reason: 'security incident INC-42' });
     expect(f.status).toBe(200);
     expect(f.body).toMatchObject({ state: 'frozen', reason: 'manual_freeze', frozenBy: 'admin', manualFreeze: { reason: 'security incident INC-42', by: 'root', until: null } });
-    expect((await capacity())).toBe(used.usedSpace);
+    expect(await capacity()).toBe(used.usedSpace);
 
     for (let i = 0; i < 2; i++) {
       await pass();
@@ -175,7 +177,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     const u = await request(t.http).post(`/v1/volumes/${id}/unfreeze`).set('authorization', admin).send({ reason: 'resolved' });
     expect(u.status).toBe(200);
     expect(u.body).toMatchObject({ state: 'ok', reason: 'manual_unfreeze', manualFreeze: null });
-    expect((await capacity())).toBe(200n * BigInt(MB));
+    expect(await capacity()).toBe(200n * BigInt(MB));
 
     // A freeze with an expiry is lifted by the first pass after it.
     const until = new Date(Date.now() + 60_000);
@@ -197,7 +199,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     const healthy = await volume('alice', 'bad-healthy', { hardBytes: 10 * MB });
     await pass();
     expect((await enforcement(frozen.id)).state).toBe('frozen');
-    const frozenCapacity = (await frozen.capacity());
+    const frozenCapacity = await frozen.capacity();
 
     // Corrupt both volumes' usedSpace counters (8 bytes expected): reads fail for them only.
     await over.fx.file(ROOT_INODE, 'y', 12 * MB);
@@ -208,18 +210,22 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     const ef = await enforcement(frozen.id);
     expect(ef).toMatchObject({ state: 'frozen', unknown: { reason: expect.stringMatching(/usage could not be read/) } });
     expect(ef.usage.error).toBeTruthy();
-    expect((await frozen.capacity())).toBe(frozenCapacity); // not unfrozen
+    expect(await frozen.capacity()).toBe(frozenCapacity); // not unfrozen
     expect((await enforcement(over.id)).state).toBe('ok'); // not frozen
-    expect((await over.capacity())).toBe(10n * BigInt(MB));
+    expect(await over.capacity()).toBe(10n * BigInt(MB));
 
     // Admins hear about it once per episode, not every pass.
     await pass();
-    const alerts = (await request(t.http).get(`/v1/notifications?type=admin.volume_unknown`).set('authorization', admin)).body.items.filter((n: { volumeId: string }) => [frozen.id, over.id].includes(n.volumeId));
+    const alerts = (await request(t.http).get(`/v1/notifications?type=admin.volume_unknown`).set('authorization', admin)).body.items.filter((n: { volumeId: string }) =>
+      [frozen.id, over.id].includes(n.volumeId),
+    );
     expect(alerts).toHaveLength(2);
     await deliver();
     expect(mailsTo('ops@example.com').map((m) => m.subject)).toContain('Headroom cannot judge volume bad-over');
     // Engineers never see admin alerts.
-    const mine = await request(t.http).get('/v1/notifications?type=admin.volume_unknown').set('authorization', `Bearer ${t.token('engineer', 'alice', ['alice'])}`);
+    const mine = await request(t.http)
+      .get('/v1/notifications?type=admin.volume_unknown')
+      .set('authorization', `Bearer ${t.token('engineer', 'alice', ['alice'])}`);
     expect(mine.body.items).toEqual([]);
 
     // Stale readings are bad data too: an evaluation long after the last read decides nothing.
@@ -246,7 +252,7 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     expect(e.unknown.reason).toMatch(/walk .* disagrees with the counters/);
   });
 
-  it('speaks the tenant\'s language', async () => {
+  it("speaks the tenant's language", async () => {
     const { fx } = await volume('bob', 'bob-ckpt', { softBytes: 10 * MB, hardBytes: 20 * MB });
     await fx.file(ROOT_INODE, 'big', 30 * MB);
     await fx.finish();

@@ -26,7 +26,9 @@ describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
   });
 
   it('metrics count requests by route template and status', async () => {
-    await request(t.http).get('/v1/volumes/vol_00000000000000000000000000').set('authorization', `Bearer ${t.token('admin')}`);
+    await request(t.http)
+      .get('/v1/volumes/vol_00000000000000000000000000')
+      .set('authorization', `Bearer ${t.token('admin')}`);
     const res = await request(t.http).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/http_requests_total\{method="GET",route="\/v1\/volumes\/:volumeId",status="404"\} 1/);

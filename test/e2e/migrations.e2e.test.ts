@@ -43,7 +43,10 @@ describe.skipIf(!pgAvailable())('migrations', () => {
     expect(await migrateLatest(d.db)).toEqual([]);
     const reverted = await migrateDownAll(d.db);
     // Every migration in the folder, newest first.
-    const files = (await readdir(path.resolve(import.meta.dirname, '../../migrations'))).filter((f) => /^\d{14}_\w+\.ts$/.test(f)).sort().reverse();
+    const files = (await readdir(path.resolve(import.meta.dirname, '../../migrations')))
+      .filter((f) => /^\d{14}_\w+\.ts$/.test(f))
+      .sort()
+      .reverse();
     expect(reverted).toEqual(files);
     expect(await tables(d)).toEqual([]);
     const applied = await migrateLatest(d.db);

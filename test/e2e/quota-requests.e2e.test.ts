@@ -177,7 +177,7 @@ describe.each(engines)('quota requests on $kind', ({ kind, available }) => {
     expect((await act(q.body.id, 'deny', { reason: 'twice' })).status).toBe(409);
   });
 
-  it('keeps tenants apart: another tenant\'s engineer sees and does nothing (404), engineers cannot decide (403)', async () => {
+  it("keeps tenants apart: another tenant's engineer sees and does nothing (404), engineers cannot decide (403)", async () => {
     const v = await volume('private', { hardBytes: 100 * MB });
     const p = await ask(v.id, { hardBytes: 500 * MB, reason: 'secret project' });
     expect((await request(t.http).get(`/v1/quota-requests/${p.body.id}`).set('authorization', mallory)).status).toBe(404);
@@ -192,9 +192,15 @@ describe.each(engines)('quota requests on $kind', ({ kind, available }) => {
   });
 
   it('lets admins edit rules, with params checked by kind, and audits it', async () => {
-    const bad = await request(t.http).post('/v1/quota-rules').set('authorization', admin).send({ tier: 'gold', kind: 'percent_increase', params: { maxPercent: -5 } });
+    const bad = await request(t.http)
+      .post('/v1/quota-rules')
+      .set('authorization', admin)
+      .send({ tier: 'gold', kind: 'percent_increase', params: { maxPercent: -5 } });
     expect(bad.status).toBe(400);
-    const put = await request(t.http).put(`/v1/quota-rules/${rule.percent}`).set('authorization', admin).send({ tier: 'gold', kind: 'percent_increase', params: { maxPercent: 50, cooldownDays: 7 }, position: 2 });
+    const put = await request(t.http)
+      .put(`/v1/quota-rules/${rule.percent}`)
+      .set('authorization', admin)
+      .send({ tier: 'gold', kind: 'percent_increase', params: { maxPercent: 50, cooldownDays: 7 }, position: 2 });
     expect(put.status).toBe(200);
     expect(put.body.params).toEqual({ maxPercent: 50, cooldownDays: 7 });
     const list = await request(t.http).get('/v1/quota-rules?tier=gold').set('authorization', admin);

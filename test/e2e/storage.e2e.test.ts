@@ -106,9 +106,12 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     const second = await create('acme', 'models');
     expect(second.status).toBe(201);
     expect(second.body.credentials).toBeUndefined();
-    expect(sw.identities().find((i) => i.name === 'headroom-acme')!.actions.sort()).toEqual(
-      ['List:jfs-acme-data', 'List:jfs-acme-models', 'Read:jfs-acme-data', 'Read:jfs-acme-models', 'Write:jfs-acme-data', 'Write:jfs-acme-models'],
-    );
+    expect(
+      sw
+        .identities()
+        .find((i) => i.name === 'headroom-acme')!
+        .actions.sort(),
+    ).toEqual(['List:jfs-acme-data', 'List:jfs-acme-models', 'Read:jfs-acme-data', 'Read:jfs-acme-models', 'Write:jfs-acme-data', 'Write:jfs-acme-models']);
     const beta = await create('beta', 'data');
     creds.beta = beta.body.credentials;
   });
@@ -123,7 +126,13 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
   });
 
   it('freezes writes at both layers, keeping other filer.conf rules, and the next pass re-applies a lost rule', async () => {
-    const other = { version: 1, locations: [{ locationPrefix: '/buckets/other/', replication: '001' }, { locationPrefix: '/buckets/jfs-acme-data/', readOnly: false, ttl: '' }] };
+    const other = {
+      version: 1,
+      locations: [
+        { locationPrefix: '/buckets/other/', replication: '001' },
+        { locationPrefix: '/buckets/jfs-acme-data/', readOnly: false, ttl: '' },
+      ],
+    };
     await fetch(`${sw.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify(other) });
     const vol = (await t.database.db('volumes').where({ storage_bucket: 'jfs-acme-data' }).first()) as { id: string };
     const f = await request(t.http).post(`/v1/volumes/${vol.id}/freeze`).set('authorization', admin).send({ reason: 'storage test' });
@@ -165,11 +174,17 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
 
   it.each(['bucket', 'identity', 'format'] as const)('a crash after the %s step is finished by the reconciler', async (step) => {
     crash.crashAfter = step;
-    void create('acme', `crash-${step}`).then(() => undefined, () => undefined); // never answers: the server "died"
+    void create('acme', `crash-${step}`).then(
+      () => undefined,
+      () => undefined,
+    ); // never answers: the server "died"
     let v: Volume | undefined;
     for (let i = 0; i < 100 && !v; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      const row = (await t.database.db('volumes').where({ name: `crash-${step}` }).first()) as { id: string } | undefined;
+      const row = (await t.database
+        .db('volumes')
+        .where({ name: `crash-${step}` })
+        .first()) as { id: string } | undefined;
       if (row && sw.buckets().includes(`jfs-acme-crash-${step}`)) v = await t.services.volumes.get({ sub: 'root', role: 'admin', tenants: [] }, row.id);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -192,7 +207,12 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     expect(res.body.state).toBe('failed');
     expect(res.body.stateDetail).toMatch(/provisioning failed/);
     expect(sw.buckets()).not.toContain('jfs-acme-taken');
-    expect(sw.identities().find((i) => i.name === 'headroom-acme')!.actions.join()).not.toContain('jfs-acme-taken');
+    expect(
+      sw
+        .identities()
+        .find((i) => i.name === 'headroom-acme')!
+        .actions.join(),
+    ).not.toContain('jfs-acme-taken');
   });
 
   it('compares storage with metadata usage and tells admins about a gap', async () => {
@@ -218,7 +238,12 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     const p = await request(t.http).post(`/v1/volumes/${res.body.id}/purge`).set('authorization', admin).send({ confirm: 'gone' });
     expect(p.body.state).toBe('purged');
     expect(sw.buckets()).not.toContain('jfs-acme-gone');
-    expect(sw.identities().find((i) => i.name === 'headroom-acme')!.actions.join()).not.toContain('jfs-acme-gone');
+    expect(
+      sw
+        .identities()
+        .find((i) => i.name === 'headroom-acme')!
+        .actions.join(),
+    ).not.toContain('jfs-acme-gone');
     expect((await filerConf()).locations).not.toContainEqual({ locationPrefix: '/buckets/jfs-acme-gone/acme-gone/', readOnly: true });
     expect(sw.buckets()).toContain('jfs-acme-data'); // the tenant's other volumes are untouched
   });

@@ -55,7 +55,10 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
   it('forecasts time to full from recent growth, and warns when it is within days', async () => {
     // 10 MB/day for three days, now at 60 MB of 100 MB: full in about four days.
     const id = await filled('growing', 60_000_000, 100_000_000);
-    await history(id, [3, 2, 1].map((d) => ({ agoMs: d * DAY, bytes: 60_000_000 - d * 10_000_000 })));
+    await history(
+      id,
+      [3, 2, 1].map((d) => ({ agoMs: d * DAY, bytes: 60_000_000 - d * 10_000_000 })),
+    );
     const u = await request(t.http).get(`/v1/volumes/${id}/usage`).set('authorization', engineer);
     expect(u.status).toBe(200);
     expect(u.body).toMatchObject({ state: 'ok', percentOfHardBytes: 60, limits: { hardBytes: 100_000_000 } });
@@ -65,7 +68,10 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
 
     const flat = await filled('flat', 60_000_000, 100_000_000);
     const aligned = Math.ceil(60_000_000 / 4096) * 4096; // JuiceFS counts whole 4 KiB blocks
-    await history(flat, [3, 2, 1].map((d) => ({ agoMs: d * DAY, bytes: aligned })));
+    await history(
+      flat,
+      [3, 2, 1].map((d) => ({ agoMs: d * DAY, bytes: aligned })),
+    );
     expect((await request(t.http).get(`/v1/volumes/${flat}/usage`).set('authorization', engineer)).body.forecast).toBeNull();
 
     await t.services.enforcement.countersPass(); // fresh readings
@@ -93,7 +99,9 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     ]);
     await downsample(t.database.db, new Date());
     await downsample(t.database.db, new Date()); // idempotent
-    const h = await request(t.http).get(`/v1/volumes/${id}/usage/history?since=${encodeURIComponent(new Date(Date.now() - 60 * DAY).toISOString())}`).set('authorization', engineer);
+    const h = await request(t.http)
+      .get(`/v1/volumes/${id}/usage/history?since=${encodeURIComponent(new Date(Date.now() - 60 * DAY).toISOString())}`)
+      .set('authorization', engineer);
     expect(h.status, JSON.stringify(h.body)).toBe(200);
     const rows = h.body.samples.map((s: { resolution: string; bytes: number; at: string }) => [s.resolution, s.bytes]);
     expect(rows).toEqual([
@@ -102,7 +110,9 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
       ['raw', 900],
     ]);
     expect(h.body.samples[1].at).toBe(new Date(base).toISOString());
-    const onlyRaw = await request(t.http).get(`/v1/volumes/${id}/usage/history?resolution=raw&since=${encodeURIComponent(new Date(Date.now() - 60 * DAY).toISOString())}`).set('authorization', engineer);
+    const onlyRaw = await request(t.http)
+      .get(`/v1/volumes/${id}/usage/history?resolution=raw&since=${encodeURIComponent(new Date(Date.now() - 60 * DAY).toISOString())}`)
+      .set('authorization', engineer);
     expect(onlyRaw.body.samples).toHaveLength(1);
   });
 
@@ -134,7 +144,10 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     const put = await request(t.http).put('/v1/notification-templates/quota.frozen/en').set('authorization', admin).send(body);
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ ...body, overridden: true, updatedBy: 'root' });
-    const bad = await request(t.http).put('/v1/notification-templates/quota.frozen/en').set('authorization', admin).send({ ...body, text: 'Hi {{password}}' });
+    const bad = await request(t.http)
+      .put('/v1/notification-templates/quota.frozen/en')
+      .set('authorization', admin)
+      .send({ ...body, text: 'Hi {{password}}' });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('template_invalid');
     await request(t.http).put('/v1/notification-templates/quota.frozen/en').set('authorization', engineer).send(body).expect(403);

@@ -17,8 +17,7 @@ describe.skipIf(!pgAvailable())('volumes', () => {
   });
   afterAll(() => t?.close());
 
-  const create = (tenant: string, body: object, auth = admin) =>
-    request(t.http).post(`/v1/tenants/${tenant}/volumes`).set('authorization', auth).send(body);
+  const create = (tenant: string, body: object, auth = admin) => request(t.http).post(`/v1/tenants/${tenant}/volumes`).set('authorization', auth).send(body);
 
   it('creates a volume with a derived prefix and an audit row, and answers a repeat with 200', async () => {
     const body = { name: 'data', quota: { softBytes: 900, hardBytes: 1000, graceSeconds: 60 } };
@@ -121,7 +120,9 @@ describe.skipIf(!pgAvailable())('volumes', () => {
 
   it('a deleted volume keeps its prefix retired: recreating the name gets a new prefix', async () => {
     const v = (await create('acme', { name: 'temp' })).body;
-    const engineerDelete = await request(t.http).delete(`/v1/volumes/${v.id}`).set('authorization', `Bearer ${t.token('engineer', 'bob', ['acme'])}`);
+    const engineerDelete = await request(t.http)
+      .delete(`/v1/volumes/${v.id}`)
+      .set('authorization', `Bearer ${t.token('engineer', 'bob', ['acme'])}`);
     expect(engineerDelete.status).toBe(403);
     const del = await request(t.http).delete(`/v1/volumes/${v.id}`).set('authorization', admin);
     expect(del.status).toBe(200);
@@ -149,10 +150,12 @@ describe.skipIf(!pgAvailable())('volumes', () => {
         .set('authorization', admin);
       expect(res.status).toBe(200);
       expect(res.body.items.length).toBeLessThanOrEqual(7);
-      seen.push(...res.body.items.map((v: { id: string; tenantId: string }) => {
-        expect(v.tenantId).toBe('acme');
-        return v.id;
-      }));
+      seen.push(
+        ...res.body.items.map((v: { id: string; tenantId: string }) => {
+          expect(v.tenantId).toBe('acme');
+          return v.id;
+        }),
+      );
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);

@@ -27,7 +27,10 @@ describe.each(engines)('adopting juicefs-formatted volumes on $engine', ({ engin
     s = await startStack(engine);
     meta = s.foreignMetaUrl(1);
     await jfs().format(meta, 'legacy-vol', { storage: 'file', bucket: s.bucket, capacity: 5n * GiB, trashDays: 1 });
-    const res = await request(s.app.http).post('/v1/tenants/acme/volumes').set('authorization', s.admin).send({ name: 'legacy', adopt: { metaUrl: meta } });
+    const res = await request(s.app.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', s.admin)
+      .send({ name: 'legacy', adopt: { metaUrl: meta } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.state).toBe('active');
     // No hard limit asked for: the 5 GiB the volume already enforces becomes its hard limit.
@@ -78,7 +81,10 @@ describe.each(engines)('adopting juicefs-formatted volumes on $engine', ({ engin
       const days = 2 + round;
       const capacity = 6 + round; // GiB
       const [freeze, config] = await Promise.all([
-        request(s.app.http).post(`/v1/volumes/${id}/freeze`).set('authorization', s.admin).send({ reason: `race ${round}` }),
+        request(s.app.http)
+          .post(`/v1/volumes/${id}/freeze`)
+          .set('authorization', s.admin)
+          .send({ reason: `race ${round}` }),
         jfs().config(meta, ['--capacity', String(capacity), '--trash-days', String(days)]),
       ]);
       expect(freeze.status, JSON.stringify(freeze.body)).toBe(200);
@@ -96,7 +102,10 @@ describe.each(engines)('adopting juicefs-formatted volumes on $engine', ({ engin
       expect(frozen.Capacity).toBeLessThan(capacity * 2 ** 30);
       expect(frozen.TrashDays).toBe(days); // juicefs config's change survived Headroom's write
       expect(frozen.UUID).toBe(uuid);
-      const un = await request(s.app.http).post(`/v1/volumes/${id}/unfreeze`).set('authorization', s.admin).send({ reason: `race ${round} over` });
+      const un = await request(s.app.http)
+        .post(`/v1/volumes/${id}/unfreeze`)
+        .set('authorization', s.admin)
+        .send({ reason: `race ${round} over` });
       expect(un.status, JSON.stringify(un.body)).toBe(200);
       let after = await setting();
       for (let i = 0; i < 40 && after.Capacity !== (await enforcement()).juicefsLimits?.capacity; i++) {

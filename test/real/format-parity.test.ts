@@ -155,7 +155,10 @@ describe.skipIf(!realAvailable('etcd', 'juicefs-1.4', 'weed'))('format parity wi
   });
 
   it('encrypts the tenant key as juicefs does, and the real client stores its objects with it', async () => {
-    const res = await request(s.app.http).post('/v1/tenants/acme/volumes').set('authorization', s.admin).send({ name: 'ckpt', quota: { hardBytes: Number(CAPACITY), hardInodes: Number(INODES) } });
+    const res = await request(s.app.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', s.admin)
+      .send({ name: 'ckpt', quota: { hardBytes: Number(CAPACITY), hardInodes: Number(INODES) } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.state).toBe('active');
     const keys = res.body.credentials as { accessKey: string; secretKey: string };
@@ -164,7 +167,17 @@ describe.skipIf(!realAvailable('etcd', 'juicefs-1.4', 'weed'))('format parity wi
     const mine = JSON.parse(ours) as Record<string, string>;
     expect(mine).toMatchObject({ Storage: 's3', AccessKey: keys.accessKey, KeyEncrypted: true });
     const twin = s.foreignMetaUrl(9);
-    await jfs().format(twin, res.body.prefix, { storage: 's3', bucket: mine.Bucket, accessKey: keys.accessKey, secretKey: keys.secretKey, blockSize: 4096, compress: 'none', trashDays: 1, capacity: CAPACITY, inodes: INODES });
+    await jfs().format(twin, res.body.prefix, {
+      storage: 's3',
+      bucket: mine.Bucket,
+      accessKey: keys.accessKey,
+      secretKey: keys.secretKey,
+      blockSize: 4096,
+      compress: 'none',
+      trashDays: 1,
+      capacity: CAPACITY,
+      inodes: INODES,
+    });
     const theirs = (await tkvDump(s.etcd!, twin)).get('setting')!.toString('utf8');
     expect(members(ours)).toEqual(members(theirs));
     expect(decryptSecret(mine.UUID!, mine.SecretKey!)).toBe(keys.secretKey);

@@ -176,8 +176,20 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
     // Somebody else's rule must survive Headroom's edits, exactly as SeaweedFS's own writers
     // (`weed shell fs.configure`, the quota loop) leave it: version 2, every field, int64 as strings.
     const other = {
-      locationPrefix: '/buckets/unrelated/', collection: '', replication: '000', ttl: '', diskType: '', volumeGrowthCount: 0, readOnly: false,
-      dataCenter: '', rack: '', dataNode: '', maxFileNameLength: 0, disableChunkDeletion: false, wormGracePeriodSeconds: '0', wormRetentionTimeSeconds: '0',
+      locationPrefix: '/buckets/unrelated/',
+      collection: '',
+      replication: '000',
+      ttl: '',
+      diskType: '',
+      volumeGrowthCount: 0,
+      readOnly: false,
+      dataCenter: '',
+      rack: '',
+      dataNode: '',
+      maxFileNameLength: 0,
+      disableChunkDeletion: false,
+      wormGracePeriodSeconds: '0',
+      wormRetentionTimeSeconds: '0',
     };
     const put = await fetch(`${weed.filerUrl}/etc/seaweedfs/filer.conf`, { method: 'PUT', body: JSON.stringify({ version: 2, locations: [other] }, null, 2) });
     expect(put.status).toBe(201);
@@ -192,10 +204,12 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
     expect(await filerConf()).toMatchObject({ version: 2, locations: [other, { locationPrefix: prefix, readOnly: true }] });
     const newPut = () => a.send(new PutObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/chunks/new', Body: 'y' }));
     // Filers reload filer.conf on its change event: give it a moment.
-    expect(await eventually('PUT to be refused', async () => {
-      const o = await outcome(newPut());
-      return o === 'ok' ? undefined : o;
-    })).toBe('AccessDenied 403');
+    expect(
+      await eventually('PUT to be refused', async () => {
+        const o = await outcome(newPut());
+        return o === 'ok' ? undefined : o;
+      }),
+    ).toBe('AccessDenied 403');
     await a.send(new DeleteObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/chunks/new' })).catch(() => undefined);
     expect(await (await a.send(new GetObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/chunks/0/2_0_4' }))).Body!.transformToString()).toBe('keep');
     await a.send(new DeleteObjectCommand({ Bucket: 'jfs-acme-data', Key: 'acme-data/chunks/0/2_0_4' }));
@@ -236,10 +250,12 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
     }
     expect(restoredBy, 'no job put the rule back').toBeDefined();
     expect((await filerConf()).locations).toContainEqual(expect.objectContaining({ locationPrefix: '/buckets/unrelated/' }));
-    expect(await eventually('PUT to be refused again', async () => {
-      const o = await newPut();
-      return o === 'ok' ? undefined : o;
-    })).toBe('AccessDenied 403');
+    expect(
+      await eventually('PUT to be refused again', async () => {
+        const o = await newPut();
+        return o === 'ok' ? undefined : o;
+      }),
+    ).toBe('AccessDenied 403');
 
     await request(t.http).post(`/v1/volumes/${id}/unfreeze`).set('authorization', admin).send({ reason: 'done' }).expect(200);
     await eventually('the freeze rule to be gone', async () => ((await ruleFor(prefix)) ? undefined : true));
@@ -259,10 +275,14 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
       return e.storageUsage;
     };
     // Sizes reach the master with the volume server's next heartbeat.
-    const u = await eventually('usage of the written objects', async () => {
-      const r = await reading();
-      return r && r.bytes >= written ? r : undefined;
-    }, 45_000);
+    const u = await eventually(
+      'usage of the written objects',
+      async () => {
+        const r = await reading();
+        return r && r.bytes >= written ? r : undefined;
+      },
+      45_000,
+    );
     const volumes = await collectionVolumes('jfs-beta-usage');
     expect(u.objects).toBe(sizes.length);
     expect(u.bytes).toBeGreaterThanOrEqual(written);
@@ -270,10 +290,14 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
 
     // A delete turns the object's bytes into garbage, which the logical reading leaves out.
     await b.send(new DeleteObjectCommand({ Bucket: 'jfs-beta-usage', Key: 'beta-usage/chunks/0/1_0_250000' }));
-    const after = await eventually('usage after a delete', async () => {
-      const r = await reading();
-      return r && r.bytes < written - 200_000 ? r : undefined;
-    }, 45_000);
+    const after = await eventually(
+      'usage after a delete',
+      async () => {
+        const r = await reading();
+        return r && r.bytes < written - 200_000 ? r : undefined;
+      },
+      45_000,
+    );
     expect(after.bytes).toBeGreaterThanOrEqual(written - 250_000);
     expect(after.bytes).toBeLessThanOrEqual(written - 250_000 + 2 * NEEDLE_OVERHEAD + DELETE_RESIDUE + volumes * SUPERBLOCK);
     expect(after.objects).toBe(2);
@@ -297,9 +321,12 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
 
   /** Distinct volume ids of a collection in the master's `/vol/status`. */
   async function collectionVolumes(collection: string): Promise<number> {
-    const body = (await (await fetch(`${weed.masterUrl}/vol/status`)).json()) as { Volumes?: { DataCenters?: Record<string, Record<string, Record<string, { Id: number; Collection: string }[] | null>>> } };
+    const body = (await (await fetch(`${weed.masterUrl}/vol/status`)).json()) as {
+      Volumes?: { DataCenters?: Record<string, Record<string, Record<string, { Id: number; Collection: string }[] | null>>> };
+    };
     const ids = new Set<number>();
-    for (const racks of Object.values(body.Volumes?.DataCenters ?? {})) for (const nodes of Object.values(racks ?? {})) for (const vols of Object.values(nodes ?? {})) for (const x of vols ?? []) if (x.Collection === collection) ids.add(x.Id);
+    for (const racks of Object.values(body.Volumes?.DataCenters ?? {}))
+      for (const nodes of Object.values(racks ?? {})) for (const vols of Object.values(nodes ?? {})) for (const x of vols ?? []) if (x.Collection === collection) ids.add(x.Id);
     return ids.size;
   }
 });

@@ -102,4 +102,3 @@ export async function startEngine(kind: EngineKind): Promise<EngineUnderTest> {
     stop: () => server.stop(),
   };
 }
-

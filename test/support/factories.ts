@@ -19,7 +19,12 @@ export async function buildTenant(app: App, auth: string, t: { id: string; displ
 }
 
 /** Creates a volume of `tenantId` (201) and returns the API's answer. */
-export async function buildVolume(app: App, auth: string, tenantId: string, v: { name: string; quota?: object } & Record<string, unknown>): Promise<{ id: string; metaUrl: string } & Record<string, unknown>> {
+export async function buildVolume(
+  app: App,
+  auth: string,
+  tenantId: string,
+  v: { name: string; quota?: object } & Record<string, unknown>,
+): Promise<{ id: string; metaUrl: string } & Record<string, unknown>> {
   const res = await request(app).post(`/v1/tenants/${tenantId}/volumes`).set('authorization', auth).send(v);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body as { id: string; metaUrl: string } & Record<string, unknown>;

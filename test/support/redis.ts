@@ -38,7 +38,11 @@ export function redisServerAvailable(): boolean {
 export async function startRedisServer(databases = 64, password?: string): Promise<TestRedisServer> {
   const port = await freePort();
   const bin = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))!;
-  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', String(databases), ...(password ? ['--requirepass', password] : [])], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', String(databases), ...(password ? ['--requirepass', password] : [])],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 10_000;
   while (!(await canConnect('127.0.0.1', port, 200))) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);

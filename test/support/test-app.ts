@@ -32,12 +32,26 @@ export interface TestApp {
 }
 
 /** Creates a test database and an app on it; `env` overrides configuration. */
-export async function createTestApp(env: Record<string, string> = {}, provisioner?: MetadataProvisioner, opts: { log?: Logger; wrapMetadata?: (real: VolumeMetadata) => VolumeMetadata; poolMax?: number } = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  provisioner?: MetadataProvisioner,
+  opts: { log?: Logger; wrapMetadata?: (real: VolumeMetadata) => VolumeMetadata; poolMax?: number } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase(opts.poolMax);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
   const healthDb = createDb(database.url, 1);
-  const app = buildApp({ config: config, log: opts.log ?? pino({ level: 'silent' }), db: database.db, healthDb, jwtSecret: testSecret, webhookSecret: testWebhookSecret, storageSecretKey: testStorageSecret, provisioner, wrapMetadata: opts.wrapMetadata });
+  const app = buildApp({
+    config: config,
+    log: opts.log ?? pino({ level: 'silent' }),
+    db: database.db,
+    healthDb,
+    jwtSecret: testSecret,
+    webhookSecret: testWebhookSecret,
+    storageSecretKey: testStorageSecret,
+    provisioner,
+    wrapMetadata: opts.wrapMetadata,
+  });
   return {
     http: app.http,
     database,

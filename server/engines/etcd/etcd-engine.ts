@@ -11,16 +11,7 @@
  * commit is not atomic. Callers that write a lot (the fixture builder) batch their own writes.
  */
 import { Etcd3, type ICompare, type IOptions } from 'etcd3';
-import {
-  KvConflictError,
-  KvEngineError,
-  hexKey,
-  type KvEngine,
-  type KvPair,
-  type KvTxn,
-  type ScanOptions,
-  type TxnOptions,
-} from '../kv.js';
+import { KvConflictError, KvEngineError, hexKey, type KvEngine, type KvPair, type KvTxn, type ScanOptions, type TxnOptions } from '../kv.js';
 import { runTxn, toBuffer, TxnBuffer, type TxnSource } from '../txn-buffer.js';
 
 /** Options of the etcd engine. */
@@ -83,9 +74,7 @@ export class EtcdEngine implements KvEngine {
     for (let i = 0; i < keys.length; i += this.maxTxnOps) chunks.push(keys.slice(i, i + this.maxTxnOps));
     await Promise.all(
       chunks.map(async (chunk) => {
-        const res = await this.call('batch get', () =>
-          this.client.kv.txn({ success: chunk.map((k) => ({ request_range: { key: toBuffer(k) } })) }, this.deadline()),
-        );
+        const res = await this.call('batch get', () => this.client.kv.txn({ success: chunk.map((k) => ({ request_range: { key: toBuffer(k) } })) }, this.deadline()));
         for (const r of res.responses) {
           const kv = r.response_range?.kvs[0];
           if (kv) out.set(hexKey(kv.key), kv.value);
@@ -135,12 +124,7 @@ export class EtcdEngine implements KvEngine {
 
   private readonly source: TxnSource<Snapshot> = {
     readAt: async (snap, key) => {
-      const res = await this.call('get', () =>
-        this.client.kv.range(
-          { key: toBuffer(key), ...(snap.revision !== undefined ? { revision: snap.revision.toString() } : {}) },
-          this.deadline(),
-        ),
-      );
+      const res = await this.call('get', () => this.client.kv.range({ key: toBuffer(key), ...(snap.revision !== undefined ? { revision: snap.revision.toString() } : {}) }, this.deadline()));
       snap.revision ??= BigInt(res.header.revision);
       const kv = res.kvs[0];
       return { value: kv?.value, version: kv ? BigInt(kv.mod_revision) : 0n };
@@ -149,7 +133,12 @@ export class EtcdEngine implements KvEngine {
   };
 
   async txn<T>(fn: (txn: KvTxn) => Promise<T>, opts: TxnOptions = {}): Promise<T> {
-    return runTxn(() => new TxnBuffer<Snapshot>(this.source, { revision: undefined }), fn, (t) => this.commit(t), opts);
+    return runTxn(
+      () => new TxnBuffer<Snapshot>(this.source, { revision: undefined }),
+      fn,
+      (t) => this.commit(t),
+      opts,
+    );
   }
 
   private async commit(t: TxnBuffer<Snapshot>): Promise<void> {
@@ -165,9 +154,7 @@ export class EtcdEngine implements KvEngine {
         compare.push({ key: s, range_end: e.length > 0 ? e : ZERO, target: 'Mod' as const, result: 'Less' as const, mod_revision: (rev + 1n).toString() });
       }
     }
-    const success = [...t.writeEntries()].map(([key, value]) =>
-      value === null ? { request_delete_range: { key } } : { request_put: { key, value: toBuffer(value) } },
-    );
+    const success = [...t.writeEntries()].map(([key, value]) => (value === null ? { request_delete_range: { key } } : { request_put: { key, value: toBuffer(value) } }));
     if (success.length > this.maxTxnOps || compare.length > this.maxTxnOps) {
       throw new KvEngineError(
         `etcd transaction too large: ${success.length} writes and ${compare.length} compares (etcd --max-txn-ops is ${this.maxTxnOps}); split the work into smaller transactions`,

@@ -16,16 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  KvConflictError,
-  KvEngineError,
-  hexKey,
-  type KvEngine,
-  type KvPair,
-  type KvTxn,
-  type ScanOptions,
-  type TxnOptions,
-} from '../kv.js';
+import { KvConflictError, KvEngineError, hexKey, type KvEngine, type KvPair, type KvTxn, type ScanOptions, type TxnOptions } from '../kv.js';
 import { runTxn, TxnBuffer, type TxnSource } from '../txn-buffer.js';
 
 type Row = { key: Buffer; value: Buffer };
@@ -74,9 +65,7 @@ export class LocalEngine implements KvEngine {
       scan: d.prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
       scanOpen: d.prepare('SELECT key, value FROM kv WHERE key >= ? ORDER BY key LIMIT ?'),
       seq: d.prepare("SELECT value FROM kv_meta WHERE name = 'seq'"),
-      keySeq: d.prepare(
-        'SELECT max(seq) AS seq FROM (SELECT seq FROM kv WHERE key = ? UNION ALL SELECT seq FROM kv_tombstones WHERE key = ?)',
-      ),
+      keySeq: d.prepare('SELECT max(seq) AS seq FROM (SELECT seq FROM kv WHERE key = ? UNION ALL SELECT seq FROM kv_tombstones WHERE key = ?)'),
       rangeChanged: d.prepare(
         `SELECT (EXISTS (SELECT 1 FROM kv WHERE key >= ? AND key < ? AND seq > ?)
               OR EXISTS (SELECT 1 FROM kv_tombstones WHERE key >= ? AND key < ? AND seq > ?)) AS n`,

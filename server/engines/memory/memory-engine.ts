@@ -3,16 +3,7 @@
  * optimistic-transaction semantics as the real engines (read set and write set checked against
  * per-key versions at commit), and runs the same contract suite, so it cannot drift from them.
  */
-import {
-  KvConflictError,
-  compareKeys,
-  hexKey,
-  type KvEngine,
-  type KvPair,
-  type KvTxn,
-  type ScanOptions,
-  type TxnOptions,
-} from '../kv.js';
+import { KvConflictError, compareKeys, hexKey, type KvEngine, type KvPair, type KvTxn, type ScanOptions, type TxnOptions } from '../kv.js';
 import { runTxn, TxnBuffer, type TxnSource } from '../txn-buffer.js';
 
 interface Entry {
@@ -88,7 +79,12 @@ export class MemoryEngine implements KvEngine {
   }
 
   async txn<T>(fn: (txn: KvTxn) => Promise<T>, opts: TxnOptions = {}): Promise<T> {
-    return runTxn(() => new TxnBuffer<number>(this.source, this.clock), fn, (t) => this.commit(t), opts);
+    return runTxn(
+      () => new TxnBuffer<number>(this.source, this.clock),
+      fn,
+      (t) => this.commit(t),
+      opts,
+    );
   }
 
   private readonly source: TxnSource<number> = {

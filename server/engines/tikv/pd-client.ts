@@ -25,7 +25,7 @@ type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError 
 /** Decodes a metapb.Region (+ leader) into a {@link RegionInfo}. */
 export function toRegionInfo(region: any, leader: any): RegionInfo {
   const peers = (region.peers ?? []).map((p: any) => ({ id: u64(p.id), storeId: u64(p.store_id), role: p.role }));
-  const lead = leader && u64(leader.store_id) !== 0n ? { id: u64(leader.id), storeId: u64(leader.store_id) } : peers.find((p: any) => !p.role) ?? peers[0];
+  const lead = leader && u64(leader.store_id) !== 0n ? { id: u64(leader.id), storeId: u64(leader.store_id) } : (peers.find((p: any) => !p.role) ?? peers[0]);
   if (!lead) throw new TikvError('region_without_peers', `region ${region.id} has no peers`);
   return {
     id: u64(region.id),

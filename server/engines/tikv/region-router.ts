@@ -59,8 +59,7 @@ export class RegionRouter {
 
   /** Adds a region, dropping cached regions it overlaps. */
   private insert(r: RegionInfo): void {
-    const overlaps = (a: RegionInfo) =>
-      (a.end.length === 0 || compareKeys(r.start, a.end) < 0) && (r.end.length === 0 || compareKeys(a.start, r.end) < 0);
+    const overlaps = (a: RegionInfo) => (a.end.length === 0 || compareKeys(r.start, a.end) < 0) && (r.end.length === 0 || compareKeys(a.start, r.end) < 0);
     this.regions = this.regions.filter((a) => !overlaps(a) && a.id !== r.id);
     this.regions.push(r);
     this.regions.sort((a, b) => compareKeys(a.start, b.start));
@@ -100,7 +99,10 @@ export class RegionRouter {
    * {@link Regroup} is thrown), retrying region errors within the operation deadline.
    */
   async send(method: string, keys: Uint8Array[], build: (r: RegionInfo) => object): Promise<{ res: any; region: RegionInfo }> {
-    const bo = new Backoffer(this.timeoutMs.op, (summary) => new TikvError('region_unavailable', `${method} gave up after ${summary}`, { regionId: this.regions.find((r) => inRegion(r, keys[0]!))?.id }));
+    const bo = new Backoffer(
+      this.timeoutMs.op,
+      (summary) => new TikvError('region_unavailable', `${method} gave up after ${summary}`, { regionId: this.regions.find((r) => inRegion(r, keys[0]!))?.id }),
+    );
     for (;;) {
       bo.check();
       const attempt = bo.attempts();
@@ -159,7 +161,12 @@ export class RegionRouter {
    * Sends one request per region for `keys`, grouping them by region and regrouping the keys of
    * any group whose region split or moved meanwhile. Results come back per group.
    */
-  async sendGrouped(method: string, keys: Uint8Array[], build: (r: RegionInfo, keys: Uint8Array[]) => object, maxPerRequest = 5000): Promise<Array<{ res: any; region: RegionInfo; keys: Uint8Array[] }>> {
+  async sendGrouped(
+    method: string,
+    keys: Uint8Array[],
+    build: (r: RegionInfo, keys: Uint8Array[]) => object,
+    maxPerRequest = 5000,
+  ): Promise<Array<{ res: any; region: RegionInfo; keys: Uint8Array[] }>> {
     const groups = new Map<bigint, { region: RegionInfo; keys: Uint8Array[] }>();
     // Keys usually arrive in key order (or runs of it): try the previous key's region first.
     let last: { region: RegionInfo; keys: Uint8Array[] } | undefined;

@@ -302,9 +302,7 @@ export class TikvClient {
 
   /** Best-effort rollback of our prewrites. */
   private async rollback(startTs: bigint, keys: Buffer[]): Promise<void> {
-    await this.router
-      .sendGrouped('KvBatchRollback', keys, (r, ks) => ({ context: this.router.context(r), start_version: startTs.toString(), keys: ks }))
-      .catch(() => undefined);
+    await this.router.sendGrouped('KvBatchRollback', keys, (r, ks) => ({ context: this.router.context(r), start_version: startTs.toString(), keys: ks })).catch(() => undefined);
   }
 
   close(): void {
@@ -324,4 +322,3 @@ export function digestPair(h: ReturnType<typeof createHash>, p: KvPair): void {
 function keyError(method: string, e: any): TikvError {
   return new TikvError('key_error', `${method}: ${e.abort || e.retryable || JSON.stringify(e)}`);
 }
-

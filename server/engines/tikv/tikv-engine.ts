@@ -81,7 +81,11 @@ export class TikvEngine implements KvEngine {
           mutations.push({ key, value });
         }
         for (const k of t.readKeys()) if (!written.has(hexKey(k))) mutations.push({ key: k, value: null, lock: true });
-        await this.client.commit(t.snapshot.startTs, mutations, t.snapshot.scanned.filter((r) => r.end.length === 0 || Buffer.compare(r.start, r.end) < 0));
+        await this.client.commit(
+          t.snapshot.startTs,
+          mutations,
+          t.snapshot.scanned.filter((r) => r.end.length === 0 || Buffer.compare(r.start, r.end) < 0),
+        );
       },
       opts,
     );

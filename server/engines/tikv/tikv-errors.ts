@@ -2,16 +2,7 @@
 
 /** Stable causes, so callers and logs can tell them apart. */
 export type TikvErrorCause =
-  | 'pd_unavailable'
-  | 'pd_error'
-  | 'pd_cluster_mismatch'
-  | 'tso_unavailable'
-  | 'store_unavailable'
-  | 'region_without_peers'
-  | 'region_unavailable'
-  | 'key_error'
-  | 'lock_unresolved'
-  | 'undetermined';
+  'pd_unavailable' | 'pd_error' | 'pd_cluster_mismatch' | 'tso_unavailable' | 'store_unavailable' | 'region_without_peers' | 'region_unavailable' | 'key_error' | 'lock_unresolved' | 'undetermined';
 
 /** A TiKV client failure; `regionId` names the region when one was involved. */
 export class TikvError extends Error {

@@ -33,10 +33,7 @@ export class VolumeKeys {
   }
 
   private k(...parts: Array<string | Buffer | number>): Buffer {
-    return Buffer.concat([
-      this.p,
-      ...parts.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : typeof x === 'number' ? Buffer.from([x]) : x)),
-    ]);
+    return Buffer.concat([this.p, ...parts.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : typeof x === 'number' ? Buffer.from([x]) : x))]);
   }
 
   /** `[P, P+1)`: every key of the volume (`juicefs destroy` deletes exactly this range). */

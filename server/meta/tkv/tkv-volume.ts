@@ -32,9 +32,21 @@ export class NotFormattedError extends Error {
 /** The attr `juicefs format` writes for the root (and, mode 0555, for the trash root). */
 export function rootAttr(now: bigint, mode: number): Attr {
   return {
-    flags: 0, type: TYPE_DIR, mode, uid: 0, gid: 0,
-    atime: now, atimensec: 0, mtime: now, mtimensec: 0, ctime: now, ctimensec: 0,
-    nlink: 2, length: 4096n, rdev: 0, parent: ROOT_INODE,
+    flags: 0,
+    type: TYPE_DIR,
+    mode,
+    uid: 0,
+    gid: 0,
+    atime: now,
+    atimensec: 0,
+    mtime: now,
+    mtimensec: 0,
+    ctime: now,
+    ctimensec: 0,
+    nlink: 2,
+    length: 4096n,
+    rdev: 0,
+    parent: ROOT_INODE,
   };
 }
 

@@ -193,7 +193,12 @@ export class SeaweedStorage {
     const conf = parseFilerConf(await this.readFilerConf());
     const next = withFrozen(conf, (p) => OWNED.test(p), frozen);
     if (!next) return false;
-    const res = await fetch(this.filer(FILER_CONF), { method: 'PUT', body: JSON.stringify(next, null, 2), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(this.cfg.timeoutMs) });
+    const res = await fetch(this.filer(FILER_CONF), {
+      method: 'PUT',
+      body: JSON.stringify(next, null, 2),
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(this.cfg.timeoutMs),
+    });
     if (!res.ok) throw new Error(`filer PUT ${FILER_CONF} answered ${res.status}`);
     const now = await this.frozenPrefixes();
     const same = now.size === frozen.size && [...frozen].every((p) => now.has(p));

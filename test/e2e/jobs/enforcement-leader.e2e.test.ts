@@ -57,7 +57,10 @@ describe.skipIf(!available)('enforcement leadership across instances (PostgreSQL
 
   /** A volume over its hard limit: enforcing it means one transition and one JuiceFS write. */
   async function overHard(name: string) {
-    const res = await request(a.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name, quota: { hardBytes: 1_000_000 } });
+    const res = await request(a.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', admin)
+      .send({ name, quota: { hardBytes: 1_000_000 } });
     const tv = new TkvVolume(store, parseMetaUrl(res.body.metaUrl).prefix);
     const fx = new FixtureBuilder(store, tv.keys);
     await fx.file(ROOT_INODE, 'big', 3_000_000);

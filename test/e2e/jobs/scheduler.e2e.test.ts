@@ -27,8 +27,7 @@ describe.skipIf(!available)('Scheduler (real PostgreSQL and Redis)', () => {
     await d?.drop();
   });
 
-  const make = (redis: Redis, jobs: Job[], ttl = 2000) =>
-    new Scheduler(d.db, log, jobs, (name) => new RedisLease(redis, `${prefix}:${name}`, ttl), new client.Registry(), 100);
+  const make = (redis: Redis, jobs: Job[], ttl = 2000) => new Scheduler(d.db, log, jobs, (name) => new RedisLease(redis, `${prefix}:${name}`, ttl), new client.Registry(), 100);
   let prefix = '';
 
   it('two instances: exactly one runs the job, the other records a skip', async () => {

@@ -33,7 +33,10 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
     const admin = `Bearer ${t.token('admin', 'root')}`;
     await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', email: 'a@example.com' });
     for (let v = 0; v < 4; v++) {
-      const res = await request(t.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name: `v${v}` });
+      const res = await request(t.http)
+        .post('/v1/tenants/acme/volumes')
+        .set('authorization', admin)
+        .send({ name: `v${v}` });
       const fx = new FixtureBuilder(store, new TkvVolume(store, parseMetaUrl(res.body.metaUrl).prefix).keys);
       const d = await fx.mkdir(ROOT_INODE, 'data');
       for (let i = 0; i < 300; i++) await fx.file(d, `f${i}`, 1000 + i);
@@ -60,7 +63,10 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
   });
 
   it('resumes: volumes walked within the interval are skipped, the others are walked', async () => {
-    await t.database.db('scans').where({ volume_id: ids[2] }).update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
+    await t.database
+      .db('scans')
+      .where({ volume_id: ids[2] })
+      .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
     const counts = await runWalks(t.database.db, t.services.scans, budget, ctx());
     expect(counts).toMatchObject({ volumes: 4, walked: 1, skipped: 3 });
     const latest = await t.database.db('scans').where({ volume_id: ids[2] }).orderBy('created_at', 'desc').first();
@@ -68,7 +74,10 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
   });
 
   it('keeps within the read budget', async () => {
-    await t.database.db('scans').whereIn('volume_id', ids).update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
+    await t.database
+      .db('scans')
+      .whereIn('volume_id', ids)
+      .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
     const started = Date.now();
     const counts = await runWalks(t.database.db, t.services.scans, { ...budget, keysPerSecond: 10_000, totalKeysPerSecond: 2000 }, ctx());
     const elapsed = (Date.now() - started) / 1000;
@@ -78,7 +87,10 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
   });
 
   it('stops at the deadline and leaves the rest for the next run', async () => {
-    await t.database.db('scans').whereIn('volume_id', ids).update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
+    await t.database
+      .db('scans')
+      .whereIn('volume_id', ids)
+      .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
     const c = ctx();
     const controller = new AbortController();
     const slow = { ...budget, concurrency: 1, keysPerSecond: 500, totalKeysPerSecond: 500 };

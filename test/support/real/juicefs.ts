@@ -219,10 +219,15 @@ export async function mount(cli: JuiceFsCli, meta: string, opts: MountOptions = 
   const metrics = await freePort();
   spawnSync('mkdir', ['-p', mnt, path.join(dir, 'cache')]);
   const args = [
-    'mount', meta, mnt,
-    '--heartbeat', `${opts.heartbeat ?? 1}s`,
-    '--cache-dir', path.join(dir, 'cache'),
-    '--metrics', `127.0.0.1:${metrics}`,
+    'mount',
+    meta,
+    mnt,
+    '--heartbeat',
+    `${opts.heartbeat ?? 1}s`,
+    '--cache-dir',
+    path.join(dir, 'cache'),
+    '--metrics',
+    `127.0.0.1:${metrics}`,
     '--no-usage-report',
     ...(opts.extraArgs ?? []),
   ];

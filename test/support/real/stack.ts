@@ -127,7 +127,10 @@ export async function startStack(engine: RealEngine, env: Record<string, string>
     redis: redis ? (db: number) => redis!.client(db) : undefined,
     foreignMetaUrl: (slot) => (etcd ? `etcd://${etcd.endpoint}/foreign-${slot}` : `redis://127.0.0.1:${redis!.port}/${FOREIGN_DB_BASE + slot}`),
     createVolume: async (name, body = {}) => {
-      const res = await request(theApp.http).post('/v1/tenants/acme/volumes').set('authorization', admin).send({ name, ...body });
+      const res = await request(theApp.http)
+        .post('/v1/tenants/acme/volumes')
+        .set('authorization', admin)
+        .send({ name, ...body });
       if (res.status !== 201) throw new Error(`create volume ${name}: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body as { id: string; metaUrl: string; prefix: string; state: string };
     },

@@ -164,7 +164,12 @@ export async function startWeed(): Promise<TestWeed> {
       }
     }
     // The in-process gRPC sockets SeaweedFS registers for these exact ports (named by port).
-    const sockets = [['master', master], ['volume', volume], ['filer', filer], ['s3', s3]].map(([name, p]) => `/tmp/seaweedfs-${name}-grpc-${Number(p) + 10000}.sock`);
+    const sockets = [
+      ['master', master],
+      ['volume', volume],
+      ['filer', filer],
+      ['s3', s3],
+    ].map(([name, p]) => `/tmp/seaweedfs-${name}-grpc-${Number(p) + 10000}.sock`);
     await Promise.all(sockets.map((s) => rm(s, { force: true })));
     await rm(dir, { recursive: true, force: true });
   };

@@ -24,7 +24,10 @@ interface Node {
 }
 
 const normalize = (p: string): string => {
-  const collapsed = `/${p.split('/').filter((s) => s.length > 0).join('/')}`;
+  const collapsed = `/${p
+    .split('/')
+    .filter((s) => s.length > 0)
+    .join('/')}`;
   return collapsed;
 };
 

@@ -15,10 +15,40 @@ const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 /** Query keys that select an S3 sub-resource (anything else, e.g. the SDK's `x-id`, is ignored). */
 const SUBRESOURCES = new Set([
-  'acl', 'accelerate', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering', 'inventory',
-  'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
-  'partNumber', 'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
-  'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versioning', 'versions', 'website', 'seaweedfs-quota',
+  'acl',
+  'accelerate',
+  'analytics',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'partNumber',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versioning',
+  'versions',
+  'website',
+  'seaweedfs-quota',
 ]);
 
 export class S3Error extends Error {
@@ -55,14 +85,22 @@ function s3ErrorBody(code: string, message: string, resource: string, reqId: str
 
 export function faultCodeS3(status: number, hasKey: boolean): string {
   switch (status) {
-    case 400: return 'InvalidRequest';
-    case 403: return 'AccessDenied';
-    case 404: return hasKey ? 'NoSuchKey' : 'NoSuchBucket';
-    case 409: return 'OperationAborted';
-    case 500: return 'InternalError';
-    case 501: return 'NotImplemented';
-    case 503: return 'SlowDown';
-    default: return 'InjectedFault';
+    case 400:
+      return 'InvalidRequest';
+    case 403:
+      return 'AccessDenied';
+    case 404:
+      return hasKey ? 'NoSuchKey' : 'NoSuchBucket';
+    case 409:
+      return 'OperationAborted';
+    case 500:
+      return 'InternalError';
+    case 501:
+      return 'NotImplemented';
+    case 503:
+      return 'SlowDown';
+    default:
+      return 'InjectedFault';
   }
 }
 
@@ -221,13 +259,20 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
 
 export function faultCodeIam(status: number): string {
   switch (status) {
-    case 400: return 'InvalidInput';
-    case 403: return 'AccessDenied';
-    case 404: return 'NoSuchEntity';
-    case 409: return 'EntityAlreadyExists';
-    case 500: return 'ServiceFailure';
-    case 503: return 'ServiceUnavailable';
-    default: return 'InjectedFault';
+    case 400:
+      return 'InvalidInput';
+    case 403:
+      return 'AccessDenied';
+    case 404:
+      return 'NoSuchEntity';
+    case 409:
+      return 'EntityAlreadyExists';
+    case 500:
+      return 'ServiceFailure';
+    case 503:
+      return 'ServiceUnavailable';
+    default:
+      return 'InjectedFault';
   }
 }
 
@@ -319,9 +364,7 @@ async function s3Operation(ctx: Ctx): Promise<void> {
   const { state, bucket, key, query } = ctx;
   switch (op) {
     case 'ListBuckets': {
-      const visible = [...state.buckets.values()]
-        .filter((b) => !ctx.identity || state.canSeeBucket(ctx.identity, b.name))
-        .sort((a, b) => (a.name < b.name ? -1 : 1));
+      const visible = [...state.buckets.values()].filter((b) => !ctx.identity || state.canSeeBucket(ctx.identity, b.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
       const owner = ctx.identity?.name ?? 'anonymous';
       return xml(
         ctx,
@@ -446,7 +489,11 @@ async function s3Operation(ctx: Ctx): Promise<void> {
       const etag = `${md5Hex(Buffer.concat(md5s))}-${parts.length}`;
       b.uploads.delete(u.id);
       state.putObject(b, key, { body: Buffer.concat(bodies), etag, contentType: u.contentType, meta: u.meta, mtime: new Date() });
-      return xml(ctx, 200, `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${bucket}/${key}`)}${el('Bucket', bucket)}${el('Key', key)}${el('ETag', quoted(etag))}</CompleteMultipartUploadResult>`);
+      return xml(
+        ctx,
+        200,
+        `<CompleteMultipartUploadResult xmlns="${S3_NS}">${el('Location', `/${bucket}/${key}`)}${el('Bucket', bucket)}${el('Key', key)}${el('ETag', quoted(etag))}</CompleteMultipartUploadResult>`,
+      );
     }
     case 'AbortMultipartUpload': {
       requireAction(ctx, 'Write', key);
@@ -627,4 +674,3 @@ function copyObject(ctx: Ctx): void {
   state.putObject(dest, key, obj);
   xml(ctx, 200, `<CopyObjectResult xmlns="${S3_NS}">${el('LastModified', isoDate(obj.mtime))}${el('ETag', quoted(obj.etag))}</CopyObjectResult>`);
 }
-

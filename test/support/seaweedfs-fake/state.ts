@@ -109,7 +109,13 @@ export function randomString(n: number, alphabet = ALNUM): string {
 
 /** Wildcard match of SeaweedFS action strings: `*` matches anything (including `/`), `?` one char. */
 export function wildcardMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    's',
+  );
   return re.test(text);
 }
 

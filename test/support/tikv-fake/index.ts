@@ -27,7 +27,13 @@ export interface FakeRegionInfo {
   peers: { id: bigint; storeId: bigint }[];
 }
 export type FakeFault =
-  | { kind: 'not_leader' | 'epoch_not_match' | 'server_is_busy' | 'stale_command' | 'region_not_found' | 'unavailable' | 'drop_reply'; method?: string; regionId?: bigint; storeId?: bigint; count?: number }
+  | {
+      kind: 'not_leader' | 'epoch_not_match' | 'server_is_busy' | 'stale_command' | 'region_not_found' | 'unavailable' | 'drop_reply';
+      method?: string;
+      regionId?: bigint;
+      storeId?: bigint;
+      count?: number;
+    }
   | { kind: 'delay'; ms: number; method?: string; regionId?: bigint; storeId?: bigint; count?: number };
 
 export interface FakeTikv {
@@ -67,9 +73,7 @@ const leaderPeer = (r: FakeRegionInfo) => {
 };
 
 async function listen(server: grpc.Server): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
+  return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
 }
 
 /** Starts a fake cluster. */
@@ -94,7 +98,15 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
   const bounds = [...(opts.splitKeys ?? [])].sort(Buffer.compare);
   let regions: FakeRegionInfo[] = [];
   for (let i = 0; i <= bounds.length; i++) {
-    regions.push({ id: nextId++, start: i === 0 ? Buffer.alloc(0) : bounds[i - 1]!, end: i === bounds.length ? Buffer.alloc(0) : bounds[i]!, version: 1n, confVer: 1n, leaderStoreId: storeIds[i % nStores]!, peers: peersFor() });
+    regions.push({
+      id: nextId++,
+      start: i === 0 ? Buffer.alloc(0) : bounds[i - 1]!,
+      end: i === bounds.length ? Buffer.alloc(0) : bounds[i]!,
+      version: 1n,
+      confVer: 1n,
+      leaderStoreId: storeIds[i % nStores]!,
+      peers: peersFor(),
+    });
   }
   let pdView: FakeRegionInfo[] | undefined;
   const faults: Array<FakeFault & { left: number }> = [];
@@ -225,7 +237,8 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
     if (method === 'KvScan' || method === 'KvDeleteRange') keys.push(req.start_key ?? Buffer.alloc(0));
     if (method === 'KvCheckTxnStatus') keys.push(req.primary_key);
     const outside = keys.find((k) => !contains(r, Buffer.from(k ?? [])));
-    if (outside) return { key_not_in_region: { key: outside, region_id: s(r.id), start_key: r.start.length ? encodeKey(r.start) : Buffer.alloc(0), end_key: r.end.length ? encodeKey(r.end) : Buffer.alloc(0) } };
+    if (outside)
+      return { key_not_in_region: { key: outside, region_id: s(r.id), start_key: r.start.length ? encodeKey(r.start) : Buffer.alloc(0), end_key: r.end.length ? encodeKey(r.end) : Buffer.alloc(0) } };
     return undefined;
   }
 
@@ -293,7 +306,12 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
       KvResolveLock: (req, region) => {
         const startTs = ts(req.start_version);
         const commitTs = ts(req.commit_version);
-        const keys: Buffer[] = req.keys?.length ? req.keys : mvcc.range(region.start, region.end).filter((e) => e.lock?.startTs === startTs).map((e) => e.key);
+        const keys: Buffer[] = req.keys?.length
+          ? req.keys
+          : mvcc
+              .range(region.start, region.end)
+              .filter((e) => e.lock?.startTs === startTs)
+              .map((e) => e.key);
         for (const k of keys) {
           const e = commitTs > 0n ? mvcc.commit(k, startTs, commitTs) : mvcc.rollback(k, startTs);
           if (e && !('txn_lock_not_found' in e)) return { error: e };

@@ -88,12 +88,7 @@ export class Mvcc {
     if (!e) return {};
     const l = e.lock;
     if (l) {
-      const ignorable =
-        l.startTs > ts ||
-        l.type === 'lock' ||
-        (l.minCommitTs ?? 0n) > ts ||
-        resolved.includes(l.startTs) ||
-        (ts === MAX_TS && l.primary.equals(key) && !l.useAsyncCommit);
+      const ignorable = l.startTs > ts || l.type === 'lock' || (l.minCommitTs ?? 0n) > ts || resolved.includes(l.startTs) || (ts === MAX_TS && l.primary.equals(key) && !l.useAsyncCommit);
       if (committed.includes(l.startTs)) return { value: l.type === 'put' ? l.value : undefined };
       if (!ignorable) return { locked: lockInfo(key, l) };
     }

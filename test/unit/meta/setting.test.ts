@@ -15,8 +15,24 @@ describe('setting', () => {
     expect(lines.at(-1)).toBe('}');
     const obj = JSON.parse(json);
     expect(Object.keys(obj)).toEqual([
-      'Name', 'UUID', 'Storage', 'Tiers', 'Bucket', 'AccessKey', 'SecretKey', 'BlockSize', 'Compression', 'Capacity', 'Inodes',
-      'EncryptAlgo', 'KeyEncrypted', 'TrashDays', 'MetaVersion', 'MinClientVersion', 'DirStats', 'EnableACL',
+      'Name',
+      'UUID',
+      'Storage',
+      'Tiers',
+      'Bucket',
+      'AccessKey',
+      'SecretKey',
+      'BlockSize',
+      'Compression',
+      'Capacity',
+      'Inodes',
+      'EncryptAlgo',
+      'KeyEncrypted',
+      'TrashDays',
+      'MetaVersion',
+      'MinClientVersion',
+      'DirStats',
+      'EnableACL',
     ]);
     // The tier map as MarshalIndent(format, "", "") nests it: one member per line, no indentation.
     expect(json).toContain('"Tiers": {\n"0": {\n"ID": 0,\n"StorageClass": "",\n"Tag": ""\n}\n},\n"Bucket"');

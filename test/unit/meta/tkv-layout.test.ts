@@ -2,8 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import { ROOT_INODE, TRASH_INODE, VolumeKeys, parseInodeKey } from '../../../server/meta/tkv/keys.js';
 import {
-  CorruptMetadataError, TYPE_DIR, align4K, decodeAttr, decodeCounter, decodeDentry, decodeDirQuota, decodeDirStat, decodeSlices,
-  encodeAttr, encodeCounter, encodeDentry, encodeDirQuota, encodeDirStat, encodeSlices,
+  CorruptMetadataError,
+  TYPE_DIR,
+  align4K,
+  decodeAttr,
+  decodeCounter,
+  decodeDentry,
+  decodeDirQuota,
+  decodeDirStat,
+  decodeSlices,
+  encodeAttr,
+  encodeCounter,
+  encodeDentry,
+  encodeDirQuota,
+  encodeDirStat,
+  encodeSlices,
 } from '../../../server/meta/tkv/records.js';
 import { rootAttr } from '../../../server/meta/tkv/tkv-volume.js';
 
@@ -72,7 +85,11 @@ describe('TKV records (§12 golden vectors)', () => {
     const q = { maxSpace: 1n << 30n, maxInodes: 100n, usedSpace: 8192n, usedInodes: 2n };
     expect(encodeDirQuota(q).toString('hex')).toBe(hex('0000000040000000 0000000000000064 0000000000002000 0000000000000002').toString('hex'));
     expect(decodeDirQuota(encodeDirQuota({ ...q, maxSpace: -1n }), 'k').maxSpace).toBe(-1n);
-    expect(encodeDirQuota({ ...q, maxSpace: -1n }).subarray(0, 8).toString('hex')).toBe('ffffffffffffffff');
+    expect(
+      encodeDirQuota({ ...q, maxSpace: -1n })
+        .subarray(0, 8)
+        .toString('hex'),
+    ).toBe('ffffffffffffffff');
     expect(decodeDirStat(encodeDirStat({ length: 1n, space: 2n, inodes: 3n }), 'k')).toEqual({ length: 1n, space: 2n, inodes: 3n });
   });
 

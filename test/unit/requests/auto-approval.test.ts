@@ -4,7 +4,7 @@ import { evaluateRules, type CurrentLimits, type Rule } from '../../../server/re
 const TB = 10n ** 12n;
 const now = new Date('2026-11-25T00:00:00Z');
 const days = (n: number) => new Date(now.getTime() + n * 86_400_000);
-const current: CurrentLimits = { softBytes: 9n * TB / 10n, hardBytes: TB, softInodes: null, hardInodes: 1_000_000n };
+const current: CurrentLimits = { softBytes: (9n * TB) / 10n, hardBytes: TB, softInodes: null, hardInodes: 1_000_000n };
 const rules: Rule[] = [
   { id: 'ceiling', kind: 'tier_ceiling', maxHardBytes: 5n * TB, maxHardInodes: 10_000_000n },
   { id: 'plus20', kind: 'percent_increase', maxPercent: 20, cooldownDays: 30 },
