@@ -67,17 +67,20 @@ export class Verifier {
   }
 
   /** Verifies the due volumes of a page (states as the pass loaded them, after its decisions). */
-  async verifyPage(page: readonly Volume[], states: ReadonlyMap<string, StateRow>, now: Date, pass: VerifyPass, counts: VerifyCounts): Promise<void> {
+  async verifyPage(page: readonly Volume[], states: ReadonlyMap<string, StateRow>, now: Date, pass: VerifyPass, counts: VerifyCounts, preloaded?: Map<string, LayerRow>): Promise<void> {
     const withState = page.flatMap((v) => {
       const s = states.get(v.id);
       return s && s.desiredCapacity !== null && v.state === 'active' ? [{ v, s }] : [];
     });
     if (!withState.length) return;
-    const layers = await loadLayers(
-      this.o.db,
-      withState.map((x) => x.v.id),
-      { brief: true },
-    );
+    // The pass loads the page's layer rows alongside its states (one round trip fewer per page).
+    const layers =
+      preloaded ??
+      (await loadLayers(
+        this.o.db,
+        withState.map((x) => x.v.id),
+        { brief: true },
+      ));
     const force = new Map<string, Set<Layer>>();
     const pending = new Set<string>();
     const verified: { volumeId: string; tenantId: string; layer: Layer; observed: Record<string, unknown> }[] = [];
