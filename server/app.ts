@@ -11,6 +11,8 @@ import type { AppConfig } from './config.js';
 import { enforcementRoutes } from './enforcement/enforcement-routes.js';
 import { Applier } from './enforcement/applier.js';
 import { EnforcementService } from './enforcement/enforcement-service.js';
+import { findState } from './enforcement/enforcement-store.js';
+import { KnexLayerStore } from './enforcement/knex-layer-store.js';
 import { createHttpApp } from './http/create-http-app.js';
 import { createHttpMetrics } from './http/metrics.js';
 import { loadSpec } from './http/openapi.js';
@@ -33,6 +35,7 @@ import { UsageService } from './quotas/usage-service.js';
 import { SecretBox } from './storage/secret-box.js';
 import { SeaweedStorage } from './storage/seaweedfs/seaweedfs-storage.js';
 import { StorageFreeze } from './storage/storage-freeze.js';
+import { StorageKeys } from './storage/storage-keys.js';
 import { StorageOnboarding } from './storage/storage-onboarding.js';
 import { StorageReconciler } from './storage/storage-reconciler.js';
 import { requestRoutes } from './requests/request-routes.js';
@@ -45,6 +48,8 @@ import { TenantService } from './tenants/tenant-service.js';
 import { tenantRoutes } from './tenants/tenant-routes.js';
 import type { MetadataProvisioner } from './volumes/metadata-provisioner.js';
 import type { VolumeMetadata } from './meta/volume-metadata.js';
+import { MountService } from './volumes/mount-service.js';
+import { mountRoutes } from './volumes/mount-routes.js';
 import { VolumePurger } from './volumes/volume-purger.js';
 import { VolumeService } from './volumes/volume-service.js';
 import { volumeRoutes } from './volumes/volume-routes.js';
@@ -89,6 +94,8 @@ export function buildApp(r: AppResources) {
   const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!), metadata) : undefined;
   const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed) : undefined;
   const volumes = new VolumeService(r.db, c, r.provisioner ?? onboarding ?? metadata, metadata);
+  // Mount instructions open tenants' sealed keys with the same key that sealed them.
+  const mount = new MountService(volumes, metadata, c.meta, r.storageSecretKey ? new StorageKeys(r.db, new SecretBox(r.storageSecretKey)) : undefined);
   const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories);
 
   const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
@@ -101,7 +108,16 @@ export function buildApp(r: AppResources) {
   );
   const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
   const notifications = new NotificationService(r.db);
-  const applier = new Applier({ db: r.db, log: r.log.child({ component: 'applier' }), metadata, volumes, storage: storageFreeze, backoffMs: c.enforcement.applyBackoffMs });
+  const layers = new KnexLayerStore(r.db);
+  const applier = new Applier({
+    log: r.log.child({ component: 'applier' }),
+    layers,
+    desired: (id) => findState(r.db, id),
+    metadata,
+    volumes,
+    storage: storageFreeze,
+    backoffMs: c.enforcement.applyBackoffMs,
+  });
   const enforcement = new EnforcementService({
     db: r.db,
     log: r.log.child({ component: 'enforcement' }),
@@ -109,6 +125,7 @@ export function buildApp(r: AppResources) {
     metadata,
     outbox,
     applier,
+    layers,
     storage: storageFreeze,
     opts: { ...c.enforcement, publicUrl: c.publicUrl, storageLayer: !!storageFreeze },
     registry: metrics.registry,
@@ -135,9 +152,10 @@ export function buildApp(r: AppResources) {
     routers: [
       tenantRoutes(tenants),
       volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding), (id) => enforcement.reevaluate(id)),
+      mountRoutes(mount),
       usageRoutes(usage),
       scanRoutes(scans),
-      enforcementRoutes(r.db, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
+      enforcementRoutes(r.db, layers, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
       requestRoutes(requests, rules),
       notificationRoutes(notifications),
       jobRoutes(r.db, scheduler),

@@ -11,10 +11,9 @@
  * - A failure is recorded with a retry time (exponential backoff); a timer retries it in this
  *   process, and every pass picks up whatever is still behind.
  */
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { findState, type StateRow } from './enforcement-store.js';
-import { appliedGenerations, recordApplied, recordApplyFailure, type Layer } from './layer-store.js';
+import type { StateRow } from './enforcement-store.js';
+import type { Layer, LayerStore } from './layer-store.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
@@ -30,8 +29,11 @@ export interface ApplyOutcome {
 
 /** Options of the applier. */
 export interface ApplierOptions {
-  db: Knex;
   log: Logger;
+  /** Where applied generations, observations and failures are recorded. */
+  layers: LayerStore;
+  /** The desired state of a volume, as its last decision committed it. */
+  desired: (volumeId: string) => Promise<StateRow | undefined>;
   metadata: Pick<VolumeMetadata, 'setLimits'>;
   volumes: Pick<VolumeService, 'find'>;
   storage?: StorageFreezer;
@@ -86,9 +88,9 @@ export class Applier {
     const done = new Map<Layer, bigint>();
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const v = await this.o.volumes.find(volumeId);
-      const s = await findState(this.o.db, volumeId);
+      const s = await this.o.desired(volumeId);
       if (!v || !s || (v.state !== 'active' && v.state !== 'deleting')) return out;
-      const applied = await appliedGenerations(this.o.db, volumeId);
+      const applied = await this.o.layers.appliedGenerations(volumeId);
       let pending = false;
       for (const layer of this.layersOf(v)) {
         const gen = layer === 'metadata' ? s.metadataGeneration : s.storageGeneration;
@@ -119,7 +121,7 @@ export class Applier {
         const limits = { capacity: s.desiredCapacity!, inodes: s.desiredInodes ?? 0n };
         const r = await this.o.metadata.setLimits(v, limits);
         if (r.changed) out.wrote.push(layer);
-        await recordApplied(this.o.db, {
+        await this.o.layers.recordApplied({
           volumeId: v.id,
           tenantId: v.tenantId,
           layer,
@@ -133,14 +135,14 @@ export class Applier {
         const frozen = applied.has(v.id);
         // The set written is what PostgreSQL desired when it was read, for this volume too.
         const generation = applied.get(v.id) ?? s.storageGeneration;
-        await recordApplied(this.o.db, { volumeId: v.id, tenantId: v.tenantId, layer, generation, observed: { frozen }, at });
+        await this.o.layers.recordApplied({ volumeId: v.id, tenantId: v.tenantId, layer, generation, observed: { frozen }, at });
       }
       return true;
     } catch (err) {
       const error = (err as Error).message;
       out.failed.push({ layer, error });
       this.o.log.warn({ err, volumeId: v.id, layer }, 'desired enforcement state not applied; retrying with backoff');
-      const attempts = await recordApplyFailure(this.o.db, { volumeId: v.id, tenantId: v.tenantId, layer, error, at, retryAt: (n) => this.retryAt(n, at) }).catch(() => 1);
+      const attempts = await this.o.layers.recordApplyFailure({ volumeId: v.id, tenantId: v.tenantId, layer, error, at, retryAt: (n) => this.retryAt(n, at) }).catch(() => 1);
       this.scheduleRetry(v.id, attempts);
       return false;
     }

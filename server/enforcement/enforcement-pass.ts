@@ -17,7 +17,7 @@ import type { Volume } from '../volumes/volume.js';
 import { needsWrite, policyCurrent, toPolicy, trustReading } from './decisions.js';
 import type { EnforcementNotices, ForecastCandidate } from './enforcement-notices.js';
 import { initialState, loadStates } from './enforcement-store.js';
-import { loadLayers } from './layer-store.js';
+import type { LayerStore } from './layer-store.js';
 import { decide, limitsOf, type Reading as PolicyReading } from './policy.js';
 import type { Verifier, VerifyPass } from './verifier.js';
 import type { EnforcementOptions } from './enforcement-service.js';
@@ -59,6 +59,7 @@ export interface LockedDecisions {
 /** What the passes are built from. */
 export interface PassDeps {
   db: Knex;
+  layers: LayerStore;
   log: Logger;
   metadata: Pick<VolumeMetadata, 'readUsageMany'>;
   verifier: Verifier;
@@ -133,7 +134,7 @@ export class EnforcementPasses {
   private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, recording?: Promise<void>): Promise<void> {
     const { counts, checkForecasts } = ctx;
     const ids = page.map((v) => v.id);
-    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), latestWalks(this.o.db, ids), loadLayers(this.o.db, ids, { brief: true }), recording]);
+    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), latestWalks(this.o.db, ids), this.o.layers.load(ids, { brief: true }), recording]);
     const toApply: { v: Volume; reading: PolicyReading }[] = [];
     const forecastCandidates: ForecastCandidate[] = [];
     for (const v of page) {
@@ -167,7 +168,7 @@ export class EnforcementPasses {
     };
     await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, toApply.length) }, worker));
     // The decisions above changed some states: verify against what is desired now.
-    const [current, currentLayers] = toApply.length ? await Promise.all([loadStates(this.o.db, ids), loadLayers(this.o.db, ids, { brief: true })]) : [states, layers];
+    const [current, currentLayers] = toApply.length ? await Promise.all([loadStates(this.o.db, ids), this.o.layers.load(ids, { brief: true })]) : [states, layers];
     await this.o.verifier.verifyPage(page, current, now, ctx.vp, counts, currentLayers);
     if (forecastCandidates.length) counts.notices += await this.o.notices.forecastAlerts(forecastCandidates, now);
   }

@@ -27,6 +27,7 @@ import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Applier } from './applier.js';
+import type { LayerStore } from './layer-store.js';
 import { EnforcementNotices } from './enforcement-notices.js';
 import { Verifier } from './verifier.js';
 import { needsWrite, policyCurrent, trustReading } from './decisions.js';
@@ -58,6 +59,7 @@ export interface EnforcementDeps {
   metadata: VolumeMetadata;
   outbox: Outbox;
   applier: Applier;
+  layers: LayerStore;
   /** The storage layer of freezes (SeaweedFS read-only rules), when object storage is configured. */
   storage?: StorageFreezer;
   opts: EnforcementOptions;
@@ -84,6 +86,7 @@ export class EnforcementService {
     this.notices = new EnforcementNotices(db, this.outbox, d.opts);
     const verifier = new Verifier({
       db,
+      layers: d.layers,
       log: this.log,
       metadata: this.metadata,
       storage: d.storage,
@@ -93,7 +96,7 @@ export class EnforcementService {
       noticeData: (trx, v, s, detail) => this.notices.noticeData(trx, v, s, { ok: false, error: '' }, detail),
       everyMs: d.opts.verifyEveryMs,
     });
-    this.passes = new EnforcementPasses({ db, log: this.log, metadata: this.metadata, verifier, notices: this.notices, decisions: this, opts: d.opts });
+    this.passes = new EnforcementPasses({ db, layers: d.layers, log: this.log, metadata: this.metadata, verifier, notices: this.notices, decisions: this, opts: d.opts });
     this.transitions = new client.Counter({ name: 'headroom_enforcement_transitions_total', help: 'Enforcement transitions by target state', labelNames: ['to'], registers: [registry] });
     new client.Gauge({
       name: 'headroom_volumes_by_enforcement_state',

@@ -8,14 +8,14 @@ import { latestReadings } from '../quotas/usage-store.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
-import { layerKey, loadLayers, type Layer, type LayerRow } from './layer-store.js';
+import { layerKey, type Layer, type LayerRow, type LayerStore } from './layer-store.js';
 import { limitsOf, releaseLine, toRelease } from './policy.js';
 
 const n = (x: bigint | null | undefined) => (x === null || x === undefined ? null : Number(x));
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
 /** Builds the enforcement answer of one volume. */
-export async function enforcementView(db: Db, v: Volume, hysteresis: number, now: Date, publicUrl: string, storageLayer: boolean) {
+export async function enforcementView(db: Db, layers: LayerStore, v: Volume, hysteresis: number, now: Date, publicUrl: string, storageLayer: boolean) {
   const s = (await findState(db, v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
   const reading = (await latestReadings(db, [v.id])).get(v.id);
   const history = await listTransitions(db, v.id, 50);
@@ -24,7 +24,7 @@ export async function enforcementView(db: Db, v: Volume, hysteresis: number, now
   const line = releaseLine(limits, hysteresis);
   const need = usage ? toRelease(limits, usage, hysteresis) : null;
   const pending = await pendingLink(db, v.id, publicUrl);
-  const rows = await loadLayers(db, [v.id]);
+  const rows = await layers.load([v.id]);
   const layerStatus = {
     metadata: layerView(s, 'metadata', rows.get(layerKey(v.id, 'metadata'))),
     storage: storageLayer && v.storage.bucket ? layerView(s, 'storage', rows.get(layerKey(v.id, 'storage'))) : null,

@@ -17,7 +17,7 @@ import type { Volume } from '../volumes/volume.js';
 import type { SettingLimits, VolumeMetadata } from '../meta/volume-metadata.js';
 import type { Applier } from './applier.js';
 import type { StateRow } from './enforcement-store.js';
-import { layerKey, loadLayers, recordDrift, recordVerified, type Layer, type LayerRow } from './layer-store.js';
+import { layerKey, type Layer, type LayerRow, type LayerStore } from './layer-store.js';
 
 /** The actor recorded for repairs. */
 export const VERIFIER: Actor = { sub: 'system:verifier', role: 'system' };
@@ -28,6 +28,7 @@ const REPEAT_DRIFT_MS = 86_400_000;
 /** Options of the verifier. */
 export interface VerifierOptions {
   db: Knex;
+  layers: LayerStore;
   log: Logger;
   metadata: Pick<VolumeMetadata, 'readLimitsMany'>;
   storage?: StorageFreezer;
@@ -76,8 +77,7 @@ export class Verifier {
     // The pass loads the page's layer rows alongside its states (one round trip fewer per page).
     const layers =
       preloaded ??
-      (await loadLayers(
-        this.o.db,
+      (await this.o.layers.load(
         withState.map((x) => x.v.id),
         { brief: true },
       ));
@@ -105,7 +105,7 @@ export class Verifier {
       }
     }
     if (this.o.storage) await this.verifyStorage(withState, layers, now, pass, counts, { force, pending, verified });
-    await recordVerified(this.o.db, verified, now);
+    await this.o.layers.recordVerified(verified, now);
     counts.verified += verified.length;
     const ids = new Set([...pending, ...force.keys()]);
     for (const id of ids) {
@@ -162,7 +162,7 @@ export class Verifier {
     this.drift.inc({ layer });
     this.o.log.warn({ volumeId: v.id, layer, observed, desired }, 'enforcement drift: the system holds something other than Headroom desired; repairing');
     await inTransaction(this.o.db, async (trx) => {
-      const before = await recordDrift(trx, { volumeId: v.id, tenantId: v.tenantId, layer, observed, at: now });
+      const before = await this.o.layers.transacting(trx).recordDrift({ volumeId: v.id, tenantId: v.tenantId, layer, observed, at: now });
       await recordAudit(trx, VERIFIER, {
         action: 'enforcement.drift_repaired',
         entityType: 'enforcement',
