@@ -21,8 +21,6 @@ const LEGACY_STORE_IMPORTS = [
   'server/enforcement/enforcement-pass.ts',
   'server/enforcement/decisions.ts',
   'server/enforcement/enforcement-view.ts',
-  'server/jobs/jobs.ts',
-  'server/jobs/walk-job.ts',
   'server/notifications/outbox.ts',
   'server/quotas/usage-service.ts',
   'server/requests/request-service.ts',

@@ -138,7 +138,7 @@ export function buildApp(r: AppResources) {
   const localLeases: LocalLeaseRegistry = new Map();
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
   const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor);
-  const jobs = buildJobs(r.db, { enforcement, requests, scans, reconciler }, c.jobs, c.walks);
+  const jobs = buildJobs({ enforcement, requests, scans, reconciler, usage }, c.jobs, c.walks);
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
   const http = createHttpApp({

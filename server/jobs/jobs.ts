@@ -15,9 +15,8 @@
  * only one instance, and one of the two, does so at a time. Their default schedules are offset
  * (minutes 0, 5, 10... and 2, 17, 32, 47) so that sharing never makes one skip the other.
  */
-import type { Knex } from 'knex';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
-import { downsample } from '../quotas/usage-store.js';
+import type { UsageService } from '../quotas/usage-service.js';
 import type { RequestService } from '../requests/request-service.js';
 import type { ScanService } from '../scanner/scan-service.js';
 import type { StorageReconciler } from '../storage/storage-reconciler.js';
@@ -40,8 +39,7 @@ export function leaseNameOf(job: string): string {
 
 /** Builds the job list. */
 export function buildJobs(
-  db: Knex,
-  { enforcement, requests, scans, reconciler }: { enforcement: EnforcementService; requests: RequestService; scans: ScanService; reconciler: StorageReconciler },
+  { enforcement, requests, scans, reconciler, usage }: { enforcement: EnforcementService; requests: RequestService; scans: ScanService; reconciler: StorageReconciler; usage: UsageService },
   s: JobSettings,
   budget: WalkBudget,
 ): Job[] {
@@ -54,7 +52,7 @@ export function buildJobs(
         await lease.assertHeld();
         const grantsReverted = await requests.revertDue();
         const counts = await enforcement.countersPass({ signal, lease });
-        const { folded } = await downsample(db, new Date());
+        const { folded } = await usage.downsample(new Date());
         return { ...counts, samplesFolded: folded, grantsReverted };
       },
     },
@@ -82,7 +80,7 @@ export function buildJobs(
       name: 'walks',
       cron: s.walkCron,
       timeoutMs: s.walkTimeoutMs,
-      run: ({ signal, lease }) => runWalks(db, scans, budget, { signal, lease }),
+      run: ({ signal, lease }) => runWalks(scans, budget, { signal, lease }),
     },
   ];
 }

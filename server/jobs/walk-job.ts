@@ -6,11 +6,7 @@
  * Resumable by construction: a volume counts as done once it has a walk newer than the
  * interval, so a run cut short (restart, deadline) continues where it stopped next time.
  */
-import type { Knex } from 'knex';
 import type { ScanService } from '../scanner/scan-service.js';
-import { latestWalks } from '../scanner/scan-store.js';
-import { listVolumes } from '../volumes/volume-store.js';
-import type { Volume } from '../volumes/volume.js';
 import type { JobContext } from './scheduler.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -23,25 +19,9 @@ export interface WalkBudget {
 }
 
 /** Runs one nightly walk pass. */
-export async function runWalks(db: Knex, scans: ScanService, budget: WalkBudget, ctx: Pick<JobContext, 'signal' | 'lease'>): Promise<Record<string, number>> {
-  const counts = { volumes: 0, walked: 0, failed: 0, skipped: 0, keysRead: 0 };
-  const cutoff = Date.now() - budget.minIntervalMs;
-  const due: Volume[] = [];
-  for (let afterId: string | undefined; ;) {
-    const page = await listVolumes(db, { state: 'active', afterId, limit: 1000 });
-    if (!page.length) break;
-    const walks = await latestWalks(
-      db,
-      page.map((v) => v.id),
-    );
-    for (const v of page) {
-      counts.volumes++;
-      const w = walks.get(v.id);
-      if (w && w.finishedAt.getTime() >= cutoff) counts.skipped++;
-      else due.push(v);
-    }
-    afterId = page[page.length - 1]!.id;
-  }
+export async function runWalks(scans: ScanService, budget: WalkBudget, ctx: Pick<JobContext, 'signal' | 'lease'>): Promise<Record<string, number>> {
+  const { due, volumes, skipped } = await scans.dueForWalk(new Date(Date.now() - budget.minIntervalMs));
+  const counts = { volumes, walked: 0, failed: 0, skipped, keysRead: 0 };
   const total = new TokenBucket(budget.totalKeysPerSecond);
   let next = 0;
   const worker = async () => {

@@ -2,16 +2,20 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal.js';
 import { findState } from '../enforcement/enforcement-store.js';
-import { limitsOf } from '../enforcement/policy.js';
-import { toRelease } from '../enforcement/policy.js';
+import { limitsOf, toRelease } from '../enforcement/policy.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { ScanService } from '../scanner/scan-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
-import { listSamples, type Resolution } from './usage-store.js';
+import { downsample, listSamples, type Resolution } from './usage-store.js';
 
 /** Usage use cases. */
 export class UsageService {
+  /** Folds old raw samples into hourly and daily maxima (the counters job, after each pass). */
+  downsample(now: Date): Promise<{ folded: number; pruned: number }> {
+    return downsample(this.db, now);
+  }
+
   constructor(
     private readonly db: Knex,
     private readonly volumes: VolumeService,

@@ -13,7 +13,19 @@ import { errors } from '../lib/errors.js';
 import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import { failInterruptedScans, findActiveScan, findScan, insertDirectories, insertScan, latestSucceededScan, topDirectories, updateScan, type DirectorySort, type Scan } from './scan-store.js';
+import {
+  failInterruptedScans,
+  findActiveScan,
+  findScan,
+  insertDirectories,
+  insertScan,
+  latestSucceededScan,
+  topDirectories,
+  updateScan,
+  type DirectorySort,
+  type Scan,
+  latestWalks,
+} from './scan-store.js';
 
 /** The actor recorded for changes the walker makes on its own. */
 const SCANNER: Actor = { sub: 'system:scanner', role: 'system' };
@@ -30,6 +42,29 @@ export class ScanService {
     /** Directories stored per walk beyond the top levels (the largest ones; see {@link keptDirectories}). */
     private readonly maxStoredDirectories = 20_000,
   ) {}
+
+  /**
+   * Active volumes without a walk newer than `cutoff` (the nightly job's work list), with how many
+   * were looked at and skipped. Resumable by construction: a walk cut short leaves its volume due.
+   */
+  async dueForWalk(cutoff: Date): Promise<{ due: Volume[]; volumes: number; skipped: number }> {
+    const out = { due: [] as Volume[], volumes: 0, skipped: 0 };
+    for (let afterId: string | undefined; ;) {
+      const page = await this.volumes.listActive({ afterId, limit: 1000 });
+      if (!page.length) return out;
+      const walks = await latestWalks(
+        this.db,
+        page.map((v) => v.id),
+      );
+      for (const v of page) {
+        out.volumes++;
+        const w = walks.get(v.id);
+        if (w && w.finishedAt.getTime() >= cutoff.getTime()) out.skipped++;
+        else out.due.push(v);
+      }
+      afterId = page[page.length - 1]!.id;
+    }
+  }
 
   /** Called once at boot: walks cut off by a restart are marked failed, not left "running". */
   async recover(): Promise<void> {

@@ -219,6 +219,11 @@ export class VolumeService {
     return findVolume(this.db, volumeId);
   }
 
+  /** A page of active volumes for background work (passes, walks), in id order. */
+  listActive(page: { afterId?: string; limit: number }): Promise<Volume[]> {
+    return listVolumes(this.db, { state: 'active', afterId: page.afterId, limit: page.limit });
+  }
+
   /** Volumes the caller may see, filtered. */
   async list(principal: Principal, f: { tenantId?: string; state?: VolumeState; afterId?: string; limit: number }): Promise<Volume[]> {
     const visible = visibleTenants(principal);

@@ -50,7 +50,7 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
   });
 
   it('walks every volume, at most `concurrency` at a time, and stores the results', async () => {
-    const counts = await runWalks(t.database.db, t.services.scans, budget, ctx());
+    const counts = await runWalks(t.services.scans, budget, ctx());
     expect(counts).toMatchObject({ volumes: 4, walked: 4, failed: 0, skipped: 0 });
     expect(counts.keysRead).toBeGreaterThan(4 * 600);
     const scans = (await t.database.db('scans').whereIn('volume_id', ids).orderBy('started_at')) as { started_at: Date; finished_at: Date; state: string; result: { mismatch: unknown } }[];
@@ -67,7 +67,7 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
       .db('scans')
       .where({ volume_id: ids[2] })
       .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
-    const counts = await runWalks(t.database.db, t.services.scans, budget, ctx());
+    const counts = await runWalks(t.services.scans, budget, ctx());
     expect(counts).toMatchObject({ volumes: 4, walked: 1, skipped: 3 });
     const latest = await t.database.db('scans').where({ volume_id: ids[2] }).orderBy('created_at', 'desc').first();
     expect(latest.requested_by).toBe('system:scanner');
@@ -79,7 +79,7 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
       .whereIn('volume_id', ids)
       .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
     const started = Date.now();
-    const counts = await runWalks(t.database.db, t.services.scans, { ...budget, keysPerSecond: 10_000, totalKeysPerSecond: 2000 }, ctx());
+    const counts = await runWalks(t.services.scans, { ...budget, keysPerSecond: 10_000, totalKeysPerSecond: 2000 }, ctx());
     const elapsed = (Date.now() - started) / 1000;
     // Everything beyond the one-second burst is paid at 2000 keys/s (a lower bound, not a speed test).
     expect(counts.walked).toBe(4);
@@ -95,11 +95,11 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
     const controller = new AbortController();
     const slow = { ...budget, concurrency: 1, keysPerSecond: 500, totalKeysPerSecond: 500 };
     setTimeout(() => controller.abort(new Error('deadline of the walk job')), 300);
-    await expect(runWalks(t.database.db, t.services.scans, slow, { ...c, signal: controller.signal })).rejects.toThrow('deadline');
+    await expect(runWalks(t.services.scans, slow, { ...c, signal: controller.signal })).rejects.toThrow('deadline');
     const failed = await t.database.db('scans').whereIn('volume_id', ids).where({ state: 'failed' });
     expect(failed).toHaveLength(1);
     expect(failed[0].error).toMatch(/deadline/);
-    const next = await runWalks(t.database.db, t.services.scans, budget, ctx());
+    const next = await runWalks(t.services.scans, budget, ctx());
     expect(next.walked).toBe(4);
   });
 });
