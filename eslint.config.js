@@ -18,7 +18,6 @@ const FEATURES = ['audit', 'enforcement', 'jobs', 'notifications', 'quotas', 're
 const LEGACY_STORE_IMPORTS = [
   'server/enforcement/enforcement-service.ts',
   'server/enforcement/enforcement-notices.ts',
-  'server/enforcement/enforcement-pass.ts',
   'server/enforcement/decisions.ts',
   'server/enforcement/enforcement-view.ts',
   'server/notifications/outbox.ts',

@@ -108,6 +108,7 @@ export function buildApp(r: AppResources) {
   );
   const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
   const notifications = new NotificationService(r.db);
+  const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
   const layers = new KnexLayerStore(r.db);
   const applier = new Applier({
     log: r.log.child({ component: 'applier' }),
@@ -126,11 +127,12 @@ export function buildApp(r: AppResources) {
     outbox,
     applier,
     layers,
+    usage,
+    scans,
     storage: storageFreeze,
     opts: { ...c.enforcement, publicUrl: c.publicUrl, storageLayer: !!storageFreeze },
     registry: metrics.registry,
   });
-  const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
   const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl });
   const rules = new RuleService(r.db);
 

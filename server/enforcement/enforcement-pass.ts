@@ -10,9 +10,9 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import type { CounterUsage, VolumeMetadata } from '../meta/volume-metadata.js';
-import { latestReadings, recordReadings, type Reading } from '../quotas/usage-store.js';
-import { latestWalks } from '../scanner/scan-store.js';
-import { listVolumes } from '../volumes/volume-store.js';
+import type { Reading, UsageService } from '../quotas/usage-service.js';
+import type { ScanService } from '../scanner/scan-service.js';
+import type { VolumeService } from '../volumes/volume-service.js';
 import type { Volume } from '../volumes/volume.js';
 import { needsWrite, policyCurrent, toPolicy, trustReading } from './decisions.js';
 import type { EnforcementNotices, ForecastCandidate } from './enforcement-notices.js';
@@ -60,6 +60,9 @@ export interface LockedDecisions {
 export interface PassDeps {
   db: Knex;
   layers: LayerStore;
+  volumes: Pick<VolumeService, 'listActive'>;
+  usage: Pick<UsageService, 'recordReadings' | 'latestReadings'>;
+  scans: Pick<ScanService, 'latestWalks'>;
   log: Logger;
   metadata: Pick<VolumeMetadata, 'readUsageMany'>;
   verifier: Verifier;
@@ -90,7 +93,7 @@ export class EnforcementPasses {
         return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
       });
       counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, { ...ctx, counts, vp, checkForecasts: false }, recordReadings(this.o.db, readings));
+      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, { ...ctx, counts, vp, checkForecasts: false }, this.o.usage.recordReadings(readings));
     });
     return counts;
   }
@@ -100,10 +103,7 @@ export class EnforcementPasses {
     const counts = zero();
     const vp: VerifyPass = {};
     await this.eachPage(ctx, async (page, now) => {
-      const stored = await latestReadings(
-        this.o.db,
-        page.map((v) => v.id),
-      );
+      const stored = await this.o.usage.latestReadings(page.map((v) => v.id));
       const readings = new Map<string, PolicyReading>();
       for (const v of page) {
         const r = stored.get(v.id);
@@ -118,10 +118,10 @@ export class EnforcementPasses {
 
   /** Calls `fn` for each page of active volumes, handing it the next page too (for prefetching). */
   private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date, next: Volume[] | undefined) => Promise<void>): Promise<void> {
-    let page = await listVolumes(this.o.db, { state: 'active', limit: PAGE });
+    let page = await this.o.volumes.listActive({ limit: PAGE });
     while (page.length) {
       ctx.signal?.throwIfAborted();
-      const next = page.length < PAGE ? [] : await listVolumes(this.o.db, { state: 'active', afterId: page[page.length - 1]!.id, limit: PAGE });
+      const next = page.length < PAGE ? [] : await this.o.volumes.listActive({ afterId: page[page.length - 1]!.id, limit: PAGE });
       await fn(page, ctx.now ?? new Date(), next.length ? next : undefined);
       page = next;
     }
@@ -134,7 +134,7 @@ export class EnforcementPasses {
   private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, recording?: Promise<void>): Promise<void> {
     const { counts, checkForecasts } = ctx;
     const ids = page.map((v) => v.id);
-    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), latestWalks(this.o.db, ids), this.o.layers.load(ids, { brief: true }), recording]);
+    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), this.o.scans.latestWalks(ids), this.o.layers.load(ids, { brief: true }), recording]);
     const toApply: { v: Volume; reading: PolicyReading }[] = [];
     const forecastCandidates: ForecastCandidate[] = [];
     for (const v of page) {

@@ -28,6 +28,8 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Applier } from './applier.js';
 import type { LayerStore } from './layer-store.js';
+import type { UsageService } from '../quotas/usage-service.js';
+import type { ScanService } from '../scanner/scan-service.js';
 import { EnforcementNotices } from './enforcement-notices.js';
 import { Verifier } from './verifier.js';
 import { needsWrite, policyCurrent, trustReading } from './decisions.js';
@@ -60,6 +62,9 @@ export interface EnforcementDeps {
   outbox: Outbox;
   applier: Applier;
   layers: LayerStore;
+  /** Readings are stored and loaded through the usage service, walks through the scan service. */
+  usage: Pick<UsageService, 'recordReadings' | 'latestReadings'>;
+  scans: Pick<ScanService, 'latestWalks'>;
   /** The storage layer of freezes (SeaweedFS read-only rules), when object storage is configured. */
   storage?: StorageFreezer;
   opts: EnforcementOptions;
@@ -96,7 +101,19 @@ export class EnforcementService {
       noticeData: (trx, v, s, detail) => this.notices.noticeData(trx, v, s, { ok: false, error: '' }, detail),
       everyMs: d.opts.verifyEveryMs,
     });
-    this.passes = new EnforcementPasses({ db, layers: d.layers, log: this.log, metadata: this.metadata, verifier, notices: this.notices, decisions: this, opts: d.opts });
+    this.passes = new EnforcementPasses({
+      db,
+      layers: d.layers,
+      volumes: d.volumes,
+      usage: d.usage,
+      scans: d.scans,
+      log: this.log,
+      metadata: this.metadata,
+      verifier,
+      notices: this.notices,
+      decisions: this,
+      opts: d.opts,
+    });
     this.transitions = new client.Counter({ name: 'headroom_enforcement_transitions_total', help: 'Enforcement transitions by target state', labelNames: ['to'], registers: [registry] });
     new client.Gauge({
       name: 'headroom_volumes_by_enforcement_state',

@@ -7,10 +7,22 @@ import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { ScanService } from '../scanner/scan-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
-import { downsample, listSamples, type Resolution } from './usage-store.js';
+/** A usage reading as a pass records it (the usage store's type, part of this service's API). */
+export type { Reading } from './usage-store.js';
+import { downsample, latestReadings, listSamples, recordReadings, type Reading, type Resolution, type StoredReading } from './usage-store.js';
 
 /** Usage use cases. */
 export class UsageService {
+  /** Stores a pass's readings (change-only samples); failed reads keep the last good numbers. */
+  recordReadings(readings: readonly Reading[]): Promise<void> {
+    return recordReadings(this.db, readings);
+  }
+
+  /** The latest stored reading of each volume. */
+  latestReadings(volumeIds: readonly string[]): Promise<Map<string, StoredReading>> {
+    return latestReadings(this.db, volumeIds);
+  }
+
   /** Folds old raw samples into hourly and daily maxima (the counters job, after each pass). */
   downsample(now: Date): Promise<{ folded: number; pruned: number }> {
     return downsample(this.db, now);

@@ -43,6 +43,11 @@ export class ScanService {
     private readonly maxStoredDirectories = 20_000,
   ) {}
 
+  /** The latest successful walk of each volume (what enforcement checks the counters against). */
+  latestWalks(volumeIds: readonly string[]): ReturnType<typeof latestWalks> {
+    return latestWalks(this.db, volumeIds);
+  }
+
   /**
    * Active volumes without a walk newer than `cutoff` (the nightly job's work list), with how many
    * were looked at and skipped. Resumable by construction: a walk cut short leaves its volume due.
