@@ -19,7 +19,7 @@ import { inTransaction, type Db } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { Outbox } from '../notifications/outbox.js';
-import { recordReadings } from '../quotas/usage-store.js';
+import { latestReadings, recordReadings } from '../quotas/usage-store.js';
 import { latestWalks } from '../scanner/scan-store.js';
 import { findVolume } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
@@ -142,45 +142,77 @@ export class EnforcementService {
    * desired state; then, the lock released, carry the desired state out.
    */
   async decideLocked(stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<void> {
-    const decided = await inTransaction(this.db, async (trx) => {
-      await ensureState(trx, stale.id, stale.tenantId);
-      // The limits as of now: a quota approved since the page was loaded must not be undone.
-      const v = (await findVolume(trx, stale.id)) ?? stale;
-      const cur = (await findState(trx, v.id, { forUpdate: true }))!;
-      const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
-      if (!needsWrite(cur, d, now, this.hasStorage(v))) return undefined;
-      await ctx.lease?.assertHeld();
-      if (d.kind === 'unknown') {
-        if (cur.unknownReason === null) {
-          counts.unknown++;
-          await recordAudit(trx, ENFORCER, {
-            action: 'enforcement.unknown',
-            entityType: 'enforcement',
-            entityId: v.id,
-            tenantId: v.tenantId,
-            before: { state: cur.state },
-            after: { state: cur.state, unknown: d.why },
-          });
-          const data = await this.notices.noticeData(trx, v, cur, reading, d.why);
-          if (await this.outbox.enqueue(trx, { eventKey: `${v.id}:unknown:${now.toISOString()}`, type: 'admin.volume_unknown', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data }))
-            counts.notices++;
-        }
-        await saveState(trx, { ...cur, unknownReason: d.why, unknownSince: cur.unknownSince ?? now, evaluatedAt: now });
-        return undefined;
-      }
-      let next: StateRow = { ...cur, unknownReason: null, unknownSince: null, evaluatedAt: now, desiredCapacity: d.capacity.bytes, desiredInodes: d.capacity.inodes, graceDeadline: d.graceDeadline };
-      if (d.changed) {
-        const r = reading as Extract<PolicyReading, { ok: true }>;
-        Object.assign(next, { state: d.next, reason: d.reason, since: d.next !== cur.state ? now : cur.since, bytes: r.bytes, inodes: r.inodes, readAt: r.readAt });
-        if (d.clearManual) next.manual = null;
-      }
-      next = this.desire(v, cur, next);
-      if (d.changed) await this.recordTransition(trx, v, cur, next, ENFORCER, null, counts);
-      await saveState(trx, next);
-      if (await this.notices.graceWarning(trx, v, next, reading, now)) counts.notices++;
-      return next.metadataGeneration !== cur.metadataGeneration || next.storageGeneration !== cur.storageGeneration;
-    });
+    const decided = await inTransaction(this.db, (trx) => this.decideIn(trx, stale, reading, now, ctx, counts));
     if (decided) await this.carryOut(stale.id, counts);
+  }
+
+  /**
+   * Decides one volume inside the caller's transaction (locking its state row), recording the
+   * decision, its audit row, notices and desired state; true when the desired state changed and
+   * must be carried out after commit.
+   */
+  private async decideIn(trx: Db, stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<boolean> {
+    await ensureState(trx, stale.id, stale.tenantId);
+    // The limits as of now: a quota approved since the page was loaded must not be undone.
+    const v = (await findVolume(trx, stale.id)) ?? stale;
+    const cur = (await findState(trx, v.id, { forUpdate: true }))!;
+    const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
+    if (!needsWrite(cur, d, now, this.hasStorage(v))) return false;
+    await ctx.lease?.assertHeld();
+    if (d.kind === 'unknown') {
+      if (cur.unknownReason === null) {
+        counts.unknown++;
+        await recordAudit(trx, ENFORCER, {
+          action: 'enforcement.unknown',
+          entityType: 'enforcement',
+          entityId: v.id,
+          tenantId: v.tenantId,
+          before: { state: cur.state },
+          after: { state: cur.state, unknown: d.why },
+        });
+        const data = await this.notices.noticeData(trx, v, cur, reading, d.why);
+        if (await this.outbox.enqueue(trx, { eventKey: `${v.id}:unknown:${now.toISOString()}`, type: 'admin.volume_unknown', audience: 'admins', tenantId: v.tenantId, volumeId: v.id, data }))
+          counts.notices++;
+      }
+      await saveState(trx, { ...cur, unknownReason: d.why, unknownSince: cur.unknownSince ?? now, evaluatedAt: now });
+      return false;
+    }
+    let next: StateRow = { ...cur, unknownReason: null, unknownSince: null, evaluatedAt: now, desiredCapacity: d.capacity.bytes, desiredInodes: d.capacity.inodes, graceDeadline: d.graceDeadline };
+    if (d.changed) {
+      const r = reading as Extract<PolicyReading, { ok: true }>;
+      Object.assign(next, { state: d.next, reason: d.reason, since: d.next !== cur.state ? now : cur.since, bytes: r.bytes, inodes: r.inodes, readAt: r.readAt });
+      if (d.clearManual) next.manual = null;
+    }
+    next = this.desire(v, cur, next);
+    if (d.changed) await this.recordTransition(trx, v, cur, next, ENFORCER, null, counts);
+    await saveState(trx, next);
+    if (await this.notices.graceWarning(trx, v, next, reading, now)) counts.notices++;
+    return next.metadataGeneration !== cur.metadataGeneration || next.storageGeneration !== cur.storageGeneration;
+  }
+
+  /**
+   * A decision taken in the transaction that changes a volume's limits (a grant, or its revert),
+   * so the new quota and what JuiceFS and SeaweedFS must hold commit together. It decides on the
+   * stored reading when that is fresh enough to act on; otherwise it leaves the decision to
+   * {@link afterQuotaChange}, which reads the engine after commit.
+   */
+  async decideWithin(trx: Db, volumeId: string, now = new Date()): Promise<void> {
+    const v = await findVolume(trx, volumeId);
+    const r = (await latestReadings(trx, [volumeId])).get(volumeId);
+    if (!v || v.state !== 'active' || !r || r.readAt === null || r.bytes === null) return;
+    if ((r.errorAt && r.errorAt > r.readAt) || now.getTime() - r.readAt.getTime() > this.opts.maxReadingAgeMs) return;
+    const walk = (await latestWalks(trx, [volumeId])).get(volumeId);
+    const reading = trustReading({ ok: true, bytes: r.bytes, inodes: r.inodes ?? 0n, readAt: r.readAt }, walk, this.opts.mismatchTolerance);
+    await this.decideIn(trx, v, reading, now, {}, zero());
+  }
+
+  /**
+   * After a quota change committed: carries out what {@link decideWithin} decided, then decides
+   * again on a fresh reading of the engine (a failed read changes nothing; the next pass will).
+   */
+  async afterQuotaChange(volumeId: string): Promise<void> {
+    await this.applier.apply(volumeId);
+    await this.reevaluate(volumeId);
   }
 
   /** `next` with its storage rule desired as its state says, and its generations carried on. */

@@ -212,6 +212,7 @@ export class RequestService {
           back[k] = cur.previous[k] ?? null;
         }
         const after = await updateQuota(trx, v.id, restored);
+        await this.enforcement.decideWithin(trx, v.id);
         await updateRequest(trx, cur.id, { reverted: true });
         const system: Actor = { sub: 'system:grants', role: 'system' };
         await recordAudit(trx, system, {
@@ -248,6 +249,8 @@ export class RequestService {
     const previous: JsonLimits = {};
     for (const k of Object.keys(numbers) as Key[]) previous[k] = v.quota[k] === null ? null : String(v.quota[k]);
     const after = await updateQuota(trx, v.id, next);
+    // The new limits and what JuiceFS and SeaweedFS must now hold commit together.
+    await this.enforcement.decideWithin(trx, v.id);
     const updated = await updateRequest(trx, req.id, {
       state: 'approved',
       granted: jsonLimits(numbers),
@@ -279,9 +282,9 @@ export class RequestService {
     return updated;
   }
 
-  /** Re-evaluates a volume whose quota just changed; failures wait for the next pass. */
+  /** Carries out and re-checks a volume whose quota just changed; failures wait for the next pass. */
   private async settle(volumeId: string): Promise<void> {
-    await this.enforcement.reevaluate(volumeId).catch((err: unknown) => this.log.error({ err, volumeId }, 'immediate re-evaluation failed; the next pass will decide'));
+    await this.enforcement.afterQuotaChange(volumeId).catch((err: unknown) => this.log.error({ err, volumeId }, 'immediate re-evaluation failed; the next pass will decide'));
   }
 
   /** Refuses asks that lower a limit, exceed the ceiling, or would leave the volume over its hard limit. */

@@ -21,12 +21,13 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
 const MB = 1_000_000;
 
 /** Faults the metadata wrapper injects into setLimits, counted down per call. */
-const faults = { failBeforeWrite: 0, failAfterWrite: 0 };
+const faults = { failBeforeWrite: 0, failAfterWrite: 0, failReads: false };
 
 /** The real metadata access with {@link faults} around its writes. */
 function faulty(real: VolumeMetadata): VolumeMetadata {
   return new Proxy(real, {
     get(target, prop) {
+      if (prop === 'readUsage' && faults.failReads) return async () => Promise.reject(new Error('injected: the engine does not answer reads'));
       if (prop === 'setLimits') {
         return async (v: Parameters<VolumeMetadata['setLimits']>[0], l: Parameters<VolumeMetadata['setLimits']>[1]) => {
           if (faults.failBeforeWrite > 0 && faults.failBeforeWrite--) throw new Error('injected: the engine refused the write');
@@ -153,6 +154,32 @@ describe.skipIf(!engineAvailable('etcd'))('desired enforcement state converges w
     expect((await view(v.id)).layerStatus.metadata.inSync).toBe(false);
     await pass();
     expect((await view(v.id)).layerStatus.metadata).toMatchObject({ inSync: true, appliedGeneration: 1, generation: 1 });
+  });
+
+  it('a grant commits the new desired limits with the new quota, and one pass carries them out when the engine refused', async () => {
+    const v = await volume('granted', { hardBytes: 4 * MB });
+    await pass(); // over its hard limit: frozen, clamped to usage
+    expect(await v.capacity()).toBe(v.used);
+    const engineer = `Bearer ${t.token('engineer', 'acme-eng', ['acme'])}`;
+    const asked = await request(t.http)
+      .post(`/v1/volumes/${v.id}/quota-requests`)
+      .set('authorization', engineer)
+      .send({ hardBytes: 100 * MB, reason: 'training run' });
+    expect(asked.status).toBe(201);
+    // From here the engine refuses every write and read: only a decision committed with the grant
+    // (on the pass's stored reading) can know what JuiceFS must now hold.
+    faults.failBeforeWrite = 100;
+    faults.failReads = true;
+    const ok = await request(t.http).post(`/v1/quota-requests/${asked.body.id}/approve`).set('authorization', admin).set('content-type', 'application/json').send({});
+    expect(ok.status).toBe(200);
+    const e = await view(v.id);
+    expect(e).toMatchObject({ state: 'ok', layerStatus: { metadata: { desired: { capacity: 100 * MB }, inSync: false } } });
+    expect(await v.capacity()).toBe(v.used); // still clamped: the write was refused
+    faults.failBeforeWrite = 0;
+    faults.failReads = false;
+    await pass();
+    expect(await v.capacity()).toBe(100n * BigInt(MB));
+    expect((await view(v.id)).layerStatus.metadata.inSync).toBe(true);
   });
 
   it('repairs a setting changed behind its back within one pass, audits it, counts it, and tells admins the second time', async () => {
