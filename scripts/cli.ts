@@ -10,6 +10,7 @@
  *   approve <requestId> [--hard ..] [--soft ..] [--hard-inodes ..] [--soft-inodes ..] [--until ISO] [--comment c]
  *   deny <requestId> --reason r
  *   cancel <requestId>
+ *   mount <volumeId> [--json]                    how to mount it: juicefs command, fstab line, CSI manifests
  */
 import { parseArgs } from 'node:util';
 import { parseCount, parseSize, size, table } from './cli/format.js';
@@ -168,6 +169,25 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (!positionals[0] || !values.reason) throw new UsageError('deny <requestId> --reason "..."');
     const r = await api('POST', `/v1/quota-requests/${positionals[0]}/deny`, { reason: values.reason });
     console.log(`${r.id}: ${r.state}`);
+  },
+
+  async mount(args) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+    if (!positionals[0]) throw new UsageError('mount <volumeId> [--json]');
+    const m = await api('GET', `/v1/volumes/${positionals[0]}/mount`);
+    if (values.json) {
+      console.log(JSON.stringify(m, null, 2));
+      return;
+    }
+    const k8s = m.kubernetes as Record<string, string>;
+    const env = m.environment as { name: string; value: string; description: string }[];
+    console.log(`# ${m.volumeId} (${m.engine}, ${(m.storage as Json).kind} storage)${m.secretsIncluded ? ': contains storage keys, keep it private' : ''}`);
+    for (const e of env) console.log(`# replace ${e.value}: ${e.description}`);
+    console.log(`${m.command}\n`);
+    console.log(`# /etc/fstab\n${m.fstab}\n`);
+    console.log(`# Kubernetes (JuiceFS CSI driver): kubectl apply -f -\n${[k8s.secret, k8s.persistentVolume, k8s.persistentVolumeClaim].join('---\n')}`);
+    console.log('# Notes');
+    for (const n of m.notes as string[]) console.log(`- ${n}`);
   },
 
   async cancel(args) {

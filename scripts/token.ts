@@ -29,6 +29,11 @@ if (!Number.isInteger(ttl) || ttl <= 0) {
   process.exit(2);
 }
 const config = loadConfig(process.env);
+// The server refuses tokens that live longer than its maximum; better to say so here.
+if (ttl > config.auth.maxLifetimeSeconds) {
+  console.error(`--ttl ${ttl} is longer than JWT_MAX_LIFETIME_SECONDS (${config.auth.maxLifetimeSeconds}); the server would refuse the token`);
+  process.exit(2);
+}
 const secret = await resolveJwtSecret(config);
 const tenants = values.tenants ? values.tenants.split(',').filter(Boolean) : undefined;
 if (values.role === 'engineer' && !tenants) console.error('note: an engineer token without --tenants sees no tenants');

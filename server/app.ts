@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { auditRoutes } from './audit/audit-routes.js';
-import type { TokenSettings } from './auth/tokens.js';
+import type { VerifySettings } from './auth/tokens.js';
 import type { AppConfig } from './config.js';
 import { enforcementRoutes } from './enforcement/enforcement-routes.js';
 import { Applier } from './enforcement/applier.js';
@@ -80,7 +80,7 @@ export interface AppResources {
 /** Builds services, background workers and the HTTP app. */
 export function buildApp(r: AppResources) {
   const c = r.config;
-  const tokens: TokenSettings = { secret: r.jwtSecret, issuer: c.auth.issuer };
+  const tokens: VerifySettings = { secret: r.jwtSecret, issuer: c.auth.issuer, maxLifetimeSeconds: c.auth.maxLifetimeSeconds };
   const metrics = createHttpMetrics();
   const tenants = new TenantService(r.db);
   const engines = new EngineRegistry();

@@ -27,6 +27,13 @@ export const envSchema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329).describe('Port of the embedded PostgreSQL'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional().describe('HS256 secret; unset = random secret kept in DATA_DIR/jwt-secret'),
   JWT_ISSUER: z.string().default('headroom').describe('`iss` claim written by the token script and required on every token'),
+  JWT_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(366 * 86_400)
+    .default(31 * 86_400)
+    .describe('Longest token lifetime (exp - iat) accepted; longer-lived tokens, and tokens without exp, get 401 token_lifetime_exceeded'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   META_ENGINE: z.enum(['local', 'etcd', 'tikv', 'redis']).default('local').describe('Engine for new volumes when the request names none'),
   LOCAL_META_PATH: z.string().optional().describe('SQLite file of the local engine; default DATA_DIR/meta.db'),
@@ -111,7 +118,7 @@ export interface AppConfig {
   readonly http: { readonly port: number; readonly host: string; readonly bodyLimit: string; readonly trustProxy: boolean };
   readonly dataDir: string;
   readonly database: { readonly url?: string; readonly embeddedPort: number; readonly poolMax: number };
-  readonly auth: { readonly secret?: string; readonly issuer: string };
+  readonly auth: { readonly secret?: string; readonly issuer: string; readonly maxLifetimeSeconds: number };
   readonly logLevel: string;
   readonly meta: {
     readonly defaultEngine: 'local' | 'etcd' | 'tikv' | 'redis';
@@ -195,7 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     http: { port: e.PORT, host: e.HOST, bodyLimit: e.REQUEST_BODY_LIMIT, trustProxy: e.TRUST_PROXY },
     dataDir,
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT, poolMax: e.DATABASE_POOL_MAX },
-    auth: { secret: e.JWT_SECRET, issuer: e.JWT_ISSUER },
+    auth: { secret: e.JWT_SECRET, issuer: e.JWT_ISSUER, maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS },
     logLevel: e.LOG_LEVEL,
     meta: {
       defaultEngine: e.META_ENGINE,

@@ -2,7 +2,7 @@
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import { requireRole } from '../http/auth-middleware.js';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeSerialCursor, encodeCursor } from '../http/cursor.js';
 import { listAudit } from './audit-store.js';
 
 /** Router for the audit log. */
@@ -11,7 +11,7 @@ export function auditRoutes(db: Knex): Router {
   r.get('/v1/audit', requireRole('admin'), async (req, res) => {
     const q = req.query as Record<string, string | number | undefined>;
     const limit = Number(q.limit ?? 100);
-    const cursor = typeof q.cursor === 'string' ? decodeCursor(q.cursor) : undefined;
+    const beforeId = typeof q.cursor === 'string' ? decodeSerialCursor(q.cursor) : undefined;
     const rows = await listAudit(db, {
       tenantId: q.tenantId as string | undefined,
       entityType: q.entityType as string | undefined,
@@ -20,7 +20,7 @@ export function auditRoutes(db: Knex): Router {
       actor: q.actor as string | undefined,
       since: q.since ? new Date(String(q.since)) : undefined,
       until: q.until ? new Date(String(q.until)) : undefined,
-      beforeId: cursor ? BigInt(cursor) : undefined,
+      beforeId,
       limit: limit + 1,
     });
     const page = rows.slice(0, limit);

@@ -1,14 +1,18 @@
 /**
  * HS256 bearer tokens. Verification pins the algorithm (so `alg: none` and RS/HS confusion are
- * rejected), requires `exp`, the issuer, a subject and a known role.
+ * rejected), requires `exp`, the issuer, a subject and a known role, caps the lifetime
+ * (`exp - iat`) and refuses critical header extensions (`crit`, RFC 7515 4.1.11).
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { roles, type Principal, type Role } from './principal.js';
 
-/** Why a token was refused; the HTTP layer turns it into a 401. */
+/** Why a token was refused; the HTTP layer turns it into a 401 with `code`. */
 export class TokenError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: 'unauthenticated' | 'token_lifetime_exceeded' = 'unauthenticated',
+  ) {
     super(message);
     this.name = 'TokenError';
   }
@@ -32,20 +36,37 @@ function secretKey(secret: string): KeyObject {
   return key;
 }
 
+/** What verification needs beyond signing: the longest lifetime a token may have. */
+export interface VerifySettings extends TokenSettings {
+  /** Largest `exp - iat` accepted (`JWT_MAX_LIFETIME_SECONDS`). */
+  maxLifetimeSeconds: number;
+}
+
 /** Verifies a compact JWT and returns the caller, or throws {@link TokenError}. */
-export function verifyToken(token: string, s: TokenSettings): Principal {
+export function verifyToken(token: string, s: VerifySettings): Principal {
   let claims: jwt.JwtPayload;
   try {
-    const decoded = jwt.verify(token, secretKey(s.secret), { algorithms: ['HS256'], issuer: s.issuer, clockTolerance: 5 });
-    if (typeof decoded === 'string') throw new TokenError('token payload must be a JSON object');
-    claims = decoded;
+    const decoded = jwt.verify(token, secretKey(s.secret), { algorithms: ['HS256'], issuer: s.issuer, clockTolerance: 5, complete: true });
+    // jsonwebtoken ignores `crit`; the RFC says a recipient must refuse extensions it does not
+    // implement, and Headroom implements none.
+    if ((decoded.header as { crit?: unknown }).crit !== undefined) throw new TokenError('token has critical header extensions (crit), which Headroom does not support');
+    if (typeof decoded.payload === 'string') throw new TokenError('token payload must be a JSON object');
+    claims = decoded.payload;
   } catch (err) {
     if (err instanceof TokenError) throw err;
     const e = err as Error;
     if (e.name === 'TokenExpiredError') throw new TokenError('token expired');
     throw new TokenError(`invalid token: ${e.message}`);
   }
-  if (claims.exp === undefined) throw new TokenError('token has no expiry (exp)');
+  if (typeof claims.exp !== 'number') throw new TokenError('token has no expiry (exp); tokens must expire', 'token_lifetime_exceeded');
+  // A leaked long-lived token stays a key for its whole life, so the lifetime is capped. It
+  // counts from `iat`, or from now when `iat` is missing or in the future (a token "issued"
+  // next year would otherwise be valid until then plus the maximum).
+  const now = Math.floor(Date.now() / 1000);
+  const issued = typeof claims.iat === 'number' ? Math.min(claims.iat, now) : now;
+  if (claims.exp - issued > s.maxLifetimeSeconds) {
+    throw new TokenError(`token lifetime (exp - iat = ${claims.exp - issued} s) exceeds the maximum of ${s.maxLifetimeSeconds} s (JWT_MAX_LIFETIME_SECONDS)`, 'token_lifetime_exceeded');
+  }
   if (typeof claims.sub !== 'string' || claims.sub === '') throw new TokenError('token has no subject (sub)');
   const role = claims.role as unknown;
   if (typeof role !== 'string' || !(roles as readonly string[]).includes(role)) {

@@ -1,12 +1,12 @@
 /** Bearer-token authentication and role checks for /v1 routes. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Role } from '../auth/principal.js';
-import { TokenError, verifyToken, type TokenSettings } from '../auth/tokens.js';
+import { TokenError, verifyToken, type VerifySettings } from '../auth/tokens.js';
 import { errors } from '../lib/errors.js';
 import './request-context.js';
 
 /** Verifies `Authorization: Bearer <jwt>`; any failure is a 401 that says why. */
-export function authenticate(settings: TokenSettings): RequestHandler {
+export function authenticate(settings: VerifySettings): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     if (!header) return next(errors.unauthenticated('missing Authorization header (expected "Bearer <token>")'));
@@ -16,7 +16,7 @@ export function authenticate(settings: TokenSettings): RequestHandler {
       req.principal = verifyToken(m[1]!, settings);
       next();
     } catch (err) {
-      next(err instanceof TokenError ? errors.unauthenticated(err.message) : err);
+      next(err instanceof TokenError ? (err.code === 'token_lifetime_exceeded' ? errors.tokenLifetime(err.message) : errors.unauthenticated(err.message)) : err);
     }
   };
 }

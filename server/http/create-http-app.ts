@@ -6,12 +6,13 @@
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { TokenSettings } from '../auth/tokens.js';
+import type { VerifySettings } from '../auth/tokens.js';
 import { authenticate } from './auth-middleware.js';
 import { errorMiddleware, notFoundMiddleware } from './error-middleware.js';
 import { errors } from '../lib/errors.js';
+import { jsonBodies } from './json-body.js';
 import type { HttpMetrics } from './metrics.js';
-import { docsRouter, openApiValidator } from './openapi.js';
+import { docsRouter, finiteQueryNumbers, openApiValidator } from './openapi.js';
 import { requestLog } from './request-log.js';
 import { storableStrings } from './storable-strings.js';
 
@@ -22,7 +23,7 @@ export interface HttpAppDeps {
   db: Knex;
   metrics: HttpMetrics;
   spec: Record<string, unknown>;
-  tokens: TokenSettings;
+  tokens: VerifySettings;
   bodyLimit: string;
   trustProxy: boolean;
   /** Feature routers (full /v1 paths, so metrics see the whole route template), after authentication. */
@@ -57,9 +58,10 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
 
   // Authenticate before parsing or validating, so an anonymous caller learns nothing about bodies.
   app.use('/v1', authenticate(d.tokens));
-  app.use(express.json({ limit: d.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBodies(d.spec, d.bodyLimit));
   app.use(storableStrings);
   app.use(openApiValidator(d.spec));
+  app.use(finiteQueryNumbers(d.spec));
   for (const r of d.routers) app.use(r);
   app.use(notFoundMiddleware);
   app.use(errorMiddleware(d.log, d.bodyLimit));

@@ -17,6 +17,12 @@ function isValidatorError(err: unknown): err is ValidatorError {
   return typeof err === 'object' && err !== null && typeof (err as ValidatorError).status === 'number' && Array.isArray((err as ValidatorError).errors);
 }
 
+function isBodyReadError(err: unknown): boolean {
+  const e = err as { status?: number; code?: unknown; type?: unknown; errors?: unknown };
+  if (typeof e !== 'object' || e === null || e.status !== 400 || Array.isArray(e.errors)) return false;
+  return (typeof e.code === 'string' && e.code.startsWith('Z_')) || e.type === 'request.size.invalid' || e.type === 'request.aborted';
+}
+
 /** Turns a foreign error into an {@link ApiError}, or undefined for a real 500. */
 function translate(err: unknown, method: string, path: string, bodyLimit: string): ApiError | undefined {
   if (err instanceof ApiError) return err;
@@ -25,6 +31,9 @@ function translate(err: unknown, method: string, path: string, bodyLimit: string
   if (e?.type === 'entity.parse.failed') return errors.malformedJson(e.message ?? 'could not parse the body');
   if (e?.type === 'entity.too.large') return errors.payloadTooLarge(bodyLimit);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return errors.unsupportedMediaType(e.message ?? '');
+  // The body parser passes on, as a bare 400, what failed while reading the bytes: a corrupt
+  // gzip/deflate/br stream (zlib's Z_* codes), a body shorter or longer than its Content-Length.
+  if (isBodyReadError(err)) return errors.unreadableBody(`the body could not be read: ${e.message ?? 'unknown error'}`);
   if (isValidatorError(err)) {
     if (err.status === 404) return errors.routeNotFound(method, path);
     if (err.status === 405) return errors.methodNotAllowed(method, path);

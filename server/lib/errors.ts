@@ -22,9 +22,13 @@ export class ApiError extends Error {
 export const errors = {
   validation: (detail: string, problems: { path: string; message: string }[] = []) => new ApiError(400, 'validation_failed', 'Request is invalid', detail, problems.length ? { errors: problems } : {}),
   malformedJson: (detail: string) => new ApiError(400, 'malformed_json', 'Body is not valid JSON', detail),
+  unreadableBody: (detail: string) => new ApiError(400, 'unreadable_body', 'Body cannot be read', detail),
+  tooDeep: (path: string, max: number) =>
+    new ApiError(400, 'nesting_too_deep', 'Body is nested too deeply', `${path} is nested more than ${max} levels deep`, { errors: [{ path, message: `must not nest more than ${max} levels` }] }),
   payloadTooLarge: (limit: string) => new ApiError(413, 'payload_too_large', 'Body too large', `request bodies are limited to ${limit}`),
   unsupportedMediaType: (detail: string) => new ApiError(415, 'unsupported_media_type', 'Unsupported media type', detail),
   unauthenticated: (detail: string) => new ApiError(401, 'unauthenticated', 'Authentication required', detail),
+  tokenLifetime: (detail: string) => new ApiError(401, 'token_lifetime_exceeded', 'Token lifetime too long', detail),
   forbidden: (detail: string) => new ApiError(403, 'forbidden', 'Not allowed', detail),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'not_found', 'Not found', `no route ${method} ${path}`),
   methodNotAllowed: (method: string, path: string) => new ApiError(405, 'method_not_allowed', 'Method not allowed', `${method} is not allowed on ${path}`),

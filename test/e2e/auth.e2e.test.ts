@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import jwt from 'jsonwebtoken';
 import { request } from '../support/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,13 +32,60 @@ describe.skipIf(!pgAvailable())('authentication and authorisation', () => {
     ['alg none', `Bearer ${jwt.sign({ role: 'admin', sub: 'x', iss: 'headroom', exp: Math.floor(Date.now() / 1000) + 60 }, '', { algorithm: 'none' })}`, /invalid token/],
     ['unknown role', `Bearer ${sign({ role: 'root' }, { subject: 'x' })}`, /unknown role/],
     ['no subject', `Bearer ${sign({ role: 'admin' })}`, /subject/],
-    ['no expiry', `Bearer ${jwt.sign({ role: 'admin', sub: 'x', iss: 'headroom' }, testSecret)}`, /expiry/],
     ['wrong issuer', `Bearer ${sign({ role: 'admin' }, { subject: 'x', issuer: 'evil' })}`, /invalid token/],
+    ['a crit header', `Bearer ${sign({ role: 'admin' }, { subject: 'x', header: { alg: 'HS256', crit: ['b64'], b64: false } as jwt.JwtHeader })}`, /crit/],
+    ['an empty crit header', `Bearer ${sign({ role: 'admin' }, { subject: 'x', header: { alg: 'HS256', crit: [] } as jwt.JwtHeader })}`, /crit/],
   ])('401 for %s', async (_name, header, detail) => {
     const res = await get(header);
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('unauthenticated');
     expect(res.body.detail).toMatch(detail);
+  });
+
+  describe('token lifetime (JWT_MAX_LIFETIME_SECONDS, default 31 days)', () => {
+    const DAY = 86_400;
+    const now = () => Math.floor(Date.now() / 1000);
+    const raw = (claims: object) => `Bearer ${jwt.sign({ role: 'admin', sub: 'x', iss: 'headroom', ...claims }, testSecret)}`;
+
+    it.each([
+      ['no exp', raw({}), /no expiry/],
+      ['a 32-day lifetime', raw({ iat: now(), exp: now() + 32 * DAY }), /exceeds the maximum of 2678400 s/],
+      ['a year-long lifetime issued a year ago', raw({ iat: now() - 365 * DAY, exp: now() + 60 }), /exceeds/],
+      ['no iat and 40 days left', `Bearer ${jwt.sign({ role: 'admin', sub: 'x', iss: 'headroom', exp: now() + 40 * DAY }, testSecret, { noTimestamp: true })}`, /exceeds/],
+      ['an iat in the future', raw({ iat: now() + 365 * DAY, exp: now() + 365 * DAY + 60 }), /exceeds/],
+    ])('401 token_lifetime_exceeded for %s', async (_name, header, detail) => {
+      const res = await get(header);
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('token_lifetime_exceeded');
+      expect(res.body.detail).toMatch(detail);
+    });
+
+    it('accepts a lifetime of exactly the maximum, and the default of npm run token', async () => {
+      expect((await get(raw({ iat: now(), exp: now() + 31 * DAY }))).status).toBe(200);
+      expect((await get(`Bearer ${sign({ role: 'admin' }, { subject: 'x', expiresIn: 86_400 })}`)).status).toBe(200);
+    });
+
+    it('follows the configured maximum', async () => {
+      const short = await createTestApp({ JWT_MAX_LIFETIME_SECONDS: '3600' });
+      try {
+        const at = (h: string) => request(short.http).get('/v1/tenants').set('authorization', h);
+        expect((await at(raw({ iat: now(), exp: now() + 3600 }))).status).toBe(200);
+        const long = await at(raw({ iat: now(), exp: now() + 3601 }));
+        expect(long.status).toBe(401);
+        expect(long.body).toMatchObject({ code: 'token_lifetime_exceeded', detail: expect.stringMatching(/3600 s/) });
+      } finally {
+        await short.close();
+      }
+    });
+  });
+
+  it('npm run token mints a token the server accepts, and refuses a --ttl above the maximum', async () => {
+    const env = { ...process.env, JWT_SECRET: testSecret, DATA_DIR: t.dataDir, LOG_LEVEL: 'silent' };
+    const minted = execFileSync('npx', ['tsx', 'scripts/token.ts', '--role', 'admin', '--sub', 'cli'], { env, encoding: 'utf8' }).trim();
+    expect((await get(`Bearer ${minted}`)).status).toBe(200);
+    const tooLong = spawnSync('npx', ['tsx', 'scripts/token.ts', '--role', 'admin', '--sub', 'cli', '--ttl', String(32 * 86_400)], { env, encoding: 'utf8' });
+    expect(tooLong.status).toBe(2);
+    expect(tooLong.stderr).toMatch(/JWT_MAX_LIFETIME_SECONDS/);
   });
 
   it('a forged HS256 token signed with a different secret never reads data', async () => {

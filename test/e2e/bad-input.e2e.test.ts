@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { request } from '../support/api.js';
 import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,67 @@ describe.skipIf(!pgAvailable())('bad input gets a clear problem+json and writes 
     expect(after).toEqual(before);
   });
 
+  describe('found by the fuzz suite (test/e2e/fuzz.e2e.test.ts)', () => {
+    // Bytes sent as they are: superagent would JSON-encode a Buffer sent with a JSON content type.
+    const bytes = (method: 'get' | 'post', path: string, body: Buffer, headers: Record<string, string>) => {
+      let r = request(t.http)[method](path).set('authorization', admin);
+      for (const [k, v] of Object.entries(headers)) r = r.set(k, v);
+      return r.serialize((b: unknown) => b as string).send(body);
+    };
+
+    it.each([
+      ['a corrupt gzip body', gzipSync('{"id":"zz","displayName":"z","email":"z@example.com"}').subarray(0, 20), 'gzip'],
+      ['bytes that are not gzip at all', Buffer.from('plain text'), 'gzip'],
+      ['a corrupt deflate body', Buffer.from([0x78, 0x9c, 0xff, 0xff, 0x00]), 'deflate'],
+    ])('400 unreadable_body for %s', async (_name, body, encoding) => {
+      const before = await counts();
+      const res = await bytes('post', '/v1/tenants', body, { 'content-type': 'application/json', 'content-encoding': encoding });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('unreadable_body');
+      expect(await counts()).toEqual(before);
+    });
+
+    it('a well-formed gzip body is read', async () => {
+      const res = await bytes('post', '/v1/tenants', gzipSync('{"id":"gz","displayName":"G","email":"g@example.com"}'), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      expect(res.status).toBe(201);
+    });
+
+    it('400 nesting_too_deep for a body nested past 32 levels (100,000 used to overflow the stack: 500)', async () => {
+      const res = await bytes('post', '/v1/tenants', Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)), { 'content-type': 'application/json' });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('nesting_too_deep');
+    });
+
+    it('415 for a body without a JSON content type, even where the body is optional (approve)', async () => {
+      const res = await bytes('post', `/v1/quota-requests/qrq_${'0'.repeat(26)}/approve`, Buffer.from('{"hardBytes":1}'), {});
+      expect(res.status).toBe(415);
+      expect(res.body.code).toBe('unsupported_media_type');
+      const plain = await bytes('post', '/v1/tenants', Buffer.from('{}'), { 'content-type': 'text/plain' });
+      expect(plain.status).toBe(415);
+    });
+
+    it('400 for an empty body where one is required (an empty PATCH reached the service: 500)', async () => {
+      const res = await bytes('post', '/v1/tenants', Buffer.alloc(0), { 'content-type': 'application/json' });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    });
+
+    it('a route that takes no body never reads one (a corrupt or huge body on a GET is ignored)', async () => {
+      const res = await bytes('get', '/v1/tenants', Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      expect(res.status).toBe(200);
+    });
+
+    it("400 invalid_cursor for another list's cursor on the audit log (it reached BigInt(): 500)", async () => {
+      const page = await request(t.http).get('/v1/tenants?limit=1').set('authorization', admin);
+      expect(page.body.nextCursor).toEqual(expect.any(String));
+      for (const cursor of [page.body.nextCursor, Buffer.from('v1:99999999999999999999').toString('base64url')]) {
+        const res = await request(t.http).get(`/v1/audit?cursor=${cursor}`).set('authorization', admin);
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('invalid_cursor');
+      }
+    });
+  });
+
   it('tenant create is idempotent for the same body and 409 for a different one', async () => {
     const body = { id: 'same', displayName: 'S', email: 's@example.com' };
     expect((await request(t.http).post('/v1/tenants').set('authorization', admin).send(body)).status).toBe(201);
@@ -92,5 +154,15 @@ describe.skipIf(!pgAvailable())('bad input gets a clear problem+json and writes 
     const m = await request(t.http).put('/v1/tenants').set('authorization', admin).send({});
     expect(m.status).toBe(405);
     expect(m.body.code).toBe('method_not_allowed');
+  });
+
+  it('numeric query parameters must be finite integers in range (found by the fuzz suite: Infinity reached SQL)', async () => {
+    for (const q of ['runs=Infinity', 'runs=1e400', 'runs=2.5', 'runs=0', 'runs=51']) {
+      const res = await request(t.http).get(`/v1/jobs?${q}`).set('authorization', admin);
+      expect(res.status, q).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    expect((await request(t.http).get('/v1/jobs?runs=3').set('authorization', admin)).status).toBe(200);
+    expect((await request(t.http).get('/v1/volumes?limit=Infinity').set('authorization', admin)).status).toBe(400);
   });
 });

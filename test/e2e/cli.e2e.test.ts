@@ -85,6 +85,25 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect((await cli(eve, 'enforcement', volumeId)).stdout).toContain('state: ok');
   });
 
+  it('prints how to mount a volume, and the same as JSON', async () => {
+    const eve = t.token('engineer', 'eve', ['acme']);
+    const text = await cli(eve, 'mount', volumeId);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`juicefs mount --background 'local://`);
+    expect(text.stdout).toMatch(/^# \/etc\/fstab\nlocal:\/\/\S+ \/mnt\/jfs\/data juicefs _netdev 0 0$/m);
+    expect(text.stdout).toMatch(/^kind: Secret$/m);
+    expect(text.stdout).toMatch(/^kind: PersistentVolume$/m);
+    expect(text.stdout).toMatch(/^kind: PersistentVolumeClaim$/m);
+    expect(text.stdout).toMatch(/^- local:\/\/ is Headroom's embedded metadata store/m);
+    const json = await cli(eve, 'mount', volumeId, '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ volumeId, engine: 'local', storage: { kind: 'file' }, mountPoint: '/mnt/jfs/data' });
+    expect((await cli(eve, 'mount')).code).toBe(2);
+    const other = await cli(t.token('engineer', 'mallory', ['beta']), 'mount', volumeId);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/\(volume_not_found\)/);
+  });
+
   it('exits non-zero with the API error, or with usage on bad input', async () => {
     const eve = t.token('engineer', 'eve', ['acme']);
     const denied = await cli(eve, 'deny', 'qrq_00000000000000000000000000', '--reason', 'nope');
