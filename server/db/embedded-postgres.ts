@@ -15,7 +15,7 @@
  * fails the start at once with one line saying what to do.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { loadOrCreate } from '../auth/secret-file.js';
 import { canConnect } from '../lib/net.js';
+import { ROOT_CLUSTERS, relocatedClusterDir } from './cluster-dir.js';
 
 /** A running embedded cluster: its connection URL and how to stop it. */
 export interface EmbeddedDatabase {
@@ -42,15 +43,8 @@ export class EmbeddedStartError extends Error {}
  * this takes the library's handlers off (its exit hook stays, for a crash).
  */
 export function takeOverSignals(): void {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
-}
-
-/** Where root's clusters live when DATA_DIR is out of the postgres user's reach. */
-const ROOT_CLUSTERS = '/var/lib/headroom';
-
-/** Where root's cluster for `dataDir` lives when the postgres user cannot reach `dataDir`. */
-export function relocatedClusterDir(dataDir: string): string {
-  return path.join(ROOT_CLUSTERS, `pg-${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12)}`);
+  // `beforeExit` too: the library turns it into exit(0), which would hide a failure's exit code.
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) exitHook.unhookEvent(event);
 }
 
 /** Starts (initialising on first use) the embedded cluster and ensures database `headroom` exists. */

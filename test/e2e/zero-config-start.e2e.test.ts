@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth/tokens.js';
-import { relocatedClusterDir } from '../../server/db/embedded-postgres.js';
+import { relocatedClusterDir } from '../../server/db/cluster-dir.js';
 import { canConnect, freePort } from '../support/servers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

