@@ -151,6 +151,7 @@ export function buildApp(r: AppResources) {
     tokens,
     bodyLimit: c.http.bodyLimit,
     trustProxy: c.http.trustProxy,
+    metricsToken: c.http.metricsToken,
     routers: [
       tenantRoutes(tenants),
       volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding), (id) => enforcement.reevaluate(id)),

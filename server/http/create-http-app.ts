@@ -3,7 +3,9 @@
  * logging first, then metrics, health probes, docs, authentication, body parsing, OpenAPI
  * validation, feature routers, and the problem+json error handler last.
  */
+import { timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
+import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { VerifySettings } from '../auth/tokens.js';
@@ -26,6 +28,8 @@ export interface HttpAppDeps {
   tokens: VerifySettings;
   bodyLimit: string;
   trustProxy: boolean;
+  /** Bearer token /metrics requires, when set. */
+  metricsToken?: string;
   /** Feature routers (full /v1 paths, so metrics see the whole route template), after authentication. */
   routers: Router[];
 }
@@ -36,6 +40,13 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false); // API answers are not cached; hashing every body cost CPU for nothing
   app.set('trust proxy', d.trustProxy);
+  // Security headers on every answer; the CSP allows only this origin (the docs page included:
+  // its script is served as a file, not inline).
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"] } },
+    }),
+  );
   app.use(requestLog(d.log));
   app.use(d.metrics.middleware);
 
@@ -51,11 +62,18 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       next(errors.unavailable('database is not reachable'));
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res, next) => {
+    if (d.metricsToken && !bearerMatches(req.header('authorization'), d.metricsToken)) return next(errors.unauthenticated('/metrics needs the METRICS_TOKEN bearer token'));
     res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
   });
   app.use(docsRouter(d.spec));
 
+  // API answers may carry secrets (new storage keys, mount instructions) and are never meant to
+  // be cached by a proxy or a browser; a route that knows better sets its own.
+  app.use('/v1', (_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
   // Authenticate before parsing or validating, so an anonymous caller learns nothing about bodies.
   app.use('/v1', authenticate(d.tokens));
   app.use(jsonBodies(d.spec, d.bodyLimit));
@@ -66,4 +84,11 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.use(notFoundMiddleware);
   app.use(errorMiddleware(d.log, d.bodyLimit));
   return app;
+}
+
+/** Compares a bearer header with the expected token in constant time. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const got = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');
+  const want = Buffer.from(token);
+  return got.length === want.length && timingSafeEqual(got, want);
 }

@@ -64,6 +64,9 @@ export class TenantService {
     return inTransaction(this.db, async (trx) => {
       const before = await findTenant(trx, tenantId, { forUpdate: true });
       if (!before) throw errors.tenantNotFound(tenantId);
+      // A PATCH that changes nothing writes nothing: no update, no audit row.
+      const changes = (Object.keys(patch) as (keyof UpdateTenantInput)[]).filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
+      if (changes.length === 0) return before;
       const after = (await updateTenant(trx, tenantId, patch))!;
       await recordAudit(trx, actor, { action: 'tenant.updated', entityType: 'tenant', entityId: tenantId, tenantId, before: auditImage(before), after: auditImage(after) });
       return after;

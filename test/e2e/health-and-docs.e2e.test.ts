@@ -52,8 +52,36 @@ describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
     expect(spec.body.openapi).toBe('3.1.0');
     expect(Object.keys(spec.body.paths)).toContain('/v1/tenants/{tenantId}/volumes');
     const docs = await request(t.http).get('/docs');
-    expect(docs.text).toContain('/openapi.json');
+    expect(docs.text).toContain('/docs/init.js');
     const asset = await request(t.http).get('/docs/assets/swagger-ui-bundle.js');
     expect(asset.status).toBe(200);
+    // The page's script is a file, so the CSP allows scripts from this origin only.
+    expect(docs.text).not.toMatch(/<script>[^<]/);
+    expect((await request(t.http).get('/docs/init.js')).text).toContain("url: '/openapi.json'");
+  });
+
+  it('sends security headers everywhere, and no-store on API answers', async () => {
+    const docs = await request(t.http).get('/docs');
+    expect(docs.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(docs.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
+    expect(docs.headers['x-content-type-options']).toBe('nosniff');
+    expect(docs.headers['strict-transport-security']).toBeDefined();
+    const api = await request(t.http).get('/v1/tenants').set('authorization', `Bearer ${t.token('admin')}`);
+    expect(api.headers['cache-control']).toBe('no-store');
+    const denied = await request(t.http).get('/v1/tenants');
+    expect(denied.headers['cache-control']).toBe('no-store');
+  });
+
+  it('puts /metrics behind METRICS_TOKEN when it is set', async () => {
+    const guarded = await createTestApp({ METRICS_TOKEN: 'metrics-token-0123456789' });
+    try {
+      expect((await request(guarded.http).get('/metrics')).status).toBe(401);
+      expect((await request(guarded.http).get('/metrics').set('authorization', 'Bearer metrics-token-wrong-0000')).status).toBe(401);
+      const ok = await request(guarded.http).get('/metrics').set('authorization', 'Bearer metrics-token-0123456789');
+      expect(ok.status).toBe(200);
+      expect(ok.text).toMatch(/^# HELP/m);
+    } finally {
+      await guarded.close();
+    }
   });
 });

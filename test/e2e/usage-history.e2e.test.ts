@@ -132,6 +132,9 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
     await request(t.http).patch('/v1/tenants/other').set('authorization', engineer).send({ language: 'zh' }).expect(404);
     const cleared = await request(t.http).patch('/v1/tenants/acme').set('authorization', admin).send({ webhookUrl: null, language: 'en' });
     expect(cleared.body.webhookUrl).toBeNull();
+    // The same again changes nothing, so it writes nothing: the resource comes back as it was.
+    const again = await request(t.http).patch('/v1/tenants/acme').set('authorization', admin).send({ webhookUrl: null, language: 'en' });
+    expect(again.body).toEqual(cleared.body);
     const audit = await request(t.http).get('/v1/audit?action=tenant.updated&entityId=acme').set('authorization', admin);
     expect(audit.body.items).toHaveLength(3);
   });
