@@ -60,8 +60,8 @@ export class JuiceFsMetadata implements VolumeMetadata {
   }
 
   async readUsage(v: VolumeRef): Promise<CounterUsage> {
-    const c = await this.volume(v.metaUrl).readCounters();
-    return { usedBytes: c.usedSpace, usedInodes: c.totalInodes };
+    // Through the batch path, so a volume whose metadata vanished fails here too.
+    return onlyUsage(await this.readUsageMany([v]), v.id);
   }
 
   /**
@@ -216,6 +216,13 @@ export async function formatOrAccept(h: Formattable, v: VolumeRef, defaults: For
   }
 }
 
+/** The one volume's usage out of a batch read's map, or its error thrown. */
+export function onlyUsage(m: Map<string, CounterUsage | Error>, id: string): CounterUsage {
+  const r = m.get(id) ?? new Error('not read');
+  if (r instanceof Error) throw r;
+  return r;
+}
+
 /** The limits part of a setting. */
 export function limitsOf(s: SettingInfo): SettingLimits {
   return { capacity: s.capacity, inodes: s.inodes };
@@ -231,24 +238,32 @@ export function identityOf(s: SettingInfo): VolumeIdentity {
  * fails, reads them one by one, so one corrupt or unreadable volume does not blind the others.
  * Results (or each volume's Error) go into `out` by volume id.
  */
-export async function readCountersInBatch<H extends { readCounters(): Promise<Counters> }>(
+export async function readCountersInBatch<H extends { readCounters(): Promise<Counters>; readSettingText(): Promise<string> }>(
   batch: readonly { v: VolumeRef; h: H }[],
   many: (handles: H[]) => Promise<Counters[]>,
   out: Map<string, CounterUsage | Error>,
 ): Promise<void> {
   const usage = (c: Counters): CounterUsage => ({ usedBytes: c.usedSpace, usedInodes: c.totalInodes });
+  let counters: (Counters | Error)[];
   try {
-    const counters = await many(batch.map((b) => b.h));
-    batch.forEach((b, i) => out.set(b.v.id, usage(counters[i]!)));
+    counters = await many(batch.map((b) => b.h));
   } catch {
-    await Promise.all(
-      batch.map(async (b) => {
-        try {
-          out.set(b.v.id, usage(await b.h.readCounters()));
-        } catch (err) {
-          out.set(b.v.id, err as Error);
-        }
-      }),
-    );
+    counters = await Promise.all(batch.map((b) => b.h.readCounters().catch((err: Error) => err)));
   }
+  await Promise.all(
+    batch.map(async (b, i) => {
+      const c = counters[i]!;
+      if (c instanceof Error) return void out.set(b.v.id, c);
+      // No counters at all: an untouched volume has its setting; a vanished one has none, and
+      // must read as an error (unknown), never as empty (which would unfreeze it).
+      if (c.absent) {
+        const gone = await b.h.readSettingText().then(
+          () => undefined,
+          (err: Error) => err,
+        );
+        if (gone) return void out.set(b.v.id, new Error(`the volume's metadata is missing (${gone.message}); a deleted prefix, or a metadata server that restarted empty`));
+      }
+      out.set(b.v.id, usage(c));
+    }),
+  );
 }

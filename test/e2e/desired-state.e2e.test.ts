@@ -13,6 +13,8 @@ import { EtcdEngine } from '../../server/engines/etcd/etcd-engine.js';
 import { parseMetaUrl } from '../../server/meta/meta-url.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
+import { RedisFixtureBuilder } from '../../server/meta/redis/fixture.js';
+import { parseRedisUrl } from '../../server/meta/redis/redis-url.js';
 import type { VolumeMetadata } from '../../server/meta/volume-metadata.js';
 import { engineAvailable, startEngine, type EngineUnderTest } from '../support/engines.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis.js';
@@ -271,6 +273,26 @@ describe.skipIf(!engineAvailable('redis'))('a hung metadata engine (a paused red
     await server?.stop();
   });
 
+  it('a Redis that restarted empty makes a frozen volume unknown, never empty (which would unfreeze it)', async () => {
+    const res = await request(t.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', admin)
+      .send({ name: 'wiped', quota: { hardBytes: 1 * MB } });
+    expect(res.status).toBe(201);
+    const redis = server.client(parseRedisUrl(res.body.metaUrl as string).db);
+    const fx = new RedisFixtureBuilder(redis);
+    await fx.file(ROOT_INODE, 'big', 2 * MB);
+    await fx.finish();
+    await t.services.enforcement.countersPass();
+    const frozen = (await request(t.http).get(`/v1/volumes/${res.body.id}/enforcement`).set('authorization', admin)).body;
+    expect(frozen.state).toBe('frozen');
+    await redis.flushdb(); // the metadata server came back with nothing
+    const counts = await t.services.enforcement.countersPass();
+    expect(counts.unfrozen).toBe(0);
+    const e = (await request(t.http).get(`/v1/volumes/${res.body.id}/enforcement`).set('authorization', admin)).body;
+    expect(e).toMatchObject({ state: 'frozen', unknown: { reason: expect.stringMatching(/metadata is missing/) } });
+  });
+
   it('answers 503 dependency_unavailable within 2 s on the API, and reads as unknown in a pass', async () => {
     const res = await request(t.http)
       .post('/v1/tenants/acme/volumes')
@@ -286,7 +308,8 @@ describe.skipIf(!engineAvailable('redis'))('a hung metadata engine (a paused red
       expect(r.status).toBe(503);
       expect(r.body).toMatchObject({ code: 'dependency_unavailable', dependency: 'metadata engine (redis)' });
       const counts = await t.services.enforcement.countersPass();
-      expect(counts).toMatchObject({ readFailed: 1, unknown: 1, transitions: 0 });
+      // Both volumes of this server fail to read (the wiped one was unknown already).
+      expect(counts).toMatchObject({ readFailed: 2, unknown: 1, transitions: 0 });
     } finally {
       server.pause(false);
     }

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome, StorageTarget, VolumeRef } from '../volume-metadata.js';
-import { formatOrAccept, identityOf, limitsOf, readCountersInBatch, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
+import { formatOrAccept, identityOf, limitsOf, onlyUsage, readCountersInBatch, walkOutcome, type FormatDefaults } from '../juicefs-metadata.js';
 import { parseRedisUrl, type RedisLocation } from './redis-url.js';
 import { RedisVolume } from './redis-volume.js';
 import { walkRedisVolume } from './walk.js';
@@ -56,8 +56,8 @@ export class RedisMetadata implements VolumeMetadata {
   }
 
   async readUsage(v: VolumeRef): Promise<CounterUsage> {
-    const c = await this.volume(v.metaUrl).readCounters();
-    return { usedBytes: c.usedSpace, usedInodes: c.totalInodes };
+    // Through the batch path, so a volume whose metadata vanished fails here too.
+    return onlyUsage(await this.readUsageMany([v]), v.id);
   }
 
   /**

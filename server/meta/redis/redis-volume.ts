@@ -176,6 +176,7 @@ export class RedisVolume {
           out[i] = {
             usedSpace: decodeDecimal(used, v.hex(v.keys.usedSpace())),
             totalInodes: decodeDecimal(inodes, v.hex(v.keys.totalInodes())),
+            ...((used === null || used === undefined) && (inodes === null || inodes === undefined) ? { absent: true } : {}),
           };
         });
       }),

@@ -11,6 +11,12 @@ import { parseSetting, renderSetting, withLimits, type FormatSpec, type SettingI
 export interface Counters {
   usedSpace: bigint;
   totalInodes: bigint;
+  /**
+   * True when neither counter key exists: a volume nothing was ever written to, or one whose
+   * metadata is gone (a deleted prefix, a Redis that restarted empty). Callers tell them apart
+   * by the setting, so a vanished volume never reads as an empty one.
+   */
+  absent?: boolean;
 }
 
 /** Raised when formatting a prefix that already holds keys. */
@@ -137,10 +143,9 @@ export async function readCountersMany(engine: KvEngine, volumes: TkvVolume[]): 
   return volumes.map((_, i) => {
     const used = keys[2 * i]!;
     const inodes = keys[2 * i + 1]!;
-    return {
-      usedSpace: decodeCounter(got.get(hexKey(used)), hexKey(used)),
-      totalInodes: decodeCounter(got.get(hexKey(inodes)), hexKey(inodes)),
-    };
+    const u = got.get(hexKey(used));
+    const n = got.get(hexKey(inodes));
+    return { usedSpace: decodeCounter(u, hexKey(used)), totalInodes: decodeCounter(n, hexKey(inodes)), ...(u === undefined && n === undefined ? { absent: true } : {}) };
   });
 }
 
