@@ -31,6 +31,7 @@ import { notificationRoutes } from './notifications/notification-routes.js';
 import { NotificationService } from './notifications/notification-service.js';
 import { Outbox } from './notifications/outbox.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
+import { OutboundGuard } from './lib/outbound-guard.js';
 import { UsageService } from './quotas/usage-service.js';
 import { SecretBox } from './storage/secret-box.js';
 import { SeaweedStorage } from './storage/seaweedfs/seaweedfs-storage.js';
@@ -98,11 +99,28 @@ export function buildApp(r: AppResources) {
   const mount = new MountService(volumes, metadata, c.meta, r.storageSecretKey ? new StorageKeys(r.db, new SecretBox(r.storageSecretKey)) : undefined);
   const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories);
 
+  // Webhook targets are set by admins and the platform: never Headroom's own endpoints or the
+  // platform's internal network unless OUTBOUND_ALLOW says so.
+  const outbound = new OutboundGuard({
+    allow: c.outboundAllow,
+    internal: [
+      c.database.url ?? `127.0.0.1:${c.database.embeddedPort}`,
+      c.jobs.redisUrl,
+      c.meta.redisUrl,
+      ...(c.meta.etcdEndpoints ?? []),
+      ...(c.meta.tikvPdEndpoints ?? []),
+      c.storage?.s3Endpoint,
+      c.storage?.iamEndpoint,
+      c.storage?.filerUrl,
+      c.storage?.masterUrl,
+      c.notify.smtpUrl,
+    ].filter((x): x is string => Boolean(x)),
+  });
   const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
   const dispatcher = new Dispatcher(
     r.db,
     r.log.child({ component: 'notifications' }),
-    { webhook: new WebhookSender(r.webhookSecret, c.notify.timeoutMs), email },
+    { webhook: new WebhookSender(r.webhookSecret, c.notify.timeoutMs, outbound), email },
     { maxAttempts: c.notify.maxAttempts, backoffMs: c.notify.backoffMs, pollMs: c.notify.pollMs, lockMs: Math.max(60_000, c.notify.timeoutMs * 3) },
     metrics.registry,
   );

@@ -62,6 +62,10 @@ export const envSchema = z.object({
   DEFAULT_GRACE_SECONDS: z.coerce.number().int().min(0).max(31_536_000).default(604_800).describe('Grace period when a quota names none'),
   REQUEST_BODY_LIMIT: z.string().default('1mb').describe('Largest accepted JSON body'),
   TRUST_PROXY: bool.default('false').describe('Honour X-Forwarded-* headers'),
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .describe("Hosts, host:port, IPs or CIDRs that webhooks may reach although they are loopback, private or link-local (comma-separated); Headroom's own endpoints need an exact host:port"),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('Bearer token /metrics requires; unset = /metrics is open (keep it on an internal network)'),
   PUBLIC_URL: z.string().url().default('http://localhost:8080').describe('Base URL of this API, used in links inside notifications'),
   REDIS_URL: z.string().url().optional().describe('Redis for the scheduler lease (several instances); unset = in-process lock (one instance)'),
@@ -117,6 +121,7 @@ export const envSchema = z.object({
 /** The parsed, frozen configuration handed to the composition root. */
 export interface AppConfig {
   readonly http: { readonly port: number; readonly host: string; readonly bodyLimit: string; readonly trustProxy: boolean; readonly metricsToken?: string };
+  readonly outboundAllow: readonly string[];
   readonly dataDir: string;
   readonly database: { readonly url?: string; readonly embeddedPort: number; readonly poolMax: number };
   readonly auth: { readonly secret?: string; readonly issuer: string; readonly maxLifetimeSeconds: number };
@@ -201,6 +206,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (e.META_ENGINE === 'redis' && !e.REDIS_META_URL) throw new ConfigError(['META_ENGINE: "redis" needs REDIS_META_URL']);
   return deepFreeze({
     http: { port: e.PORT, host: e.HOST, bodyLimit: e.REQUEST_BODY_LIMIT, trustProxy: e.TRUST_PROXY, metricsToken: e.METRICS_TOKEN },
+    outboundAllow: e.OUTBOUND_ALLOW.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
     dataDir,
     database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT, poolMax: e.DATABASE_POOL_MAX },
     auth: { secret: e.JWT_SECRET, issuer: e.JWT_ISSUER, maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS },

@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type { OutboundGuard } from '../lib/outbound-guard.js';
 import type { StoredNotice } from './notification-store.js';
 
 /** A rendered notice. */
@@ -35,19 +36,20 @@ export function webhookPayload(n: StoredNotice, m: Rendered) {
   };
 }
 
-/** POSTs notices to webhooks. */
+/** POSTs notices to webhooks, through the outbound guard (no internal targets, no redirects). */
 export class WebhookSender {
   constructor(
     private readonly secret: string,
     private readonly timeoutMs: number,
+    private readonly guard: OutboundGuard,
   ) {}
 
   async send(url: string, n: StoredNotice, m: Rendered): Promise<void> {
     const body = JSON.stringify(webhookPayload(n, m));
     const ts = Math.floor(Date.now() / 1000);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
+    const res = await this.guard.post(
+      url,
+      {
         'content-type': 'application/json',
         'user-agent': 'Headroom-Webhook/1',
         'x-headroom-event': n.type,
@@ -56,12 +58,10 @@ export class WebhookSender {
         'x-headroom-signature': signWebhook(this.secret, ts, body),
       },
       body,
-      signal: AbortSignal.timeout(this.timeoutMs),
-      redirect: 'error',
-    });
-    // Drain the body so the connection is reused; its content is not ours to interpret.
-    await res.arrayBuffer().catch(() => undefined);
-    if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+      this.timeoutMs,
+    );
+    // Redirects are not followed: a 3xx is a failed delivery, as any other non-2xx.
+    if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
   }
 }
 

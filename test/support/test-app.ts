@@ -39,7 +39,8 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const database = await createTestDatabase(opts.poolMax);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
-  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...env });
+  // Test receivers listen on loopback: allowed here, refused by default (see outbound-guard tests).
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', OUTBOUND_ALLOW: '127.0.0.1,::1', ...env });
   const healthDb = createDb(database.url, 1);
   const app = buildApp({
     config: config,
