@@ -71,25 +71,7 @@ export class JuiceFsMetadata implements VolumeMetadata {
    */
   async readUsageMany(volumes: readonly VolumeRef[]): Promise<Map<string, CounterUsage | Error>> {
     const out = new Map<string, CounterUsage | Error>();
-    const groups = new Map<KvEngine, { v: VolumeRef; h: TkvVolume }[]>();
-    for (const v of volumes) {
-      try {
-        const tv = this.volume(v.metaUrl);
-        const g = groups.get(tv.engine) ?? [];
-        g.push({ v, h: tv });
-        groups.set(tv.engine, g);
-      } catch (err) {
-        out.set(v.id, err as Error);
-      }
-    }
-    await Promise.all(
-      [...groups].map(async ([engine, items]) => {
-        for (let i = 0; i < items.length; i += USAGE_BATCH) {
-          const part = items.slice(i, i + USAGE_BATCH);
-          await readCountersInBatch(part, (tvs) => readCountersMany(engine, tvs), out);
-        }
-      }),
-    );
+    await this.inBatches(volumes, out, (engine, part) => readCountersInBatch(part, (tvs) => readCountersMany(engine, tvs), out));
     return out;
   }
 
@@ -99,38 +81,47 @@ export class JuiceFsMetadata implements VolumeMetadata {
    */
   async readLimitsMany(volumes: readonly VolumeRef[]): Promise<Map<string, SettingLimits | Error>> {
     const out = new Map<string, SettingLimits | Error>();
+    await this.inBatches(volumes, out, async (engine, part) => {
+      try {
+        const got = await engine.batchGet(part.map((p) => p.h.keys.setting()));
+        for (const { v, h } of part) {
+          const keyHex = hexKey(h.keys.setting());
+          const raw = got.get(keyHex);
+          try {
+            if (!raw) throw new NotFormattedError(keyHex);
+            out.set(v.id, limitsOf(parseSetting(Buffer.from(raw).toString('utf8'), keyHex)));
+          } catch (err) {
+            out.set(v.id, err as Error);
+          }
+        }
+      } catch {
+        await Promise.all(part.map(async ({ v, h }) => out.set(v.id, await h.readSetting().then(limitsOf, (err: Error) => err))));
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Groups volumes by engine and runs `read` on batches of {@link USAGE_BATCH} of each, engines in
+   * parallel; a volume whose meta URL cannot be opened gets its error in `out`.
+   */
+  private async inBatches<T>(volumes: readonly VolumeRef[], out: Map<string, T | Error>, read: (engine: KvEngine, part: { v: VolumeRef; h: TkvVolume }[]) => Promise<void>): Promise<void> {
     const groups = new Map<KvEngine, { v: VolumeRef; h: TkvVolume }[]>();
     for (const v of volumes) {
       try {
         const h = this.volume(v.metaUrl);
-        groups.set(h.engine, [...(groups.get(h.engine) ?? []), { v, h }]);
+        const g = groups.get(h.engine);
+        if (g) g.push({ v, h });
+        else groups.set(h.engine, [{ v, h }]);
       } catch (err) {
         out.set(v.id, err as Error);
       }
     }
     await Promise.all(
       [...groups].map(async ([engine, items]) => {
-        for (let i = 0; i < items.length; i += USAGE_BATCH) {
-          const part = items.slice(i, i + USAGE_BATCH);
-          try {
-            const got = await engine.batchGet(part.map((p) => p.h.keys.setting()));
-            for (const { v, h } of part) {
-              const keyHex = hexKey(h.keys.setting());
-              const raw = got.get(keyHex);
-              try {
-                if (!raw) throw new NotFormattedError(keyHex);
-                out.set(v.id, limitsOf(parseSetting(Buffer.from(raw).toString('utf8'), keyHex)));
-              } catch (err) {
-                out.set(v.id, err as Error);
-              }
-            }
-          } catch {
-            await Promise.all(part.map(async ({ v, h }) => out.set(v.id, await h.readSetting().then(limitsOf, (err: Error) => err))));
-          }
-        }
+        for (let i = 0; i < items.length; i += USAGE_BATCH) await read(engine, items.slice(i, i + USAGE_BATCH));
       }),
     );
-    return out;
   }
 
   async walk(v: VolumeRef, opts: WalkOptions): Promise<WalkOutcome> {

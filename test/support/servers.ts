@@ -5,23 +5,13 @@
  * run, because a green CI that skipped its real-server tests proves nothing.
  */
 import net from 'node:net';
+import { canConnect } from '../../server/lib/net.js';
 
 /** True when running under CI, where a missing server is an error, not a skip. */
 export const underCi = process.env.CI === 'true' || process.env.CI === '1';
 
-/** Resolves true if something accepts TCP connections on host:port within `timeoutMs`. */
-export function canConnect(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+/** The same check the server uses at start-up. */
+export { canConnect };
 
 /**
  * Decide whether to run a suite that needs `what`. Returns true to run, false to skip;
