@@ -211,10 +211,9 @@ export class RequestService {
           restored[k] = cur.previous[k] === null ? null : BigInt(cur.previous[k]!);
           back[k] = cur.previous[k] ?? null;
         }
-        const after = await updateQuota(trx, v.id, restored);
-        await this.enforcement.decideWithin(trx, v.id);
-        await updateRequest(trx, cur.id, { reverted: true });
         const system: Actor = { sub: 'system:grants', role: 'system' };
+        const after = await this.changeQuota(trx, system, v, restored);
+        await updateRequest(trx, cur.id, { reverted: true });
         await recordAudit(trx, system, {
           action: 'quota_request.grant_reverted',
           entityType: 'quota_request',
@@ -222,14 +221,6 @@ export class RequestService {
           tenantId: v.tenantId,
           before: { granted: cur.granted },
           after: { restored: back },
-        });
-        await recordAudit(trx, system, {
-          action: 'volume.quota_changed',
-          entityType: 'volume',
-          entityId: v.id,
-          tenantId: v.tenantId,
-          before: jsonLimits(limitsOf(v.quota)),
-          after: jsonLimits(limitsOf(after.quota)),
         });
         await this.notify(trx, 'quota.grant_reverted', { ...cur, granted: back }, after, await this.storedUsage(trx, v.id));
         return true;
@@ -242,15 +233,31 @@ export class RequestService {
     return n;
   }
 
+  /**
+   * Changes a volume's quota (a grant or its revert): the new limits, the enforcement decision on
+   * them (so what JuiceFS and SeaweedFS must now hold commits with them) and the audit row.
+   */
+  private async changeQuota(trx: Db, actor: Actor, v: Volume, next: Limits): Promise<Volume> {
+    const after = await updateQuota(trx, v.id, next);
+    await this.enforcement.decideWithin(trx, v.id);
+    await recordAudit(trx, actor, {
+      action: 'volume.quota_changed',
+      entityType: 'volume',
+      entityId: v.id,
+      tenantId: v.tenantId,
+      before: jsonLimits(limitsOf(v.quota)),
+      after: jsonLimits(limitsOf(after.quota)),
+    });
+    return after;
+  }
+
   /** Writes the grant: quota, request state, audit, notice. */
   private async grant(trx: Db, actor: Actor, req: QuotaRequest, v: Volume, numbers: RequestedLimits, until: Date | null, ruleId: string | null, comment: string | null): Promise<QuotaRequest> {
     const next: Limits = { ...limitsOf(v.quota), ...numbers };
     checkQuota(next, this.opts.ceiling);
     const previous: JsonLimits = {};
     for (const k of Object.keys(numbers) as Key[]) previous[k] = v.quota[k] === null ? null : String(v.quota[k]);
-    const after = await updateQuota(trx, v.id, next);
-    // The new limits and what JuiceFS and SeaweedFS must now hold commit together.
-    await this.enforcement.decideWithin(trx, v.id);
+    const after = await this.changeQuota(trx, actor, v, next);
     const updated = await updateRequest(trx, req.id, {
       state: 'approved',
       granted: jsonLimits(numbers),
@@ -269,14 +276,6 @@ export class RequestService {
       tenantId: v.tenantId,
       before: { state: 'pending' },
       after: { state: 'approved', granted: updated.granted, until: iso(until), ruleId, comment },
-    });
-    await recordAudit(trx, actor, {
-      action: 'volume.quota_changed',
-      entityType: 'volume',
-      entityId: v.id,
-      tenantId: v.tenantId,
-      before: jsonLimits(limitsOf(v.quota)),
-      after: jsonLimits(limitsOf(after.quota)),
     });
     await this.notify(trx, 'quota.request_approved', updated, after, await this.storedUsage(trx, v.id));
     return updated;
