@@ -1,7 +1,7 @@
 /** The CLI as a user runs it: a child process talking to a live API over HTTP. */
 import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { request } from '../support/api.js';
@@ -14,6 +14,7 @@ import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
+import { commands, runCli } from '../../scripts/cli/main.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -100,7 +101,7 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ volumeId, engine: 'local', storage: { kind: 'file' }, mountPoint: '/mnt/jfs/data' });
     expect((await cli(eve, 'mount')).code).toBe(2);
     const other = await cli(t.token('engineer', 'mallory', ['beta']), 'mount', volumeId);
-    expect(other.code).toBe(1);
+    expect(other.code).toBe(4);
     expect(other.stderr).toMatch(/\(volume_not_found\)/);
   });
 
@@ -115,5 +116,95 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect((await cli(eve, 'frobnicate')).code).toBe(2);
     const noToken = await cli('', 'volumes');
     expect(noToken.code).toBe(2);
+  });
+  /** The same CLI in this process (fast): real HTTP to the live server, output captured. */
+  const cliIn = async (token: string, ...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), env: { HEADROOM_URL: url, HEADROOM_TOKEN: token } });
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  };
+
+  it('has --help on every command, naming its arguments and options', async () => {
+    for (const c of commands) {
+      const h = await cliIn('', ...c.name.split(' '), '--help');
+      expect(h.code, c.name).toBe(0);
+      expect(h.stdout, c.name).toContain(`npm run cli -- ${c.name}`);
+      for (const a of c.args ?? []) expect(h.stdout).toContain(a);
+      for (const o of Object.keys(c.options ?? {})) expect(h.stdout, `${c.name} --${o}`).toContain(`--${o}`);
+    }
+    const all = await cliIn('', '--help');
+    expect(all.stdout).toMatch(/exit codes: 0 ok, 1 refused by the API \(4xx\), 2 bad usage, 3 unreachable/);
+    expect((await cliIn('')).code).toBe(2);
+  });
+
+  it('names the URL it cannot reach and exits 3; flags win over the environment', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const dead = await cliIn(t.token('admin', 'root'), '--url', `http://127.0.0.1:${closed}`, 'tenants');
+    expect(dead.code, dead.stderr).toBe(3);
+    expect(dead.stderr).toMatch(/cannot reach Headroom at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+    const viaFlag = await cliIn('', '--token', t.token('admin', 'root'), 'tenants', '--json');
+    expect(viaFlag.code).toBe(0);
+    expect(JSON.parse(viaFlag.stdout).map((x: { id: string }) => x.id)).toContain('acme');
+  });
+
+  it('drives a volume from creation to purge, as an admin would', async () => {
+    const admin = t.token('admin', 'root');
+    const made = await cliIn(admin, 'tenants', 'create', 'zeta', '--name', 'Zeta Lab', '--email', 'z@example.com', '--language', 'zh');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/^language: zh$/m);
+    expect((await cliIn(admin, 'tenants', 'update', 'zeta', '--tier', 'gold')).stdout).toMatch(/^tier: gold$/m);
+    expect((await cliIn(admin, 'tenants', 'create', 'zeta', '--name', 'Zeta')).stderr).toContain('--email is required');
+
+    const v = JSON.parse((await cliIn(admin, '--json', 'volumes', 'create', 'zeta', 'scratch', '--hard', '1GB', '--soft', '800MB')).stdout);
+    expect(v).toMatchObject({ tenantId: 'zeta', name: 'scratch', state: 'active', quota: { hardBytes: 1e9, softBytes: 8e8 } });
+    expect((await cliIn(admin, 'volumes', 'show', v.id)).stdout).toMatch(/^quota: .*hardBytes=1 GB/m);
+    expect((await cliIn(admin, 'usage', v.id)).stdout).toMatch(/^used: .* \(read /m);
+    expect((await cliIn(admin, 'history', v.id, '--resolution', 'raw')).stdout).toMatch(/^AT\s+BYTES\s+INODES\s+RESOLUTION/);
+
+    const scan = await cliIn(admin, 'scan', v.id, '--wait');
+    expect(scan.stdout).toMatch(/^scn_\S+: succeeded, \d+ keys read$/);
+    const dirs = await cliIn(admin, 'directories', v.id, '--depth', '1');
+    expect(dirs.stdout).toMatch(/^walk scn_\S+ \(succeeded, finished /);
+    expect(dirs.stdout).toMatch(/^\/\s+\d/m);
+
+    const frozen = await cliIn(admin, 'freeze', v.id, '--reason', 'maintenance window');
+    expect(frozen.stdout).toMatch(/^state: frozen \(manual_freeze\)/);
+    expect(frozen.stdout).toMatch(/^LAYER\s+DESIRED\s+OBSERVED/m);
+    expect((await cliIn(admin, 'unfreeze', v.id, '--reason', 'done')).stdout).toMatch(/^state: ok/);
+
+    expect((await cliIn(admin, 'volumes', 'purge', v.id, '--confirm', 'scratch')).code).toBe(1);
+    expect((await cliIn(admin, 'volumes', 'delete', v.id)).stdout).toBe(`${v.id}: deleting`);
+    expect((await cliIn(admin, 'volumes', 'purge', v.id, '--confirm', 'scratch')).stdout).toBe(`${v.id}: purged`);
+    const audit = await cliIn(admin, 'audit', '--id', v.id);
+    expect(audit.stdout).toMatch(/volume\.purged\s+volume\//);
+    expect(audit.stdout).toMatch(/volume\.created\s+volume\//);
+  });
+
+  it('manages rules, shows notifications, templates and jobs', async () => {
+    const admin = t.token('admin', 'root');
+    const bad = await cliIn(admin, 'rules', 'create', '--tier', 'standard', '--kind', 'percent_increase', '--params', 'fifty');
+    expect(bad.code).toBe(2);
+    const rule = JSON.parse(
+      (await cliIn(admin, '--json', 'rules', 'create', '--tier', 'standard', '--kind', 'percent_increase', '--params', '{"maxPercent":10,"cooldownDays":1}', '--description', 'small bumps')).stdout,
+    );
+    expect(rule).toMatchObject({ tier: 'standard', kind: 'percent_increase', params: { maxPercent: 10 }, enabled: true });
+    expect((await cliIn(admin, 'rules')).stdout).toContain(rule.id);
+    expect((await cliIn(admin, 'rules', 'delete', rule.id)).code).toBe(0);
+    expect((await cliIn(admin, 'rules')).stdout).not.toContain(rule.id);
+
+    const notes = await cliIn(admin, 'notifications', '--volume', volumeId);
+    expect(notes.stdout).toMatch(/^ID\s+AT\s+TYPE\s+AUDIENCE\s+VOLUME\s+DELIVERIES/);
+    expect(notes.stdout).toMatch(/\squota\.frozen\s+tenant\s/);
+    expect((await cliIn(admin, 'templates')).stdout).toMatch(/^TYPE\s+LANG\s+OVERRIDDEN\s+SUBJECT/);
+    const run = await cliIn(admin, 'jobs', 'run', 'counters', '--wait');
+    expect(run.stdout).toMatch(/^run_\S+: succeeded /);
+    expect((await cliIn(admin, 'jobs')).stdout).toMatch(/^counters\s+\S+/m);
+    expect((await cliIn(t.token('engineer', 'eve', ['acme']), 'jobs')).code).toBe(1);
   });
 });
