@@ -19,6 +19,7 @@ import { loadSpec } from './http/openapi.js';
 import { jobRoutes } from './jobs/job-routes.js';
 import { latestRuns } from './jobs/job-run-store.js';
 import { buildJobs, leaseNameOf } from './jobs/jobs.js';
+import { registerJobMetrics } from './jobs/job-metrics.js';
 import { LocalLease, RedisLease, type LocalLeaseRegistry } from './jobs/lease.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { EngineRegistry } from './meta/engine-registry.js';
@@ -159,6 +160,7 @@ export function buildApp(r: AppResources) {
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
   const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor);
   const jobs = buildJobs({ enforcement, requests, scans, reconciler, usage }, c.jobs, c.walks);
+  registerJobMetrics(r.db, metrics.registry, jobs.map((j) => j.name));
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
   const http = createHttpApp({

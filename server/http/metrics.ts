@@ -8,6 +8,15 @@ export interface HttpMetrics {
   middleware: RequestHandler;
 }
 
+/** Folders served as files (the API docs, the web pages): one label each, whatever the asset. */
+const STATIC_PREFIXES = ['/docs', '/ui'];
+
+/** The label of a request for a page or asset: its folder (null for the API). */
+export function staticRoute(url: string): string | undefined {
+  const path = url.split('?')[0]!;
+  return STATIC_PREFIXES.find((p) => path === p || path.startsWith(`${p}/`));
+}
+
 /**
  * Counts requests and observes latency by method, route template (not the raw URL, so ids do
  * not explode cardinality) and status.
@@ -27,7 +36,7 @@ export function createHttpMetrics(): HttpMetrics {
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route?.path ? String(req.route.path) : 'unmatched';
+      const route = staticRoute(req.originalUrl) ?? (req.route?.path ? String(req.route.path) : 'unmatched');
       const labels = { method: req.method, route, status: String(res.statusCode) };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);

@@ -58,3 +58,13 @@ export async function latestRuns(db: Db, opts: { job?: string; perJob: number; i
     .orderBy([{ column: 'job' }, { column: 'started_at', order: 'desc' }])) as Record<string, unknown>[];
   return rows.map(fromRow);
 }
+
+/** Per job: when it last succeeded, and whether its newest finished run failed (for metrics). */
+export async function jobHealth(db: Db): Promise<{ job: string; lastSuccessAt: Date | null; lastFailed: boolean }[]> {
+  const rows = (await db('job_runs')
+    .select('job')
+    .max({ last_success: db.raw("CASE WHEN state = 'succeeded' THEN finished_at END") })
+    .select(db.raw("(array_agg(state ORDER BY finished_at DESC) FILTER (WHERE state IN ('succeeded', 'failed')))[1] = 'failed' AS last_failed"))
+    .groupBy('job')) as { job: string; last_success: Date | null; last_failed: boolean | null }[];
+  return rows.map((r) => ({ job: r.job, lastSuccessAt: r.last_success, lastFailed: r.last_failed === true }));
+}

@@ -58,6 +58,28 @@ describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
     // The page's script is a file, so the CSP allows scripts from this origin only.
     expect(docs.text).not.toMatch(/<script>[^<]/);
     expect((await request(t.http).get('/docs/init.js')).text).toContain("url: '/openapi.json'");
+    // The docs page and its assets are one route in the metrics, not `unmatched`.
+    const metrics = (await request(t.http).get('/metrics')).text;
+    expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/docs",status="200"\} 3$/m);
+    expect(metrics).not.toMatch(/route="unmatched"/);
+  });
+
+  it('reports each job\'s last success and failure for alerting', async () => {
+    const admin = `Bearer ${t.token('admin')}`;
+    const before = (await request(t.http).get('/metrics')).text;
+    expect(before).toMatch(/^headroom_job_last_success_timestamp_seconds\{job="counters"\} 0$/m);
+    const run = await request(t.http).post('/v1/jobs/counters/runs').set('authorization', admin);
+    expect(run.status).toBe(202);
+    for (let i = 0; i < 100; i++) {
+      const r = await request(t.http).get(`/v1/jobs/counters/runs/${run.body.id}`).set('authorization', admin);
+      if (r.body.state !== 'running') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const after = (await request(t.http).get('/metrics')).text;
+    const at = Number(/^headroom_job_last_success_timestamp_seconds\{job="counters"\} (\S+)$/m.exec(after)?.[1]);
+    expect(Math.abs(at - Date.now() / 1000)).toBeLessThan(60);
+    expect(after).toMatch(/^headroom_job_last_run_failed\{job="counters"\} 0$/m);
+    expect(after).toMatch(/^headroom_job_last_success_timestamp_seconds\{job="walks"\} 0$/m);
   });
 
   it('sends security headers everywhere, and no-store on API answers', async () => {
