@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../server/engines/local/local-engine.js';
+import { openSqlite } from '../../server/engines/local/sqlite.js';
 import { kvEngineContract } from './kv-engine.contract.js';
 import { tkvVolumeContract } from './tkv-volume.contract.js';
 
@@ -15,6 +16,26 @@ tkvVolumeContract(
 );
 
 describe('local engine persistence', () => {
+  it('runs on node:sqlite from Node 24 and on better-sqlite3 on Node 20 (which aborts on 24)', () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    const db = openSqlite(path.join(dir, 'driver.db'));
+    expect(db.driver).toBe(major >= 24 ? 'node:sqlite' : major === 20 ? 'better-sqlite3' : db.driver);
+    db.exec('CREATE TABLE b (k BLOB)');
+    db.prepare<[Buffer]>('INSERT INTO b VALUES (?)').run(Buffer.from([0, 255]));
+    const row = db.prepare<[], { k: Buffer }>('SELECT k FROM b').get();
+    expect(Buffer.isBuffer(row?.k) && row.k.equals(Buffer.from([0, 255]))).toBe(true);
+    expect(() =>
+      db.immediate(() => {
+        db.exec("INSERT INTO b VALUES (x'01')");
+        throw new Error('undo');
+      }),
+    ).toThrow('undo');
+    expect(db.prepare<[], { n: number }>('SELECT count(*) AS n FROM b').get()?.n).toBe(1);
+    db.close();
+    db.close();
+    expect(db.isOpen).toBe(false);
+  });
+
   it('keeps committed data across a reopen, and drops an uncommitted transaction', async () => {
     const file = path.join(dir, 'reopen.db');
     const a = new LocalEngine(file);

@@ -1,5 +1,5 @@
 /**
- * `local://<path>`: the embedded engine, one SQLite file through better-sqlite3.
+ * `local://<path>`: the embedded engine, one SQLite file (node:sqlite on Node 24, better-sqlite3 on 20).
  *
  * Keys are a BLOB primary key in a WITHOUT ROWID table; SQLite compares BLOBs with memcmp and
  * then by length, which is exactly the unsigned lexicographic order TiKV and etcd use. Every
@@ -15,9 +15,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { KvConflictError, KvEngineError, hexKey, type KvEngine, type KvPair, type KvTxn, type ScanOptions, type TxnOptions } from '../kv.js';
 import { runTxn, TxnBuffer, type TxnSource } from '../txn-buffer.js';
+import { openSqlite, type SqliteDb, type SqliteStatement } from './sqlite.js';
 
 type Row = { key: Buffer; value: Buffer };
 
@@ -31,30 +31,28 @@ const SCHEMA = `
 /** The embedded ordered KV engine on one SQLite file. */
 export class LocalEngine implements KvEngine {
   readonly kind = 'local';
-  private readonly db: Database.Database;
+  private readonly db: SqliteDb;
   private readonly stmt: {
-    get: Database.Statement<[Buffer], Row>;
-    scan: Database.Statement<[Buffer, Buffer, number], Row>;
-    scanOpen: Database.Statement<[Buffer, number], Row>;
-    seq: Database.Statement<[], { value: number }>;
-    keySeq: Database.Statement<[Buffer, Buffer], { seq: number }>;
-    rangeChanged: Database.Statement<[Buffer, Buffer, number, Buffer, Buffer, number], { n: number }>;
-    rangeChangedOpen: Database.Statement<[Buffer, number, Buffer, number], { n: number }>;
-    put: Database.Statement<[Buffer, Buffer, number]>;
-    del: Database.Statement<[Buffer]>;
-    tomb: Database.Statement<[Buffer, number]>;
-    untomb: Database.Statement<[Buffer]>;
-    bump: Database.Statement<[number]>;
+    get: SqliteStatement<[Buffer], Row>;
+    scan: SqliteStatement<[Buffer, Buffer, number], Row>;
+    scanOpen: SqliteStatement<[Buffer, number], Row>;
+    seq: SqliteStatement<[], { value: number }>;
+    keySeq: SqliteStatement<[Buffer, Buffer], { seq: number }>;
+    rangeChanged: SqliteStatement<[Buffer, Buffer, number, Buffer, Buffer, number], { n: number }>;
+    rangeChangedOpen: SqliteStatement<[Buffer, number, Buffer, number], { n: number }>;
+    put: SqliteStatement<[Buffer, Buffer, number], unknown>;
+    del: SqliteStatement<[Buffer], unknown>;
+    tomb: SqliteStatement<[Buffer, number], unknown>;
+    untomb: SqliteStatement<[Buffer], unknown>;
+    bump: SqliteStatement<[number], unknown>;
   };
 
   /** Opens (creating if needed) the SQLite file at `file`. */
   constructor(file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     try {
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
+      this.db = openSqlite(file);
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
       this.db.exec(SCHEMA);
     } catch (err) {
       throw new KvEngineError(`cannot open local metadata store ${file}: ${(err as Error).message}`, { cause: err });
@@ -135,7 +133,8 @@ export class LocalEngine implements KvEngine {
   /** Validates the read set against the start sequence and applies the writes, atomically. */
   private commit(t: TxnBuffer<number>): void {
     const start = t.snapshot;
-    const apply = this.db.transaction(() => {
+    // IMMEDIATE takes the write lock before validating, so no other process commits in between.
+    this.db.immediate(() => {
       const changed = (k: Buffer) => (this.stmt.keySeq.get(k, k)?.seq ?? 0) > start;
       for (const k of t.readKeys()) if (changed(k)) throw new KvConflictError();
       for (const [k] of t.writeEntries()) if (changed(k)) throw new KvConflictError();
@@ -156,12 +155,10 @@ export class LocalEngine implements KvEngine {
       }
       this.stmt.bump.run(seq);
     });
-    // IMMEDIATE takes the write lock before validating, so no other process commits in between.
-    apply.immediate();
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 }
 
