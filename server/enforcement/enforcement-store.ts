@@ -106,7 +106,9 @@ export async function loadStates(db: Db, volumeIds: readonly string[]): Promise<
 /** One volume's state, locked for update when asked (serialises the scheduler and admins). */
 export async function findState(db: Db, volumeId: string, opts: { forUpdate?: boolean } = {}): Promise<StateRow | undefined> {
   const q = db('enforcement_states').where({ volume_id: volumeId }).first();
-  if (opts.forUpdate) q.forUpdate();
+  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
+  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
+  if (opts.forUpdate) q.forNoKeyUpdate();
   const row = (await q) as Record<string, unknown> | undefined;
   return row && fromRow(row);
 }

@@ -44,14 +44,19 @@ export class Dispatcher {
     this.sent = new client.Counter({ name: 'headroom_notification_attempts_total', help: 'Notice delivery attempts by channel and result', labelNames: ['channel', 'result'], registers: [registry] });
   }
 
+  private stopped = false;
+
   /** Starts polling. */
   start(): void {
+    this.stopped = false;
     this.timer ??= setInterval(() => this.kick(), this.opts.pollMs);
     this.timer.unref();
   }
 
   /** Asks for a pass soon (after an enqueue); coalesces with a pass in progress. */
   kick(): void {
+    // After stop nothing new starts: a pass queued by `again` would outlive the pool it uses.
+    if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
@@ -128,6 +133,7 @@ export class Dispatcher {
 
   /** Stops polling and waits for a pass in progress. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;

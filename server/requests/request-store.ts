@@ -70,7 +70,9 @@ export async function insertRequest(db: Db, r: Pick<QuotaRequest, 'id' | 'volume
 export async function findRequest(db: Db, tenantIds: readonly string[] | undefined, id: string, opts: { forUpdate?: boolean } = {}): Promise<QuotaRequest | undefined> {
   const q = db('quota_requests').where({ id }).first();
   if (tenantIds) q.whereIn('tenant_id', [...tenantIds]);
-  if (opts.forUpdate) q.forUpdate();
+  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
+  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
+  if (opts.forUpdate) q.forNoKeyUpdate();
   const r = (await q) as Record<string, unknown> | undefined;
   return r && fromRow(r);
 }

@@ -54,7 +54,9 @@ export async function updateTenant(db: Db, tenantId: string, patch: Partial<Pick
 /** Finds one tenant by id. */
 export async function findTenant(db: Db, tenantId: string, opts: { forUpdate?: boolean } = {}): Promise<Tenant | undefined> {
   const q = db('tenants').where({ id: tenantId }).first();
-  if (opts.forUpdate) q.forUpdate();
+  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
+  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
+  if (opts.forUpdate) q.forNoKeyUpdate();
   const row = (await q) as TenantRow | undefined;
   return row && fromRow(row);
 }

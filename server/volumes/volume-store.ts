@@ -95,7 +95,9 @@ export async function findLiveVolumeByName(db: Db, tenantId: string, name: strin
 /** Finds a volume by id, optionally locking the row for update. */
 export async function findVolume(db: Db, volumeId: string, opts: { forUpdate?: boolean } = {}): Promise<Volume | undefined> {
   const q = db('volumes').where({ id: volumeId }).first();
-  if (opts.forUpdate) q.forUpdate();
+  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
+  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
+  if (opts.forUpdate) q.forNoKeyUpdate();
   const row = (await q) as VolumeRow | undefined;
   return row && fromRow(row);
 }
