@@ -39,6 +39,19 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The web dashboard in Debian's Chromium (playwright-core) against a real Headroom on
+        // PostgreSQL; the second setup builds web/dist when it is missing or older than web/src.
+        test: {
+          ...shared,
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: [...globalSetup, 'test/browser/build-web.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });
