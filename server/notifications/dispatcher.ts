@@ -12,9 +12,13 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
+import type { ChatSender } from './chat-senders.js';
+import { isChannelId, type ChannelConfig, type ChannelKind } from './channels/channel.js';
+import { markDeferred, markFailed, markSent } from './delivery-store.js';
 import { noticeVars } from './message.js';
 import type { Language, NoticeType } from './notice.js';
-import { claimDue, listTemplateOverrides, markAttemptFailed, markDelivered, type Delivery, type StoredNotice } from './notification-store.js';
+import { claimDue, listTemplateOverrides, type Delivery, type StoredNotice } from './notification-store.js';
+import { RatePacer, VENDOR_LIMITS } from './rate-pacer.js';
 import type { EmailSender, Rendered, WebhookSender } from './senders.js';
 import { defaultTemplate, render, type Template } from './templates.js';
 
@@ -27,17 +31,37 @@ export interface DispatcherOptions {
   lockMs: number;
 }
 
+/** Tenants' channels, resolved at delivery (a deleted or disabled channel is not sent to). */
+export interface ChannelResolver {
+  configFor(tenantId: string, id: string): Promise<{ channel: { kind: ChannelKind }; config: ChannelConfig } | undefined>;
+}
+
+/** What the dispatcher sends with. */
+export interface Senders {
+  webhook: WebhookSender;
+  email?: EmailSender;
+  chat?: ChatSender;
+  channels?: ChannelResolver;
+}
+
+/** A vendor's rate limit is waited out in line up to this long; longer, the delivery is put back. */
+const MAX_INLINE_WAIT_MS = 1500;
+
+/** Raised for deliveries that can never succeed (their channel is gone): not retried. */
+class Permanent extends Error {}
+
 /** Delivers the outbox. */
 export class Dispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private again = false;
   private readonly sent: client.Counter<'channel' | 'result'>;
+  private readonly pacer = new RatePacer();
 
   constructor(
     private readonly db: Knex,
     private readonly log: Logger,
-    private readonly senders: { webhook: WebhookSender; email?: EmailSender },
+    private readonly senders: Senders,
     private readonly opts: DispatcherOptions,
     registry: client.Registry,
   ) {
@@ -114,21 +138,53 @@ export class Dispatcher {
   }
 
   private async deliver(notice: StoredNotice, delivery: Delivery, templateOf: (type: NoticeType, lang: Language) => Template): Promise<void> {
+    const channel = delivery.channel as string;
     try {
       const message = renderNotice(notice, templateOf(notice.type, notice.language), new Date());
-      if (delivery.channel === 'webhook') await this.senders.webhook.send(delivery.target, notice, message);
+      if (isChannelId(delivery.target)) {
+        if ((await this.toChannel(notice, delivery, message)) === 'deferred') return;
+      } else if (channel === 'webhook') await this.senders.webhook.send(delivery.target, notice, message);
       else if (this.senders.email) await this.senders.email.send(delivery.target, notice, message);
       else throw new Error('email is not configured on this server (SMTP_URL)');
-      await markDelivered(this.db, notice.id, delivery.channel);
-      this.sent.inc({ channel: delivery.channel, result: 'delivered' });
+      await markSent(this.db, notice.id, channel, delivery.target);
+      this.sent.inc({ channel, result: 'delivered' });
     } catch (err) {
       const error = (err as Error).message;
-      const giveUp = delivery.attempts >= this.opts.maxAttempts;
+      const giveUp = err instanceof Permanent || delivery.attempts >= this.opts.maxAttempts;
       const delay = this.opts.backoffMs * 2 ** (delivery.attempts - 1) * (0.8 + Math.random() * 0.4);
-      await markAttemptFailed(this.db, notice.id, delivery.channel, error, giveUp ? null : new Date(Date.now() + delay));
-      this.sent.inc({ channel: delivery.channel, result: giveUp ? 'failed' : 'retry' });
-      this.log.warn({ notificationId: notice.id, channel: delivery.channel, attempts: delivery.attempts, giveUp, error }, 'notice delivery failed');
+      await markFailed(this.db, notice.id, channel, delivery.target, error, giveUp ? null : new Date(Date.now() + delay));
+      this.sent.inc({ channel, result: giveUp ? 'failed' : 'retry' });
+      this.log.warn({ notificationId: notice.id, channel, attempts: delivery.attempts, giveUp, error }, 'notice delivery failed');
     }
+  }
+
+  /**
+   * Sends on a tenant channel: its address and secret are unsealed now, and the vendor's rate
+   * limit is kept (waited out briefly, or the delivery is put back untried until there is room).
+   */
+  private async toChannel(notice: StoredNotice, delivery: Delivery, message: Rendered): Promise<'sent' | 'deferred'> {
+    const found = await this.senders.channels?.configFor(notice.tenantId, delivery.target);
+    if (!found) throw new Permanent('the channel was deleted or disabled');
+    const kind = found.channel.kind;
+    for (;;) {
+      const wait = this.pacer.reserve(delivery.target, VENDOR_LIMITS[kind] ?? [], Date.now());
+      if (wait === 0) break;
+      if (wait > MAX_INLINE_WAIT_MS) {
+        await markDeferred(this.db, notice.id, delivery.channel, delivery.target, new Date(Date.now() + wait));
+        this.sent.inc({ channel: kind, result: 'paced' });
+        return 'deferred';
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    if (kind === 'webhook') await this.senders.webhook.send(found.config.url!, notice, message, found.config.secret);
+    else if (kind === 'email') {
+      if (!this.senders.email) throw new Error('email is not configured on this server (SMTP_URL)');
+      await this.senders.email.send(found.config.address!, notice, message);
+    } else {
+      if (!this.senders.chat) throw new Error('chat channels are not configured on this server');
+      await this.senders.chat.send(kind, found.config, { ...message, language: notice.language, requestUrl: notice.data.links.request }, notice.id);
+    }
+    return 'sent';
   }
 
   /** Stops polling and waits for a pass in progress. */

@@ -3,8 +3,10 @@
  * 3 days", the largest folders, what to delete. Computed at delivery time, in the recipient's
  * language, so a template edit applies to notices already queued.
  */
+import { describeFinding } from '../insights/insight-messages.js';
+import { fromNoticeFinding } from './finding-source.js';
 import { humanBytes, humanCount, humanDuration, humanTime } from './humanize.js';
-import type { Language, NoticeData } from './notice.js';
+import type { DigestData, Language, NoticeData } from './notice.js';
 import type { TemplateVars } from './templates.js';
 
 const big = (s: string | null | undefined) => (s === null || s === undefined ? null : BigInt(s));
@@ -132,7 +134,75 @@ export function noticeVars(d: NoticeData, lang: Language, now: Date): TemplateVa
     granted: limitsText(d.request?.granted, lang),
     grantUntil: d.request?.until ? humanTime(d.request.until) : '',
     comment: d.request?.comment ?? '',
-    requestExplanation: d.request?.explanation ? `${d.request.explanation.replace(/\.?$/, '.')}` : '',
+    requestExplanation: d.request?.explanation ? explanationText(d.request.explanation, lang) : '',
     requestLink: d.request?.link ?? '',
+    ...warningVars(d, lang),
   };
+}
+
+/** The words of early warnings and digests: the limit warned about, the findings, the digest lines. */
+function warningVars(d: NoticeData, lang: Language) {
+  const zh = lang === 'zh';
+  const findings = (d.findings ?? []).map((f) => {
+    const words = describeFinding(fromNoticeFinding(f), lang);
+    const where = f.paths.slice(0, 3).join(zh ? '、' : ', ');
+    return `${words.title}${where ? (zh ? `（${where}）` : ` (${where})`) : ''}: ${words.suggestion}`;
+  });
+  const reclaimable = (d.findings ?? []).reduce((a, f) => a + BigInt(f.reclaimableBytes), 0n);
+  const perDay = d.forecast ? BigInt(d.forecast.bytesPerDay) : 0n;
+  return {
+    warnLimitName: d.warning ? (d.warning.level === 'hard' ? (zh ? '硬限额' : 'hard limit') : zh ? '软限额' : 'soft limit') : '',
+    warnLimit: d.warning ? humanBytes(BigInt(d.warning.limitBytes)) : '',
+    fullAt: d.forecast ? humanTime(d.forecast.fullAt) : '',
+    growthPerDay: perDay > 0n ? humanBytes(perDay) : '',
+    findingsText: findings.map((f) => `- ${f}`).join('\n'),
+    reclaimable: reclaimable > 0n ? humanBytes(reclaimable) : '',
+    digestWeek: d.digest?.week ?? '',
+    digestText: d.digest ? digestLines(d.digest, lang).join('\n') : '',
+    pendingRequests: d.digest && d.digest.pendingRequests > 0 ? String(d.digest.pendingRequests) : '',
+  };
+}
+
+// The auto-approval rules explain themselves in English (server/requests/auto-approval.ts);
+// Chinese notices get them phrase by phrase. Unknown phrases stay as they are.
+const zhReasons: [RegExp, string][] = [
+  [/^approved by rule (\S+): at most \+(\d+(?:\.\d+)?)% once every (\d+(?:\.\d+)?) days$/, '已由规则 $1 自动批准：每 $3 天最多一次，最多增加 $2%'],
+  [/^approved by rule (\S+): temporary grant up to (\d+(?:\.\d+)?)x for at most (\d+(?:\.\d+)?) days$/, '已由规则 $1 自动批准：临时扩容最多 $2 倍，最长 $3 天'],
+  [/^approved by (.+)$/, '由 $1 批准'],
+  [/^no auto-approval rule for this tier; an admin must review it$/, '该等级没有自动批准规则，需管理员审批'],
+  [/^rule (\S+) covers permanent increases only$/, '规则 $1 仅适用于永久扩容'],
+  [/^rule (\S+) covers temporary grants only$/, '规则 $1 仅适用于临时扩容'],
+  [/^rule (\S+) allows one automatic increase every (\S+) days$/, '规则 $1 每 $2 天只允许一次自动扩容'],
+  [/^rule (\S+) allows temporary grants of at most (\S+) days$/, '规则 $1 的临时扩容最长 $2 天'],
+  [/^rule (\S+) allows at most \+(\S+)%: (.+)$/, '规则 $1 最多允许增加 $2%：$3'],
+  [/^rule (\S+) allows at most (\S+)x for a temporary grant: (.+)$/, '规则 $1 的临时扩容最多 $2 倍：$3'],
+];
+
+/** A request's explanation, ending in a full stop, in `lang`. */
+export function explanationText(e: string, lang: Language): string {
+  if (lang !== 'zh') return e.replace(/\.?$/, '.');
+  const phrase = (p: string) => zhReasons.reduce((out, [re, zh]) => (re.test(out) ? out.replace(re, zh) : out), p.trim());
+  const none = /^no rule applies \((.*)\); an admin must review it$/.exec(e);
+  if (none) return `没有适用的自动批准规则（${none[1]!.split('; ').map(phrase).join('；')}），需管理员审批。`;
+  const review = /^(.*); an admin must review it$/.exec(e);
+  if (review && !zhReasons.some(([re]) => re.test(e))) return `${review[1]}，需管理员审批。`;
+  return `${phrase(e).replace(/[.。]?$/, '')}。`;
+}
+
+/** One line per volume: usage of limit, growth over the week, forecast, reclaimable. */
+export function digestLines(g: DigestData, lang: Language): string[] {
+  const zh = lang === 'zh';
+  return g.volumes.map((v) => {
+    const used = v.bytes === null ? (zh ? '未知' : 'unknown') : humanBytes(BigInt(v.bytes));
+    const limit = v.hardBytes ?? v.softBytes;
+    const parts = [limit && v.bytes !== null ? `${used} / ${humanBytes(BigInt(limit))} (${(BigInt(v.bytes) * 100n) / (BigInt(limit) || 1n)}%)` : used];
+    if (v.growthBytes !== null) {
+      const g7 = BigInt(v.growthBytes);
+      parts.push(zh ? `7 天${g7 >= 0n ? '增长' : '减少'} ${humanBytes(g7 < 0n ? -g7 : g7)}` : `${g7 >= 0n ? '+' : '-'}${humanBytes(g7 < 0n ? -g7 : g7)} in 7 days`);
+    }
+    if (v.fullAt) parts.push(zh ? `预计 ${humanTime(v.fullAt)} 写满` : `full by ${humanTime(v.fullAt)}`);
+    if (BigInt(v.reclaimableBytes) > 0n) parts.push(zh ? `可释放 ${humanBytes(BigInt(v.reclaimableBytes))}` : `${humanBytes(BigInt(v.reclaimableBytes))} reclaimable`);
+    if (v.state !== 'ok') parts.push(zh ? `状态 ${v.state}` : `state ${v.state}`);
+    return `- ${v.name}: ${parts.join(zh ? '，' : ', ')}`;
+  });
 }

@@ -14,6 +14,10 @@ export const noticeTypes = [
   'quota.frozen',
   'quota.unfrozen',
   'quota.forecast_full',
+  // Early warning: the soft limit is reached within FORECAST_WARN_SOFT_DAYS at this rate.
+  'quota.forecast_soft',
+  // The weekly digest of a tenant's volumes (volumeId: the tenant's largest volume).
+  'tenant.digest',
   'quota.request_approved',
   'quota.request_denied',
   'quota.grant_reverted',
@@ -21,6 +25,11 @@ export const noticeTypes = [
   'admin.request_pending',
   'admin.storage_gap',
   'admin.enforcement_drift',
+  // Directory quotas inside a volume (`detail` names the directory).
+  'directory.soft_exceeded',
+  'directory.soft_warning',
+  'directory.frozen',
+  'directory.unfrozen',
 ] as const;
 export type NoticeType = (typeof noticeTypes)[number];
 
@@ -45,6 +54,12 @@ export interface NoticeData {
   links: { enforcement: string; request: string };
   detail: string | null;
   manualUntil: string | null;
+  /** Early warnings: which limit the forecast reaches, and within which horizon. */
+  warning?: { level: 'soft' | 'hard'; limitBytes: string; horizonDays: number };
+  /** Early warnings and digests: the largest findings of the latest walk. */
+  findings?: NoticeFinding[];
+  /** Digests: one line of figures per volume. */
+  digest?: DigestData;
   /** For request notices: what was asked and what was decided. */
   request?: {
     id: string;
@@ -57,6 +72,34 @@ export interface NoticeData {
     explanation: string;
     link: string;
   };
+}
+
+/** A walk finding as a notice carries it (see server/insights/insight-rules.ts). */
+export interface NoticeFinding {
+  rule: string;
+  paths: string[];
+  bytes: string;
+  files: string;
+  reclaimableBytes: string;
+  details: Record<string, unknown>;
+}
+
+/** The weekly digest's figures. */
+export interface DigestData {
+  week: string;
+  volumes: {
+    id: string;
+    name: string;
+    state: string;
+    bytes: string | null;
+    hardBytes: string | null;
+    softBytes: string | null;
+    /** Growth over the last 7 days (negative: shrank), null without history. */
+    growthBytes: string | null;
+    fullAt: string | null;
+    reclaimableBytes: string;
+  }[];
+  pendingRequests: number;
 }
 
 /** A notice to enqueue. */

@@ -44,7 +44,8 @@ export class WebhookSender {
     private readonly guard: OutboundGuard,
   ) {}
 
-  async send(url: string, n: StoredNotice, m: Rendered): Promise<void> {
+  /** Posts `n` to `url`, signed with the server's key or a webhook channel's own `secret`. */
+  async send(url: string, n: StoredNotice, m: Rendered, secret = this.secret): Promise<void> {
     const body = JSON.stringify(webhookPayload(n, m));
     const ts = Math.floor(Date.now() / 1000);
     const res = await this.guard.post(
@@ -55,7 +56,7 @@ export class WebhookSender {
         'x-headroom-event': n.type,
         'x-headroom-delivery': n.id,
         'idempotency-key': n.id,
-        'x-headroom-signature': signWebhook(this.secret, ts, body),
+        'x-headroom-signature': signWebhook(secret, ts, body),
       },
       body,
       this.timeoutMs,

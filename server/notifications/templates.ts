@@ -5,6 +5,8 @@
  * No logic in templates: everything worth saying is computed into the variables.
  */
 import type { Language, NoticeType } from './notice.js';
+import { findingsBlock, folders, forecast, help, type Text } from './template-parts.js';
+import { warningTexts } from './warning-templates.js';
 
 /** One template: subject, plain text and HTML. */
 export interface Template {
@@ -43,6 +45,16 @@ export const templateVariables = [
   'comment',
   'requestExplanation',
   'requestLink',
+  // Early warnings and digests (issue 18).
+  'warnLimitName',
+  'warnLimit',
+  'fullAt',
+  'growthPerDay',
+  'findingsText',
+  'reclaimable',
+  'digestWeek',
+  'digestText',
+  'pendingRequests',
 ] as const;
 export type TemplateVars = Record<(typeof templateVariables)[number], string>;
 
@@ -80,22 +92,6 @@ export function render(source: string, vars: TemplateVars, html = false): string
   });
 }
 
-// JuiceFS >= 1.0 keeps deleted files in .trash, still counted, for TrashDays: say so, or people
-// delete, see nothing change, and delete more.
-const help = {
-  en: 'To get more room, delete what you no longer need (old checkpoints, caches, duplicated datasets), then empty it from the .trash folder at the top of the volume, where deleted files keep counting until they are purged; or request more at {{requestUrl}}. Details: {{enforcementUrl}}',
-  zh: '如需更多空间，请删除不再需要的数据（旧的 checkpoint、缓存、重复的数据集），并清理存储卷根目录下的 .trash（已删除的文件在被清除前仍计入用量）；或在 {{requestUrl}} 申请扩容。详情：{{enforcementUrl}}',
-};
-const folders = {
-  en: '{{#topFolders}} The largest folders are {{topFolders}}.{{/topFolders}}',
-  zh: '{{#topFolders}}占用最多的目录：{{topFolders}}。{{/topFolders}}',
-};
-const forecast = {
-  en: '{{#fullIn}} At this rate it is full in {{fullIn}}.{{/fullIn}}',
-  zh: '{{#fullIn}}按目前的增长速度，约 {{fullIn}} 后写满。{{/fullIn}}',
-};
-
-type Text = { subject: string; body: string };
 const texts: Record<NoticeType, Record<Language, Text>> = {
   'quota.soft_exceeded': {
     en: {
@@ -140,13 +136,14 @@ const texts: Record<NoticeType, Record<Language, Text>> = {
   'quota.forecast_full': {
     en: {
       subject: '{{volumeName}} will be full in {{fullIn}}',
-      body: `Your volume \`{{volumeName}}\` is {{usageLine}}. At this rate it is full in {{fullIn}}, and writes will stop then.${folders.en} ${help.en}`,
+      body: `Your volume \`{{volumeName}}\` is {{usageLine}}. At this rate ({{#growthPerDay}}{{growthPerDay}} a day{{/growthPerDay}}) it reaches its hard limit{{#warnLimit}} of {{warnLimit}}{{/warnLimit}} in {{fullIn}}{{#fullAt}} (around {{fullAt}}){{/fullAt}}, and writes will stop then.${folders.en}${findingsBlock.en} ${help.en}`,
     },
     zh: {
       subject: '存储卷 {{volumeName}} 预计 {{fullIn}} 后写满',
-      body: `您的存储卷 \`{{volumeName}}\` {{usageLine}}。按目前的增长速度，约 {{fullIn}} 后写满，届时将停止写入。${folders.zh}${help.zh}`,
+      body: `您的存储卷 \`{{volumeName}}\` {{usageLine}}。按目前的增长速度（{{#growthPerDay}}每天 {{growthPerDay}}{{/growthPerDay}}），约 {{fullIn}} 后{{#fullAt}}（{{fullAt}} 前后）{{/fullAt}}达到硬限额{{#warnLimit}} {{warnLimit}}{{/warnLimit}}，届时将停止写入。${folders.zh}${findingsBlock.zh}${help.zh}`,
     },
   },
+  ...warningTexts,
   'quota.request_approved': {
     en: {
       subject: 'More room for {{volumeName}}: your request is approved',
@@ -160,21 +157,21 @@ const texts: Record<NoticeType, Record<Language, Text>> = {
   'quota.request_denied': {
     en: {
       subject: 'Your request for {{volumeName}} was declined',
-      body: 'Your request for `{{volumeName}}` ({{requested}}) was declined: {{comment}}. It is {{usageLine}}.${folders.en} ${help.en}',
+      body: `Your request for \`{{volumeName}}\` ({{requested}}) was declined: {{comment}}. It is {{usageLine}}.${folders.en} ${help.en}`,
     },
     zh: {
       subject: '存储卷 {{volumeName}} 的扩容申请未获批准',
-      body: '您对 `{{volumeName}}` 的扩容申请（{{requested}}）未获批准：{{comment}}。当前{{usageLine}}。${folders.zh}${help.zh}',
+      body: `您对 \`{{volumeName}}\` 的扩容申请（{{requested}}）未获批准：{{comment}}。当前{{usageLine}}。${folders.zh}${help.zh}`,
     },
   },
   'quota.grant_reverted': {
     en: {
       subject: 'The temporary extra room on {{volumeName}} has ended',
-      body: 'The temporary grant on `{{volumeName}}` ended, and its limits are back to {{granted}}. It is {{usageLine}}; if it is over the limits, the usual warnings and freeze apply.${folders.en} ${help.en}',
+      body: `The temporary grant on \`{{volumeName}}\` ended, and its limits are back to {{granted}}. It is {{usageLine}}; if it is over the limits, the usual warnings and freeze apply.${folders.en} ${help.en}`,
     },
     zh: {
       subject: '存储卷 {{volumeName}} 的临时扩容已到期',
-      body: '`{{volumeName}}` 的临时扩容已到期，限额已恢复为 {{granted}}。当前{{usageLine}}；如超出限额，将照常提醒并冻结。${folders.zh}${help.zh}',
+      body: `\`{{volumeName}}\` 的临时扩容已到期，限额已恢复为 {{granted}}。当前{{usageLine}}；如超出限额，将照常提醒并冻结。${folders.zh}${help.zh}`,
     },
   },
   'admin.request_pending': {
@@ -217,6 +214,47 @@ const texts: Record<NoticeType, Record<Language, Text>> = {
       body: `{{tenantName}} 的存储卷 \`{{volumeName}}\` 暂停执行配额：{{detail}}。在数据可信之前，保持原有状态不变。详情：{{enforcementUrl}}`,
     },
   },
+  // Directory quotas: `detail` is the directory's path; usage and limits are the directory's.
+  'directory.soft_exceeded': {
+    en: {
+      subject: 'Folder {{detail}} in {{volumeName}} is over its soft limit',
+      body: 'The folder `{{detail}}` in volume `{{volumeName}}` is {{usageLine}}, over its soft limit of {{softLimit}}: writes into it keep working for {{graceLeft}} (until {{graceDeadline}}), then they stop until its usage is back under the limit. Delete what you no longer need in that folder (and empty it from .trash), or request more at {{requestUrl}}.',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 中的目录 {{detail}} 已超过软限额',
+      body: '存储卷 `{{volumeName}}` 中的目录 `{{detail}}` {{usageLine}}，已超过软限额 {{softLimit}}：在 {{graceLeft}} 内（{{graceDeadline}} 之前）仍可写入该目录，之后将停止写入，直到用量回到限额以下。请删除该目录中不再需要的数据（并清理 .trash），或在 {{requestUrl}} 申请扩容。',
+    },
+  },
+  'directory.soft_warning': {
+    en: {
+      subject: 'Folder {{detail}} in {{volumeName}} is over its soft limit',
+      body: 'The folder `{{detail}}` in volume `{{volumeName}}` is {{usageLine}} by the latest walk, over its soft limit of {{softLimit}}. This volume cannot stop writes per folder, so nothing is blocked, but please delete what you no longer need there (and empty it from .trash), or request more at {{requestUrl}}.',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 中的目录 {{detail}} 已超过软限额',
+      body: '根据最近一次扫描，存储卷 `{{volumeName}}` 中的目录 `{{detail}}` {{usageLine}}，已超过软限额 {{softLimit}}。该存储卷无法按目录停止写入，因此不会阻止写入，但请删除该目录中不再需要的数据（并清理 .trash），或在 {{requestUrl}} 申请扩容。',
+    },
+  },
+  'directory.frozen': {
+    en: {
+      subject: 'Writes into {{detail}} on {{volumeName}} are stopped',
+      body: 'Writes into the folder `{{detail}}` of volume `{{volumeName}}` are stopped: {{reasonText}}. It is {{usageLine}}. Reading and deleting still work, and the rest of the volume is not affected; writes resume once you free {{toFree}} in that folder.{{#manualUntil}} This freeze lasts until {{manualUntil}}.{{/manualUntil}}',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 中的目录 {{detail}} 已停止写入',
+      body: '存储卷 `{{volumeName}}` 中的目录 `{{detail}}` 已停止写入：{{reasonText}}。当前{{usageLine}}。读取和删除不受影响，存储卷的其他目录也不受影响；在该目录中释放 {{toFree}} 后即可恢复写入。{{#manualUntil}}此次冻结持续到 {{manualUntil}}。{{/manualUntil}}',
+    },
+  },
+  'directory.unfrozen': {
+    en: {
+      subject: 'Writes into {{detail}} on {{volumeName}} work again',
+      body: 'Good news: the folder `{{detail}}` of volume `{{volumeName}}` accepts writes again ({{reasonText}}). It is {{usageLine}}.',
+    },
+    zh: {
+      subject: '存储卷 {{volumeName}} 中的目录 {{detail}} 已恢复写入',
+      body: '存储卷 `{{volumeName}}` 中的目录 `{{detail}}` 已恢复写入（{{reasonText}}）。当前{{usageLine}}。',
+    },
+  },
 };
 
 /** The built-in template of a type in a language. */
@@ -226,6 +264,6 @@ export function defaultTemplate(type: NoticeType, lang: Language): Template {
     subject: t.subject,
     text: t.body,
     // The HTML part: the same words, with names in <code>.
-    html: `<p>${t.body.replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`,
+    html: `<p>${t.body.replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\n/g, '<br>')}</p>`,
   };
 }
