@@ -20,6 +20,8 @@ RUN groupadd --system --gid 10001 headroom \
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+# The web dashboard's built pages (served at /ui/; server/http/web-ui.ts finds them beside dist/).
+COPY --from=build --chown=root:root /app/web/dist ./web/dist
 USER 10001:10001
 EXPOSE 8080
 # /healthz answers without a token and without touching PostgreSQL.

@@ -11,6 +11,7 @@ import type { AppConfig } from './config.js';
 import { enforcementRoutes } from './enforcement/enforcement-routes.js';
 import { Applier } from './enforcement/applier.js';
 import { EnforcementService } from './enforcement/enforcement-service.js';
+import { presentDryRun } from './enforcement/dry-run.js';
 import { findState } from './enforcement/enforcement-store.js';
 import { KnexLayerStore } from './enforcement/knex-layer-store.js';
 import { createHttpApp } from './http/create-http-app.js';
@@ -32,7 +33,16 @@ import { notificationRoutes } from './notifications/notification-routes.js';
 import { NotificationService } from './notifications/notification-service.js';
 import { Outbox } from './notifications/outbox.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
+import { ChatSender } from './notifications/chat-senders.js';
+import { channelRoutes } from './notifications/channels/channel-routes.js';
+import { ChannelService } from './notifications/channels/channel-service.js';
+import { KnexChannelStore } from './notifications/channels/knex-channel-store.js';
+import { DigestService } from './notifications/digest.js';
+import { FindingSource } from './notifications/finding-source.js';
 import { OutboundGuard } from './lib/outbound-guard.js';
+import { parseFailpoints, setFailpoints } from './lib/failpoints.js';
+import { RedisWatch } from './lib/redis-watch.js';
+import { LocalRateStore, RateLimiter, RedisRateStore } from './http/rate-limit.js';
 import { UsageService } from './quotas/usage-service.js';
 import { SecretBox } from './storage/secret-box.js';
 import { SeaweedStorage } from './storage/seaweedfs/seaweedfs-storage.js';
@@ -40,11 +50,19 @@ import { StorageFreeze } from './storage/storage-freeze.js';
 import { StorageKeys } from './storage/storage-keys.js';
 import { StorageOnboarding } from './storage/storage-onboarding.js';
 import { StorageReconciler } from './storage/storage-reconciler.js';
+import { StorageCredentials } from './storage/storage-credentials.js';
+import { storageCredentialRoutes } from './storage/storage-credential-routes.js';
 import { requestRoutes } from './requests/request-routes.js';
 import { RequestService } from './requests/request-service.js';
 import { RuleService } from './requests/rule-service.js';
+import { RulePreview } from './requests/rule-preview.js';
 import { usageRoutes } from './quotas/usage-routes.js';
+import { FitService } from './quotas/fit-service.js';
+import { fitRoutes } from './quotas/fit-routes.js';
 import { ScanService } from './scanner/scan-service.js';
+import { InsightService } from './insights/insight-service.js';
+import { KnexInsightStore } from './insights/knex-insight-store.js';
+import { insightRoutes } from './insights/insight-routes.js';
 import { scanRoutes } from './scanner/scan-routes.js';
 import { TenantService } from './tenants/tenant-service.js';
 import { tenantRoutes } from './tenants/tenant-routes.js';
@@ -55,6 +73,15 @@ import { mountRoutes } from './volumes/mount-routes.js';
 import { VolumePurger } from './volumes/volume-purger.js';
 import { VolumeService } from './volumes/volume-service.js';
 import { volumeRoutes } from './volumes/volume-routes.js';
+import { DirQuotaRouter } from './meta/dir-quota-router.js';
+import { DirectoryQuotaApplier } from './directory-quotas/directory-quota-applier.js';
+import { DirectoryQuotaEnforcer } from './directory-quotas/directory-quota-enforcer.js';
+import { directoryQuotaRoutes } from './directory-quotas/directory-quota-routes.js';
+import { DirectoryQuotaService } from './directory-quotas/directory-quota-service.js';
+import { DirectoryQuotaMaintenance } from './directory-quotas/directory-quota-maintenance.js';
+import { KnexDirectoryQuotaStore } from './directory-quotas/knex-directory-quota-store.js';
+import { DirectoryQuotaWalks } from './directory-quotas/directory-quota-walks.js';
+import type { WalkListener } from './scanner/scan-service.js';
 
 /** External resources the app runs on, opened by `main.ts` (or a test). */
 export interface AppResources {
@@ -82,23 +109,36 @@ export interface AppResources {
 /** Builds services, background workers and the HTTP app. */
 export function buildApp(r: AppResources) {
   const c = r.config;
+  setFailpoints(parseFailpoints(c.failpoints));
   const tokens: VerifySettings = { secret: r.jwtSecret, issuer: c.auth.issuer, maxLifetimeSeconds: c.auth.maxLifetimeSeconds };
   const metrics = createHttpMetrics();
   const tenants = new TenantService(r.db);
   const engines = new EngineRegistry();
   const formatDefaults = { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion };
-  const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined, c.meta.timeoutMs);
+  const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined, c.meta.timeoutMs, r.log);
   const realMetadata = r.metadata ?? new MetadataRouter(new JuiceFsMetadata(engines, formatDefaults), redisMeta, c.meta.timeoutMs);
   const metadata = r.wrapMetadata ? r.wrapMetadata(realMetadata) : realMetadata;
   // Object storage (SeaweedFS) when configured: buckets and identities at onboarding, freeze rules.
   const seaweed = c.storage ? new SeaweedStorage({ ...c.storage, timeoutMs: c.notify.timeoutMs }) : undefined;
   if (seaweed && !r.storageSecretKey) throw new Error('SeaweedFS is configured but no storage secret key was given');
-  const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!), metadata) : undefined;
+  const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!, c.storageSecretKeysPrevious), metadata) : undefined;
   const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed) : undefined;
   const volumes = new VolumeService(r.db, c, r.provisioner ?? onboarding ?? metadata, metadata);
   // Mount instructions open tenants' sealed keys with the same key that sealed them.
-  const mount = new MountService(volumes, metadata, c.meta, r.storageSecretKey ? new StorageKeys(r.db, new SecretBox(r.storageSecretKey)) : undefined);
-  const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories);
+  const mount = new MountService(volumes, metadata, c.meta, r.storageSecretKey ? new StorageKeys(r.db, new SecretBox(r.storageSecretKey, c.storageSecretKeysPrevious)) : undefined);
+  // Findings of every walk, computed in its success transaction (server/insights/).
+  const insights = new InsightService(r.db, new KnexInsightStore(r.db), { volumes, tenants }, { trashDays: c.meta.trashDays, storedDirectories: c.walks.maxStoredDirectories, directoryWalks: 7 });
+  // Walks also give directory quotas on volumes without native quotas their usage.
+  const dirQuotaWalks = new DirectoryQuotaWalks((trx) => new KnexDirectoryQuotaStore(trx));
+  const walkListener: WalkListener = {
+    walkSucceeded: async (...a) => {
+      await insights.walkSucceeded(...a);
+      await dirQuotaWalks.walkSucceeded(...a);
+    },
+    // Quotas someone set with `juicefs quota set` since the last walk join as unmanaged ones.
+    walkCommitted: async (v) => void (await dirQuotaMaintenance.discoverAsSystem(v.id)),
+  };
+  const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories, walkListener, c.walks.enrich);
 
   // Webhook targets are set by admins and the platform: never Headroom's own endpoints or the
   // platform's internal network unless OUTBOUND_ALLOW says so.
@@ -118,16 +158,27 @@ export function buildApp(r: AppResources) {
     ].filter((x): x is string => Boolean(x)),
   });
   const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
+  // Tenants' chat channels (issue 18): addresses and secrets sealed at rest under the webhook
+  // signing key's box (always resolved, unlike the storage key), unsealed at delivery.
+  const channelStore = new KnexChannelStore(r.db);
+  const channels = new ChannelService(r.db, channelStore, new SecretBox(r.webhookSecret), tenants);
+  const findingSource = new FindingSource(new KnexInsightStore(r.db));
   const dispatcher = new Dispatcher(
     r.db,
     r.log.child({ component: 'notifications' }),
-    { webhook: new WebhookSender(r.webhookSecret, c.notify.timeoutMs, outbound), email },
+    { webhook: new WebhookSender(r.webhookSecret, c.notify.timeoutMs, outbound), email, chat: new ChatSender(outbound, c.notify.timeoutMs), channels },
     { maxAttempts: c.notify.maxAttempts, backoffMs: c.notify.backoffMs, pollMs: c.notify.pollMs, lockMs: Math.max(60_000, c.notify.timeoutMs * 3) },
     metrics.registry,
   );
-  const outbox = new Outbox({ adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email }, () => dispatcher.kick());
+  const outbox = new Outbox(
+    { adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email, channels: channelStore, findings: findingSource, pacing: c.notify.pacing },
+    () => dispatcher.kick(),
+  );
+  const digest = new DigestService(r.db, outbox, findingSource, { publicUrl: c.publicUrl, forecastWindowDays: c.enforcement.forecastWindowDays });
   const notifications = new NotificationService(r.db);
   const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
+  // Pre-flight checks read the counters and the JuiceFS setting; they write nothing.
+  const fit = new FitService({ volumes, usage, metadata });
   const layers = new KnexLayerStore(r.db);
   const applier = new Applier({
     log: r.log.child({ component: 'applier' }),
@@ -154,13 +205,46 @@ export function buildApp(r: AppResources) {
   });
   const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl });
   const rules = new RuleService(r.db);
+  // Dry runs of rule edits: the tier's pending and recent requests judged with and without the rule.
+  const rulePreview = new RulePreview({ db: r.db, tenants, volumes });
+  // Directory quotas inside volumes: rows decided in PostgreSQL, JuiceFS records written after
+  // commit. Always the real metadata access (a test's `metadata` replaces only volume calls).
+  const tkvQuotaMeta = new JuiceFsMetadata(engines, formatDefaults);
+  const dirQuotaMeta = new DirQuotaRouter(tkvQuotaMeta.quotas, redisMeta.quotas, c.meta.timeoutMs, { tkv: tkvQuotaMeta.userGroupQuotas, redis: redisMeta.userGroupQuotas });
+  const dirQuotaStore = new KnexDirectoryQuotaStore(r.db, (trx, n) => outbox.enqueue(trx, n));
+  const dirQuotaApplier = new DirectoryQuotaApplier(dirQuotaStore, dirQuotaMeta, (id) => volumes.find(id), r.log.child({ component: 'directory-quotas' }));
+  const dirQuotaEnforcer = new DirectoryQuotaEnforcer({
+    store: dirQuotaStore,
+    metadata: dirQuotaMeta,
+    applier: dirQuotaApplier,
+    volumeRef: (id) => volumes.find(id),
+    opts: { hysteresis: c.enforcement.hysteresis, maxReadingAgeMs: c.enforcement.maxReadingAgeMs, publicUrl: c.publicUrl },
+    log: r.log.child({ component: 'directory-quota-enforcer' }),
+  });
+  const directoryQuotas = new DirectoryQuotaService({ store: dirQuotaStore, volumes, metadata: dirQuotaMeta, applier: dirQuotaApplier, enforcer: dirQuotaEnforcer, ceiling: c.quotas });
+  const dirQuotaMaintenance = new DirectoryQuotaMaintenance({ store: dirQuotaStore, metadata: dirQuotaMeta }, directoryQuotas);
 
-  const redis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true }) : undefined;
+  // A command to a paused lease Redis times out (the run records it) instead of hanging the pass.
+  const leaseCommandTimeout = Math.max(500, Math.floor(c.jobs.leaseTtlMs / 4));
+  const leaseWatch = new RedisWatch(r.log, 'lease store');
+  const redis = c.jobs.redisUrl ? leaseWatch.watch(new Redis(c.jobs.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true, commandTimeout: leaseCommandTimeout })) : undefined;
+  // Rate-limit counts, shared by replicas through the same Redis: no offline queue and a short
+  // command timeout, so a Redis outage costs a request at most 250 ms before the local fallback.
+  const rateRedis = c.jobs.redisUrl ? new Redis(c.jobs.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 }) : undefined;
+  const rateLimiter = new RateLimiter(rateRedis ? new RedisRateStore(rateRedis, new RedisWatch(r.log, 'rate limits')) : new LocalRateStore(), c.rateLimit);
   const localLeases: LocalLeaseRegistry = new Map();
-  const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs) : new LocalLease(leaseNameOf(job), localLeases));
-  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor);
-  const jobs = buildJobs({ enforcement, requests, scans, reconciler, usage }, c.jobs, c.walks);
-  registerJobMetrics(r.db, metrics.registry, jobs.map((j) => j.name));
+  const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs, { watch: leaseWatch }) : new LocalLease(leaseNameOf(job), localLeases));
+  // Key rotation: new keys sealed like onboarding's; previous ones revoked by the reconcile pass after the overlap.
+  const storageKeyBox = seaweed ? { storage: seaweed, box: new SecretBox(r.storageSecretKey!, c.storageSecretKeysPrevious) } : undefined;
+  const credentials = new StorageCredentials(r.db, r.log.child({ component: 'storage-credentials' }), storageKeyBox, c.storageKeyOverlapMs);
+  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor, credentials);
+  const directoryQuotaJobs = { pass: () => dirQuotaEnforcer.pass(), reconcile: () => dirQuotaApplier.reconcile() };
+  const jobs = buildJobs({ enforcement, requests, scans, reconciler, usage, directoryQuotas: directoryQuotaJobs, digest }, c.jobs, c.walks);
+  registerJobMetrics(
+    r.db,
+    metrics.registry,
+    jobs.map((j) => j.name),
+  );
   const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
   const http = createHttpApp({
@@ -172,16 +256,29 @@ export function buildApp(r: AppResources) {
     bodyLimit: c.http.bodyLimit,
     trustProxy: c.http.trustProxy,
     metricsToken: c.http.metricsToken,
+    rateLimiter,
     routers: [
       tenantRoutes(tenants),
-      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding), (id) => enforcement.reevaluate(id)),
+      storageCredentialRoutes(credentials),
+      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding), async (id) => {
+        await enforcement.reevaluate(id);
+        // An adopted volume may hold quotas set with `juicefs quota set`: listed as unmanaged at once.
+        await dirQuotaMaintenance.discoverAsSystem(id);
+      }),
       mountRoutes(mount),
       usageRoutes(usage),
+      fitRoutes(fit),
       scanRoutes(scans),
+      insightRoutes(insights),
       enforcementRoutes(r.db, layers, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
-      requestRoutes(requests, rules),
+      requestRoutes(requests, rules, rulePreview),
+      directoryQuotaRoutes(directoryQuotas, dirQuotaMaintenance),
       notificationRoutes(notifications),
-      jobRoutes(r.db, scheduler),
+      channelRoutes(channels),
+      jobRoutes(r.db, scheduler, {
+        counters: async () => presentDryRun('counters', new Date(), await enforcement.dryRun('counters')),
+        enforce: async () => presentDryRun('enforce', new Date(), await enforcement.dryRun('enforce')),
+      }),
       auditRoutes(r.db),
     ],
   });
@@ -220,11 +317,34 @@ export function buildApp(r: AppResources) {
     email?.close();
     seaweed?.close();
     redis?.disconnect();
+    rateRedis?.disconnect();
   };
   return {
     http,
     tokens,
-    services: { tenants, volumes, scans, enforcement, applier, usage, requests, rules, notifications, dispatcher, scheduler, reconciler, onboarding, storageFreeze },
+    services: {
+      directoryQuotas,
+      dirQuotaMaintenance,
+      dirQuotaApplier,
+      dirQuotaEnforcer,
+      tenants,
+      volumes,
+      scans,
+      insights,
+      enforcement,
+      applier,
+      usage,
+      requests,
+      rules,
+      notifications,
+      dispatcher,
+      scheduler,
+      reconciler,
+      onboarding,
+      storageFreeze,
+      channels,
+      digest,
+    },
     start,
     close,
   };

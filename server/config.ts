@@ -4,6 +4,7 @@
  * receive slices of it; nothing reads the environment after boot.
  */
 import path from 'node:path';
+import { FAILPOINTS, parseFailpoints } from './lib/failpoints.js';
 import cron from 'node-cron';
 import { z } from 'zod';
 
@@ -66,7 +67,25 @@ export const envSchema = z.object({
     .string()
     .default('')
     .describe("Hosts, host:port, IPs or CIDRs that webhooks may reach although they are loopback, private or link-local (comma-separated); Headroom's own endpoints need an exact host:port"),
+  FAILPOINTS: z
+    .string()
+    .default('')
+    .refine(
+      (v) => {
+        try {
+          parseFailpoints(v);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      `must be name=crash|error,… with names from: ${FAILPOINTS.join(', ')}`,
+    )
+    .describe('Tests only: failpoints that kill the process (crash) or fail the call (error) at a named step (server/lib/failpoints.ts); never set in production'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('Bearer token /metrics requires; unset = /metrics is open (keep it on an internal network)'),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60).describe('Window of the rate limits (sliding, shared by replicas through REDIS_URL when set)'),
+  RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).default(120).describe('Requests per window from one client address without a valid token; more get 429 rate_limited (0 = no limit)'),
+  RATE_LIMIT_AUTHENTICATED: z.coerce.number().int().min(0).default(1200).describe('Requests per window from one principal (token `sub`); more get 429 rate_limited (0 = no limit)'),
   PUBLIC_URL: z.string().url().default('http://localhost:8080').describe('Base URL of this API, used in links inside notifications'),
   REDIS_URL: z.string().url().optional().describe('Redis for the scheduler lease (several instances); unset = in-process lock (one instance)'),
   LEASE_TTL_MS: z.coerce.number().int().min(1000).default(30_000).describe('Scheduler lease time-to-live; a dead leader is replaced within this'),
@@ -83,6 +102,7 @@ export const envSchema = z.object({
   WALK_MIN_INTERVAL_HOURS: z.coerce.number().min(0).default(20).describe('A volume walked more recently is skipped (so a restarted job resumes)'),
   WALK_MAX_STORED_DIRECTORIES: z.coerce.number().int().min(100).default(20_000).describe('Directories kept per walk: all down to depth 2, then the largest by bytes and inodes'),
   WALK_JOB_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(21_600).describe('Deadline of the nightly walk job'),
+  WALK_ENRICH: bool.default('true').describe('Walks also collect file ages, sizes, types and the largest files (the insights findings need them)'),
   SMTP_URL: z.string().url().optional().describe('SMTP server for email notices (smtp://user:pass@host:port); unset = no email'),
   SMTP_FROM: z.string().default('Headroom <headroom@localhost>').describe('From address of email notices'),
   WEBHOOK_SECRET: z.string().min(16).optional().describe('HMAC-SHA256 key signing webhooks; unset = random, kept in DATA_DIR/webhook-secret'),
@@ -101,6 +121,17 @@ export const envSchema = z.object({
   SEAWEEDFS_ACCESS_KEY: z.string().optional().describe('Access key of a SeaweedFS identity with the Admin action'),
   SEAWEEDFS_SECRET_KEY: z.string().optional().describe('Its secret key'),
   STORAGE_SECRET_KEY: z.string().min(32).optional().describe("Key that encrypts tenants' storage secret keys at rest; unset = random, kept in DATA_DIR/storage-secret-key"),
+  STORAGE_KEY_OVERLAP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(90 * 86_400)
+    .default(86_400)
+    .describe("How long a tenant's previous storage key stays valid after a rotation; the first reconcile pass after that revokes it"),
+  STORAGE_SECRET_KEY_PREVIOUS: csv
+    .refine((keys) => keys.every((k) => k.length >= 32), 'each key must be at least 32 characters')
+    .optional()
+    .describe('Earlier STORAGE_SECRET_KEY values (comma-separated) still accepted for opening sealed storage secrets while `npm run rekey` re-seals them with the current key'),
   STORAGE_GAP_FLOOR_BYTES: z.coerce
     .bigint()
     .nonnegative()
@@ -108,7 +139,12 @@ export const envSchema = z.object({
     .describe('Storage-vs-metadata usage gaps below this (and below 20 %) are not reported'),
   RECONCILE_CRON: cronExpr.default('* * * * *').describe('Finish or undo onboardings a crash interrupted; re-apply storage freeze rules; compare storage and metadata usage'),
   FORECAST_WINDOW_DAYS: z.coerce.number().min(0.01).default(7).describe('Days of samples the time-to-full forecast fits'),
-  FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full within this many days'),
+  FORECAST_ALERT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says full (the hard limit) within this many days'),
+  FORECAST_WARN_SOFT_DAYS: z.coerce.number().min(0).default(7).describe('Warn when the forecast says the soft limit is reached within this many days'),
+  FORECAST_RESEND_CHANGE: z.coerce.number().min(0).default(0.25).describe('Re-send an early warning when the predicted time moved by more than this fraction of the time-to-full last sent…'),
+  FORECAST_RESEND_SHIFT_HOURS: z.coerce.number().min(0).default(24).describe('…or by more than this many hours'),
+  FORECAST_MAX_PER_DAY: z.coerce.number().int().min(1).default(2).describe('At most this many early warnings per volume in 24 hours'),
+  DIGEST_CRON: cronExpr.default('0 8 * * 1').describe('When the weekly per-tenant digest is sent (default Monday 08:00)'),
   ENFORCE_VERIFY_EVERY_MS: z.coerce
     .number()
     .int()
@@ -122,6 +158,9 @@ export const envSchema = z.object({
 export interface AppConfig {
   readonly http: { readonly port: number; readonly host: string; readonly bodyLimit: string; readonly trustProxy: boolean; readonly metricsToken?: string };
   readonly outboundAllow: readonly string[];
+  /** FAILPOINTS as given (tests only; parsed by server/lib/failpoints.ts). */
+  readonly failpoints: string;
+  readonly rateLimit: { readonly windowMs: number; readonly anonymous: number; readonly authenticated: number };
   readonly dataDir: string;
   readonly database: { readonly url?: string; readonly embeddedPort: number; readonly poolMax: number };
   readonly auth: { readonly secret?: string; readonly issuer: string; readonly maxLifetimeSeconds: number };
@@ -149,6 +188,8 @@ export interface AppConfig {
     readonly enforceCron: string;
     readonly walkTimeoutMs: number;
     readonly reconcileCron: string;
+    /** The weekly per-tenant digest (issue 18). */
+    readonly digestCron: string;
   };
   readonly enforcement: {
     readonly hysteresis: number;
@@ -169,7 +210,16 @@ export interface AppConfig {
   };
   readonly storageSecretKey?: string;
   readonly storageGapFloor: bigint;
-  readonly walks: { readonly maxStoredDirectories: number; readonly concurrency: number; readonly keysPerSecond: number; readonly totalKeysPerSecond: number; readonly minIntervalMs: number };
+  readonly storageKeyOverlapMs: number;
+  readonly storageSecretKeysPrevious: readonly string[];
+  readonly walks: {
+    readonly enrich: boolean;
+    readonly maxStoredDirectories: number;
+    readonly concurrency: number;
+    readonly keysPerSecond: number;
+    readonly totalKeysPerSecond: number;
+    readonly minIntervalMs: number;
+  };
   readonly notify: {
     readonly smtpUrl?: string;
     readonly smtpFrom: string;
@@ -180,6 +230,8 @@ export interface AppConfig {
     readonly backoffMs: number;
     readonly timeoutMs: number;
     readonly pollMs: number;
+    /** Early-warning pacing (server/notifications/forecast-pacing.ts). */
+    readonly pacing: { readonly horizonDays: { readonly soft: number; readonly hard: number }; readonly resendChange: number; readonly resendShiftHours: number; readonly maxPerDay: number };
   };
 }
 
@@ -206,6 +258,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (e.META_ENGINE === 'redis' && !e.REDIS_META_URL) throw new ConfigError(['META_ENGINE: "redis" needs REDIS_META_URL']);
   return deepFreeze({
     http: { port: e.PORT, host: e.HOST, bodyLimit: e.REQUEST_BODY_LIMIT, trustProxy: e.TRUST_PROXY, metricsToken: e.METRICS_TOKEN },
+    rateLimit: { windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000, anonymous: e.RATE_LIMIT_ANONYMOUS, authenticated: e.RATE_LIMIT_AUTHENTICATED },
+    failpoints: e.FAILPOINTS,
     outboundAllow: e.OUTBOUND_ALLOW.split(',')
       .map((x) => x.trim())
       .filter(Boolean),
@@ -236,10 +290,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       enforceCron: e.ENFORCE_CRON,
       walkTimeoutMs: e.WALK_JOB_TIMEOUT_SECONDS * 1000,
       reconcileCron: e.RECONCILE_CRON,
+      digestCron: e.DIGEST_CRON,
     },
     storage: storageOf(e),
     storageSecretKey: e.STORAGE_SECRET_KEY,
     storageGapFloor: e.STORAGE_GAP_FLOOR_BYTES,
+    storageKeyOverlapMs: e.STORAGE_KEY_OVERLAP_SECONDS * 1000,
+    storageSecretKeysPrevious: e.STORAGE_SECRET_KEY_PREVIOUS ?? [],
     enforcement: {
       hysteresis: e.ENFORCE_HYSTERESIS,
       maxReadingAgeMs: e.ENFORCE_MAX_READING_AGE_SECONDS * 1000,
@@ -250,6 +307,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       applyBackoffMs: e.ENFORCE_APPLY_BACKOFF_MS,
     },
     walks: {
+      enrich: e.WALK_ENRICH,
       maxStoredDirectories: e.WALK_MAX_STORED_DIRECTORIES,
       concurrency: e.WALK_CONCURRENCY,
       keysPerSecond: e.WALK_KEYS_PER_SECOND,
@@ -266,6 +324,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       backoffMs: e.NOTIFY_BACKOFF_MS,
       timeoutMs: e.NOTIFY_TIMEOUT_MS,
       pollMs: e.NOTIFY_POLL_MS,
+      pacing: {
+        horizonDays: { soft: e.FORECAST_WARN_SOFT_DAYS, hard: e.FORECAST_ALERT_DAYS },
+        resendChange: e.FORECAST_RESEND_CHANGE,
+        resendShiftHours: e.FORECAST_RESEND_SHIFT_HOURS,
+        maxPerDay: e.FORECAST_MAX_PER_DAY,
+      },
     },
   });
 }

@@ -3,12 +3,13 @@ import { ApiClient, CliError, EXIT } from './client.js';
 import { helpOf, parseCommand, type Command } from './command.js';
 import { adminCommands } from './commands/admin.js';
 import { enforcementCommands } from './commands/enforcement.js';
+import { EXIT_NO_FIT, fitCommands } from './commands/fit.js';
 import { requestCommands } from './commands/requests.js';
 import { tenantCommands } from './commands/tenants.js';
 import { volumeCommands } from './commands/volumes.js';
 
 /** Every command, in help order. */
-export const commands: Command[] = [...tenantCommands, ...volumeCommands, ...enforcementCommands, ...requestCommands, ...adminCommands];
+export const commands: Command[] = [...tenantCommands, ...volumeCommands, ...fitCommands, ...enforcementCommands, ...requestCommands, ...adminCommands];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length + (c.args?.join(' ').length ?? 0))) + 3;
@@ -19,7 +20,7 @@ function overview(): string {
     ...commands.map((c) => `  ${`${c.name} ${c.args?.join(' ') ?? ''}`.padEnd(width)}${c.summary}`),
     '',
     'environment: HEADROOM_URL (default http://localhost:8080), HEADROOM_TOKEN (mint one with npm run token)',
-    `exit codes: ${EXIT.ok} ok, ${EXIT.refused} refused by the API (4xx), ${EXIT.usage} bad usage, ${EXIT.unavailable} unreachable or 5xx/429 (retry), ${EXIT.notFound} not found`,
+    `exit codes: ${EXIT.ok} ok, ${EXIT.refused} refused by the API (4xx), ${EXIT.usage} bad usage, ${EXIT.unavailable} unreachable or 5xx/429 (retry), ${EXIT.notFound} not found, ${EXIT_NO_FIT} the write would not fit (fit)`,
   ].join('\n');
 }
 

@@ -11,14 +11,64 @@ pg.types.setTypeParser(20, (v: string) => BigInt(v));
 /** A knex handle or a transaction; stores accept either. */
 export type Db = Knex | Knex.Transaction;
 
+/** Marks an error of a PostgreSQL connection's socket (see {@link isPostgresUnavailable}). */
+const CONNECTION_FAILED = Symbol('headroom.postgresConnectionFailed');
+const WATCHED = Symbol('headroom.postgresConnectionWatched');
+
+function tag(err: unknown): void {
+  if (typeof err === 'object' && err !== null && !Object.prototype.hasOwnProperty.call(err, CONNECTION_FAILED)) Object.defineProperty(err, CONNECTION_FAILED, { value: true });
+}
+
 /** Opens a knex pool on `url`; `max` bounds connections so tests with many files stay polite. */
 export function createDb(url: string, max = 10): Knex {
-  return knexFactory({
+  const knex = knexFactory({
     client: 'pg',
     connection: url,
     pool: { min: 0, max },
     acquireConnectionTimeout: 10_000,
   });
+  // A refused connect, or a socket reset under a query, surfaces as a bare socket error
+  // (ECONNREFUSED 127.0.0.1:5432, read ECONNRESET) that nothing else tells apart from any other
+  // dependency's: tag it where it is known to be PostgreSQL's, so the API answers 503 naming
+  // PostgreSQL rather than a 500. node-postgres emits a socket error on its client synchronously
+  // and fails the query with the same object on the next tick, so the tag is there in time.
+  const client = knex.client as { acquireConnection(): Promise<unknown> };
+  const acquire = client.acquireConnection.bind(client);
+  client.acquireConnection = () =>
+    acquire().then(
+      (conn) => {
+        const c = conn as { on?: (event: string, fn: (err: unknown) => void) => void } & Record<symbol, unknown>;
+        if (typeof c?.on === 'function' && !c[WATCHED]) {
+          c[WATCHED] = true;
+          c.on('error', tag);
+        }
+        return conn;
+      },
+      (err: unknown) => {
+        tag(err);
+        throw err;
+      },
+    );
+  return knex;
+}
+
+// node-postgres' own words when a connection it held went away (server crash, restart, network);
+// knex puts the statement in front ("select ... - Connection terminated unexpectedly").
+const CONNECTION_LOST = /(^| - )(Connection terminated|Connection ended unexpectedly|Client has encountered a connection error and is not queryable)/;
+
+/**
+ * True when `err` says PostgreSQL cannot be reached right now, rather than that a statement was
+ * wrong: no connection could be had (refused, timed out, pool exhausted), a held connection was
+ * cut, or the server answered with a connection-class SQLSTATE (08xxx; 57P01-57P03: shutting
+ * down, crashed, starting up). These are worth a 503 and a retry, never a 500.
+ */
+export function isPostgresUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if ((err as Record<symbol, unknown>)[CONNECTION_FAILED] === true) return true;
+  const e = err as { code?: unknown; severity?: unknown; message?: unknown };
+  // SQLSTATEs come on pg's DatabaseError, which carries a severity; socket errors have none.
+  if (typeof e.code === 'string' && typeof e.severity === 'string' && /^(08...|57P0[123])$/.test(e.code)) return true;
+  return typeof e.message === 'string' && CONNECTION_LOST.test(e.message);
 }
 
 /** True when `err` is PostgreSQL's unique violation (23505) of `constraint`. */

@@ -35,6 +35,14 @@ export interface ForecastCandidate {
   checkedAt: Date | null;
 }
 
+/** The notice a transition deserves, if any (pure: dry runs report it without enqueuing). */
+export function transitionNoticeType(cur: Pick<StateRow, 'state'>, next: Pick<StateRow, 'state' | 'reason'>): NoticeType | null {
+  if (next.state === 'frozen' && (cur.state !== 'frozen' || next.reason === 'manual_freeze')) return 'quota.frozen';
+  if (cur.state === 'frozen' && next.state !== 'frozen') return 'quota.unfrozen';
+  if (cur.state === 'ok' && next.state === 'over_soft') return 'quota.soft_exceeded';
+  return null;
+}
+
 /** Builds and enqueues enforcement's notices. */
 export class EnforcementNotices {
   constructor(
@@ -45,10 +53,7 @@ export class EnforcementNotices {
 
   /** The notice of a transition, if it deserves one; returns its type when one was enqueued. */
   async transition(trx: Db, v: Volume, cur: StateRow, next: StateRow, detail: string | null): Promise<NoticeType | null> {
-    let type: NoticeType | null = null;
-    if (next.state === 'frozen' && (cur.state !== 'frozen' || next.reason === 'manual_freeze')) type = 'quota.frozen';
-    else if (cur.state === 'frozen' && next.state !== 'frozen') type = 'quota.unfrozen';
-    else if (cur.state === 'ok' && next.state === 'over_soft') type = 'quota.soft_exceeded';
+    const type = transitionNoticeType(cur, next);
     if (!type) return null;
     const reading: PolicyReading = next.bytes !== null ? { ok: true, bytes: next.bytes, inodes: next.inodes ?? 0n, readAt: next.readAt ?? new Date() } : { ok: false, error: '' };
     const data = await this.noticeData(trx, v, next, reading, detail);
@@ -66,7 +71,8 @@ export class EnforcementNotices {
   }
 
   /**
-   * "Full within N days" notices, at most one per volume per alert window. A volume's forecast is
+   * Early warnings ("soft limit in 5 days", "full in 2 days"), paced by the outbox (once per
+   * crossing, again when the forecast moves materially, a daily cap). A volume's forecast is
    * checked every few hours, at most {@link FORECAST_PER_PASS} per pass (least recently checked
    * first): trends over days do not need a five-minute cadence, and the sample reads stay small.
    */
@@ -79,24 +85,16 @@ export class EnforcementNotices {
       due.map((c) => c.v.id),
       since,
     );
-    const windowMs = Math.max(1, this.opts.forecastAlertDays) * 86_400_000;
     for (const { v, reading } of due) {
       const series = [...(samples.get(v.id) ?? []), { at: reading.readAt, bytes: reading.bytes, inodes: reading.inodes }];
-      const f = forecastFull(series, v.quota.hardBytes, now);
-      if (!f || f.secondsToFull > this.opts.forecastAlertDays * 86_400) continue;
+      // Early warnings per limit (issue 18); the soft one only while usage is still under it.
+      const hard = forecastFull(series, v.quota.hardBytes, now);
+      const soft = v.quota.softBytes !== null && reading.bytes < v.quota.softBytes ? forecastFull(series, v.quota.softBytes, now) : null;
+      if (!hard && !soft) continue;
       await inTransaction(this.db, async (trx) => {
-        const cur = (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, now);
-        const data = await this.noticeData(trx, v, cur, reading, null);
-        data.forecast = { fullAt: f.fullAt.toISOString(), bytesPerDay: String(f.bytesPerDay) };
-        const n: NewNotice = {
-          eventKey: `${v.id}:quota.forecast_full:${Math.floor(now.getTime() / windowMs)}`,
-          type: 'quota.forecast_full',
-          audience: 'tenant',
-          tenantId: v.tenantId,
-          volumeId: v.id,
-          data,
-        };
-        if (await this.outbox.enqueue(trx, n)) sent++;
+        const data = async () => this.noticeData(trx, v, (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, now), reading, null);
+        const w = { tenantId: v.tenantId, volumeId: v.id, forecasts: { hard, soft }, limits: { hard: v.quota.hardBytes, soft: v.quota.softBytes }, bytesPerDay: (hard ?? soft)!.bytesPerDay, data };
+        if (await this.outbox.warnForecast(trx, w, now)) sent++;
       });
     }
     await markForecastChecked(

@@ -7,6 +7,7 @@
  * page are read while this one is decided; only changing volumes take a transaction of their own.
  */
 import type { Knex } from 'knex';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { Logger } from 'pino';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import type { CounterUsage, VolumeMetadata } from '../meta/volume-metadata.js';
@@ -20,9 +21,10 @@ import { initialState, loadStates } from './enforcement-store.js';
 import type { LayerStore } from './layer-store.js';
 import { decide, limitsOf, type Reading as PolicyReading } from './policy.js';
 import type { Verifier, VerifyPass } from './verifier.js';
+import { wouldChange, type DryRunReport } from './dry-run.js';
 import type { EnforcementOptions } from './enforcement-service.js';
 
-/** Forecasts are computed for volumes at least this full (cheap filter for big fleets). */
+/** Forecasts are computed for volumes at least this full of their soft (else hard) limit (cheap filter for big fleets). */
 const FORECAST_MIN_FILL = 0.5;
 const PAGE = 1000;
 /** Volumes whose changes are written at once (each holds a PostgreSQL connection). */
@@ -41,6 +43,8 @@ export interface PassContext {
   now?: Date;
   lease?: Lease;
   signal?: AbortSignal;
+  /** A dry run: read and decide only; what the locked path would change is collected here instead. */
+  dryRun?: DryRunReport;
 }
 
 /** A pass's context while it decides one page. */
@@ -48,6 +52,8 @@ interface PageContext extends PassContext {
   counts: PassCounts;
   vp: VerifyPass;
   checkForecasts: boolean;
+  /** Volumes whose engine did not answer this pass: their settings are not read again to verify. */
+  unreachable?: ReadonlySet<string>;
 }
 
 /** The per-volume path a pass hands changing volumes to (the enforcement service). */
@@ -93,7 +99,14 @@ export class EnforcementPasses {
         return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
       });
       counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(page, new Map(readings.map((r) => [r.volumeId, toPolicy(r)])), now, { ...ctx, counts, vp, checkForecasts: false }, this.o.usage.recordReadings(readings));
+      await this.evaluatePage(
+        page,
+        new Map(readings.map((r) => [r.volumeId, toPolicy(r)])),
+        now,
+        // An engine that just failed to answer the usage read would only time out again.
+        { ...ctx, counts, vp, checkForecasts: false, unreachable: new Set(page.filter((v) => usage.get(v.id) instanceof DependencyUnavailableError).map((v) => v.id)) },
+        ctx.dryRun ? undefined : this.o.usage.recordReadings(readings),
+      );
     });
     return counts;
   }
@@ -142,11 +155,15 @@ export class EnforcementPasses {
       const reading = trustReading(readings.get(v.id) ?? { ok: false, error: 'not read' }, walks.get(v.id), this.o.opts.mismatchTolerance);
       const cur = states.get(v.id) ?? initialState(v.id, v.tenantId, now);
       const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.o.opts);
-      if (needsWrite(cur, d, now, this.o.decisions.hasStorage(v))) toApply.push({ v, reading });
+      if (needsWrite(cur, d, now, this.o.decisions.hasStorage(v))) {
+        if (ctx.dryRun) ctx.dryRun.changes.push(wouldChange(v, cur, d, now, this.o.decisions.hasStorage(v)));
+        else toApply.push({ v, reading });
+      }
       const due = !cur.forecastCheckedAt || now.getTime() - cur.forecastCheckedAt.getTime() >= FORECAST_EVERY_MS;
       // Forecasts are a slow trend: checked by the `enforce` job on stored readings, keeping the
       // five-minute counters pass to reading and deciding.
-      if (checkForecasts && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && v.quota.hardBytes && Number(reading.bytes) >= Number(v.quota.hardBytes) * FORECAST_MIN_FILL) {
+      const warnAt = v.quota.softBytes ?? v.quota.hardBytes; // early warnings for the soft limit, else the hard one
+      if (checkForecasts && due && reading.ok && d.kind === 'evaluated' && d.next !== 'frozen' && warnAt && Number(reading.bytes) >= Number(warnAt) * FORECAST_MIN_FILL) {
         forecastCandidates.push({ v, reading, checkedAt: cur.forecastCheckedAt });
       }
     }
@@ -167,9 +184,12 @@ export class EnforcementPasses {
       }
     };
     await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, toApply.length) }, worker));
+    // Verification repairs and forecast notices write: a dry run stops at its decisions.
+    if (ctx.dryRun) return;
     // The decisions above changed some states: verify against what is desired now.
     const [current, currentLayers] = toApply.length ? await Promise.all([loadStates(this.o.db, ids), this.o.layers.load(ids, { brief: true })]) : [states, layers];
-    await this.o.verifier.verifyPage(page, current, now, ctx.vp, counts, currentLayers);
+    const reachable = ctx.unreachable?.size ? page.filter((v) => !ctx.unreachable!.has(v.id)) : page;
+    await this.o.verifier.verifyPage(reachable, current, now, ctx.vp, counts, currentLayers);
     if (forecastCandidates.length) counts.notices += await this.o.notices.forecastAlerts(forecastCandidates, now);
   }
 }

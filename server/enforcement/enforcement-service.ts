@@ -11,6 +11,7 @@
  * row, checks the lease and commits; the apply follows.
  */
 import type { Knex } from 'knex';
+import { failpoint } from '../lib/failpoints.js';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { Principal } from '../auth/principal.js';
@@ -34,6 +35,7 @@ import { EnforcementNotices } from './enforcement-notices.js';
 import { Verifier } from './verifier.js';
 import { needsWrite, policyCurrent, trustReading } from './decisions.js';
 import { EnforcementPasses, zero, type PassContext, type PassCounts } from './enforcement-pass.js';
+import type { DryRunReport } from './dry-run.js';
 import { countByState, ensureState, findState, insertTransition, saveState, setStorageDesired, withGenerations, type StateRow } from './enforcement-store.js';
 import { decide, frozenCapacity, jsonLimits, limitsOf, type Decision, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
@@ -135,6 +137,13 @@ export class EnforcementService {
   /** Re-evaluates every active volume on its stored reading (time-driven changes, stale data). */
   enforcePass(ctx: PassContext = {}): Promise<PassCounts> {
     return this.passes.enforcePass(ctx);
+  }
+
+  /** What a pass would change, changing nothing: no state, audit, outbox, JuiceFS or SeaweedFS write (see dry-run.ts). */
+  async dryRun(pass: 'counters' | 'enforce', now?: Date): Promise<{ counts: PassCounts; report: DryRunReport }> {
+    const report: DryRunReport = { changes: [] };
+    const counts = await (pass === 'counters' ? this.passes.countersPass({ now, dryRun: report }) : this.passes.enforcePass({ now, dryRun: report }));
+    return { counts, report };
   }
 
   /**
@@ -324,6 +333,7 @@ export class EnforcementService {
       await this.recordTransition(trx, v, cur, next, actor, input.reason, zero());
       await saveState(trx, next);
     });
+    failpoint('freeze.after-commit');
     await this.carryOut(v.id, zero());
   }
 
@@ -360,6 +370,7 @@ export class EnforcementService {
       await this.recordTransition(trx, v, cur, next, actor, input.reason, zero());
       await saveState(trx, next);
     });
+    failpoint('unfreeze.after-commit');
     await this.carryOut(v.id, zero());
   }
 

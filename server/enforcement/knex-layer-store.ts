@@ -3,6 +3,7 @@
  * for drifts (recorded with their audit row). Upserts keep the applied generation monotonic.
  */
 import type { Db } from '../db/database.js';
+import { inTransaction } from '../db/database.js';
 import { layerKey, type ApplyFailure, type AppliedRecord, type DriftRecord, type Layer, type LayerRow, type LayerStore, type VerifiedRecord } from './layer-store.js';
 
 const fromRow = (r: Record<string, unknown>): LayerRow => ({
@@ -59,19 +60,22 @@ export class KnexLayerStore implements LayerStore {
   }
 
   async recordApplyFailure(e: ApplyFailure): Promise<number> {
-    const r = (await this.db.raw(
-      `INSERT INTO enforcement_layers AS l (volume_id, layer, tenant_id, last_error, last_error_at, attempts)
+    // One transaction: a reader never sees the new error without its retry time (or the reverse).
+    return inTransaction(this.db, async (trx) => {
+      const r = (await trx.raw(
+        `INSERT INTO enforcement_layers AS l (volume_id, layer, tenant_id, last_error, last_error_at, attempts)
        VALUES (?, ?, ?, ?, ?, 1)
        ON CONFLICT (volume_id, layer) DO UPDATE
          SET last_error = EXCLUDED.last_error, last_error_at = EXCLUDED.last_error_at, attempts = l.attempts + 1
        RETURNING attempts`,
-      [e.volumeId, e.layer, e.tenantId, e.error.slice(0, 2000), e.at],
-    )) as { rows: { attempts: number }[] };
-    const attempts = Number(r.rows[0]?.attempts ?? 1);
-    await this.db('enforcement_layers')
-      .where({ volume_id: e.volumeId, layer: e.layer })
-      .update({ retry_at: e.retryAt(attempts) });
-    return attempts;
+        [e.volumeId, e.layer, e.tenantId, e.error.slice(0, 2000), e.at],
+      )) as { rows: { attempts: number }[] };
+      const attempts = Number(r.rows[0]?.attempts ?? 1);
+      await trx('enforcement_layers')
+        .where({ volume_id: e.volumeId, layer: e.layer })
+        .update({ retry_at: e.retryAt(attempts) });
+      return attempts;
+    });
   }
 
   async recordVerified(items: readonly VerifiedRecord[], at: Date): Promise<void> {

@@ -72,6 +72,18 @@ export class KvEngineError extends Error {
   }
 }
 
+/**
+ * The engine could not be reached at all (refused, reset, no connection, a client-side circuit
+ * breaker open): nothing was read or written. Callers answer it as an unavailable dependency
+ * (503, `unknown` in a pass), unlike a corrupt record or a refused write.
+ */
+export class KvUnavailableError extends KvEngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KvUnavailableError';
+  }
+}
+
 /** Lower-case hex of a key: the map key used by `batchGet` results. */
 export function hexKey(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');

@@ -14,8 +14,10 @@ import { errorMiddleware, notFoundMiddleware } from './error-middleware.js';
 import { errors } from '../lib/errors.js';
 import { jsonBodies } from './json-body.js';
 import type { HttpMetrics } from './metrics.js';
-import { docsRouter, finiteQueryNumbers, openApiValidator } from './openapi.js';
+import { rateLimitMiddleware, type RateLimiter } from './rate-limit.js';
+import { docsRouter, openApiValidator } from './openapi.js';
 import { requestLog } from './request-log.js';
+import { webUiRouter } from './web-ui.js';
 import { storableStrings } from './storable-strings.js';
 
 /** Everything the HTTP layer needs, built by the composition root. */
@@ -30,6 +32,8 @@ export interface HttpAppDeps {
   trustProxy: boolean;
   /** Bearer token /metrics requires, when set. */
   metricsToken?: string;
+  /** Per-address and per-principal request limits; none = unlimited. */
+  rateLimiter?: RateLimiter;
   /** Feature routers (full /v1 paths, so metrics see the whole route template), after authentication. */
   routers: Router[];
 }
@@ -59,7 +63,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       res.json({ status: 'ok' });
     } catch (err) {
       d.log.warn({ err }, 'readiness check failed');
-      next(errors.unavailable('database is not reachable'));
+      next(errors.unavailable('PostgreSQL is not reachable', 'PostgreSQL'));
     }
   });
   app.get('/metrics', async (req, res, next) => {
@@ -67,6 +71,8 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
   });
   app.use(docsRouter(d.spec));
+  // The web dashboard's static pages (no token needed to load them; their API calls need one).
+  app.use(webUiRouter());
 
   // API answers may carry secrets (new storage keys, mount instructions) and are never meant to
   // be cached by a proxy or a browser; a route that knows better sets its own.
@@ -74,12 +80,16 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     res.set('cache-control', 'no-store');
     next();
   });
+  // Rate limits (probes, /metrics, docs and pages are not counted): calls without a token by
+  // address before authentication, calls with one by principal after it, bad tokens by address.
+  const limits = d.rateLimiter ? rateLimitMiddleware(d.rateLimiter) : undefined;
+  if (limits) app.use(limits.beforeAuth);
   // Authenticate before parsing or validating, so an anonymous caller learns nothing about bodies.
   app.use('/v1', authenticate(d.tokens));
+  if (limits) app.use('/v1', limits.onAuthFailure, limits.afterAuth);
   app.use(jsonBodies(d.spec, d.bodyLimit));
   app.use(storableStrings);
   app.use(openApiValidator(d.spec));
-  app.use(finiteQueryNumbers(d.spec));
   for (const r of d.routers) app.use(r);
   app.use(notFoundMiddleware);
   app.use(errorMiddleware(d.log, d.bodyLimit));

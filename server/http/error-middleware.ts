@@ -1,21 +1,15 @@
 /**
- * Maps every error to problem+json with its true status. Errors from the OpenAPI validator and
- * body parser are translated into catalog errors so clients always see a stable `code`.
+ * Maps every error to problem+json with its true status. Errors from the body parser are
+ * translated into catalog errors so clients always see a stable `code` (the request validator,
+ * `request-validator.ts`, raises catalog errors itself).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { isPostgresUnavailable } from '../db/database.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import { ApiError, errors, toProblem } from '../lib/errors.js';
-
-interface ValidatorError {
-  status: number;
-  message: string;
-  errors?: { path?: string; message?: string }[];
-}
-
-function isValidatorError(err: unknown): err is ValidatorError {
-  return typeof err === 'object' && err !== null && typeof (err as ValidatorError).status === 'number' && Array.isArray((err as ValidatorError).errors);
-}
+import { forNonAdmin } from '../lib/redact.js';
+import './request-context.js';
 
 function isBodyReadError(err: unknown): boolean {
   const e = err as { status?: number; code?: unknown; type?: unknown; errors?: unknown };
@@ -24,9 +18,11 @@ function isBodyReadError(err: unknown): boolean {
 }
 
 /** Turns a foreign error into an {@link ApiError}, or undefined for a real 500. */
-function translate(err: unknown, method: string, path: string, bodyLimit: string): ApiError | undefined {
+function translate(err: unknown, bodyLimit: string): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof DependencyUnavailableError) return errors.dependencyUnavailable(err.dependency, err.message);
+  // PostgreSQL down or restarting: the driver's raw error would otherwise be a 500.
+  if (isPostgresUnavailable(err)) return errors.dependencyUnavailable('PostgreSQL', `PostgreSQL: cannot be reached or the connection was lost (${(err as Error).message}); try again`);
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return errors.malformedJson(e.message ?? 'could not parse the body');
   if (e?.type === 'entity.too.large') return errors.payloadTooLarge(bodyLimit);
@@ -34,25 +30,16 @@ function translate(err: unknown, method: string, path: string, bodyLimit: string
   // The body parser passes on, as a bare 400, what failed while reading the bytes: a corrupt
   // gzip/deflate/br stream (zlib's Z_* codes), a body shorter or longer than its Content-Length.
   if (isBodyReadError(err)) return errors.unreadableBody(`the body could not be read: ${e.message ?? 'unknown error'}`);
-  if (isValidatorError(err)) {
-    if (err.status === 404) return errors.routeNotFound(method, path);
-    if (err.status === 405) return errors.methodNotAllowed(method, path);
-    if (err.status === 415) return errors.unsupportedMediaType(err.message);
-    if (err.status === 413) return errors.payloadTooLarge(bodyLimit);
-    if (err.status === 401) return errors.unauthenticated(err.message);
-    if (err.status === 400) {
-      const problems = (err.errors ?? []).map((x) => ({ path: x.path ?? '', message: x.message ?? '' }));
-      const detail = problems.map((p) => `${p.path.replace(/^\/(body|query|params|headers)\/?/, '$1.').replace(/\//g, '.')} ${p.message}`).join('; ');
-      return errors.validation(detail || err.message, problems);
-    }
-  }
   return undefined;
 }
 
-/** The last middleware: renders problem+json and logs unexpected errors with the request id. */
+/**
+ * The last middleware: renders problem+json and logs unexpected errors with the request id.
+ * Only admins see details naming internal hosts, ports and paths (see `lib/redact.ts`).
+ */
 export function errorMiddleware(log: Logger, bodyLimit: string): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const apiError = translate(err, req.method, req.path, bodyLimit);
+    const apiError = translate(err, bodyLimit);
     const requestId = String(req.id ?? '');
     if (!apiError) {
       log.error({ err, requestId }, 'unhandled error');
@@ -60,10 +47,13 @@ export function errorMiddleware(log: Logger, bodyLimit: string): ErrorRequestHan
       res.status(500).type('application/problem+json').send(JSON.stringify(problem));
       return;
     }
+    const shown = req.principal?.role === 'admin' ? apiError : forNonAdmin(apiError);
+    // What the caller no longer sees stays findable by request id.
+    if (shown !== apiError && apiError.status >= 500) log.warn({ requestId, code: apiError.code, detail: apiError.message }, 'dependency failure (detail hidden from the caller)');
     res
-      .status(apiError.status)
+      .status(shown.status)
       .type('application/problem+json')
-      .send(JSON.stringify(toProblem(apiError, requestId)));
+      .send(JSON.stringify(toProblem(shown, requestId)));
   };
 }
 

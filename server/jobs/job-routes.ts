@@ -18,8 +18,11 @@ const presentRun = (r: JobRun) => ({
   finishedAt: r.finishedAt?.toISOString() ?? null,
 });
 
+/** Dry runs by job name: each reports what a run would change and changes nothing. */
+export type DryRuns = Record<string, () => Promise<object>>;
+
 /** Router for /v1/jobs (admin only). */
-export function jobRoutes(db: Knex, scheduler: Scheduler): Router {
+export function jobRoutes(db: Knex, scheduler: Scheduler, dryRuns: DryRuns = {}): Router {
   const r = express.Router();
   r.get('/v1/jobs', requireRole('admin'), async (req, res) => {
     const perJob = Number(req.query.runs ?? 5);
@@ -37,6 +40,13 @@ export function jobRoutes(db: Knex, scheduler: Scheduler): Router {
   r.post('/v1/jobs/:name/runs', requireRole('admin'), async (req, res) => {
     const name = String(req.params.name);
     if (!scheduler.job(name)) throw errors.jobNotFound(name);
+    // A dry run is answered at once and leaves no run record: it writes nothing at all.
+    if ((req.query as Record<string, unknown>).dryRun === true) {
+      const dry = Object.hasOwn(dryRuns, name) ? dryRuns[name] : undefined;
+      if (!dry) throw errors.validation(`job "${name}" has no dry run (${Object.keys(dryRuns).join(', ') || 'none'} have)`, [{ path: '/query/dryRun', message: 'not supported for this job' }]);
+      res.json(await dry());
+      return;
+    }
     const { runId } = await scheduler.begin(name, 'manual');
     const run = await findRun(db, name, runId);
     res.status(202).location(`/v1/jobs/${name}/runs/${runId}`).json(presentRun(run!));

@@ -10,6 +10,7 @@
  * - `reconcile`: finish or undo onboardings a crash interrupted, re-apply storage freeze rules,
  *   compare storage and metadata usage.
  * - `walks`: the nightly per-directory walk, within its read budget.
+ * - `digest`: the weekly per-tenant digest (DIGEST_CRON), one notice per tenant per ISO week.
  *
  * `counters` and `enforce` share one lease, "enforcement": they write the same states, so
  * only one instance, and one of the two, does so at a time. Their default schedules are offset
@@ -21,6 +22,14 @@ import type { RequestService } from '../requests/request-service.js';
 import type { ScanService } from '../scanner/scan-service.js';
 import type { StorageReconciler } from '../storage/storage-reconciler.js';
 import type { Job } from './scheduler.js';
+
+/** Directory quotas' share of the passes (server/directory-quotas), when that feature is wired. */
+export interface DirectoryQuotaJobs {
+  /** Reads every directory quota's usage, decides, commits, applies, verifies. */
+  pass(): Promise<{ evaluated: number; changed: number; unknown: number; drifts: number }>;
+  /** Retries JuiceFS quota-record writes that failed after their commit. */
+  reconcile(): Promise<{ tried: number; failed: number }>;
+}
 import { runWalks, type WalkBudget } from './walk-job.js';
 
 /** Schedules and deadlines. */
@@ -30,6 +39,8 @@ export interface JobSettings {
   walkCron: string;
   walkTimeoutMs: number;
   reconcileCron: string;
+  /** The weekly per-tenant digest (server/notifications/digest.ts). */
+  digestCron?: string;
 }
 
 /** The lease a job runs under. */
@@ -39,7 +50,23 @@ export function leaseNameOf(job: string): string {
 
 /** Builds the job list. */
 export function buildJobs(
-  { enforcement, requests, scans, reconciler, usage }: { enforcement: EnforcementService; requests: RequestService; scans: ScanService; reconciler: StorageReconciler; usage: UsageService },
+  {
+    enforcement,
+    requests,
+    scans,
+    reconciler,
+    usage,
+    directoryQuotas,
+    digest,
+  }: {
+    enforcement: EnforcementService;
+    requests: RequestService;
+    scans: ScanService;
+    reconciler: StorageReconciler;
+    usage: UsageService;
+    directoryQuotas?: DirectoryQuotaJobs;
+    digest?: { run(now?: Date, signal?: AbortSignal): Promise<{ tenants: number; sent: number }> };
+  },
   s: JobSettings,
   budget: WalkBudget,
 ): Job[] {
@@ -52,8 +79,11 @@ export function buildJobs(
         await lease.assertHeld();
         const grantsReverted = await requests.revertDue();
         const counts = await enforcement.countersPass({ signal, lease });
+        // Directory quotas are read in the same cheap way (batched quota records), so they share the pass.
+        await lease.assertHeld();
+        const dq = directoryQuotas ? await directoryQuotas.pass() : undefined;
         const { folded } = await usage.downsample(new Date());
-        return { ...counts, samplesFolded: folded, grantsReverted };
+        return { ...counts, samplesFolded: folded, grantsReverted, ...(dq && prefixed('directoryQuotas', dq)) };
       },
     },
     {
@@ -73,7 +103,9 @@ export function buildJobs(
       timeoutMs: 2 * 60_000,
       run: async ({ lease }) => {
         await lease.assertHeld();
-        return reconciler.run();
+        const counts = await reconciler.run();
+        const dq = directoryQuotas ? await directoryQuotas.reconcile() : undefined;
+        return { ...counts, ...(dq && prefixed('directoryQuotaWrites', dq)) };
       },
     },
     {
@@ -82,5 +114,24 @@ export function buildJobs(
       timeoutMs: s.walkTimeoutMs,
       run: ({ signal, lease }) => runWalks(scans, budget, { signal, lease }),
     },
+    // One digest per tenant and ISO week (idempotent by week, so a re-run sends nothing twice).
+    ...(digest && s.digestCron
+      ? [
+          {
+            name: 'digest',
+            cron: s.digestCron,
+            timeoutMs: 10 * 60_000,
+            run: async ({ signal, lease }: { signal: AbortSignal; lease: { assertHeld(): Promise<void> } }) => {
+              await lease.assertHeld();
+              return digest.run(new Date(), signal);
+            },
+          },
+        ]
+      : []),
   ];
+}
+
+/** `{a: 1}` → `{"prefix.a": 1}`, so two parts of one run keep their counts apart. */
+function prefixed(prefix: string, counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [`${prefix}.${k}`, v]));
 }

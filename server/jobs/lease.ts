@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { RedisWatch } from '../lib/redis-watch.js';
 
 /** Raised by {@link Lease.assertHeld} when the lease was lost; the job must stop writing. */
 export class LeaseLostError extends Error {
@@ -17,10 +18,21 @@ export class LeaseLostError extends Error {
   }
 }
 
+/**
+ * Raised when the lease store (Redis) does not answer: nobody can say who holds the lease, so
+ * the job must not run, and the run is recorded as that, not as "another instance holds it".
+ */
+export class LeaseStoreUnavailableError extends Error {
+  constructor(name: string, cause: unknown) {
+    super(`the lease store could not be reached, so lease "${name}" could not be taken or kept: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'LeaseStoreUnavailableError';
+  }
+}
+
 /** A named lease that one instance at a time can hold. */
 export interface Lease {
   readonly name: string;
-  /** Tries to take the lease; true if this instance now holds it. */
+  /** Tries to take the lease; true if this instance now holds it ({@link LeaseStoreUnavailableError} if nobody can tell). */
   acquire(): Promise<boolean>;
   /** Extends a held lease; false (and no longer held) if it was lost. */
   renew(): Promise<boolean>;
@@ -43,11 +55,12 @@ export class RedisLease implements Lease {
     private readonly redis: Redis,
     readonly name: string,
     private readonly ttlMs: number,
-    private readonly keyPrefix = 'headroom:lease:',
+    /** `watch` logs the store's outages once each, timed-out commands included (no client event for those). */
+    private readonly opts: { keyPrefix?: string; watch?: RedisWatch } = {},
   ) {}
 
   private get key(): string {
-    return this.keyPrefix + this.name;
+    return (this.opts.keyPrefix ?? 'headroom:lease:') + this.name;
   }
 
   /** Local deadline: trust the lease only until 80 % of the TTL after the last confirmation. */
@@ -55,9 +68,21 @@ export class RedisLease implements Lease {
     this.heldUntil = startedAt + this.ttlMs * 0.8;
   }
 
+  /** Runs a command, turning any failure to reach Redis into {@link LeaseStoreUnavailableError}. */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const out = await command();
+      this.opts.watch?.recovered();
+      return out;
+    } catch (err) {
+      this.opts.watch?.failed(err as Error);
+      throw new LeaseStoreUnavailableError(this.name, err);
+    }
+  }
+
   async acquire(): Promise<boolean> {
     const started = Date.now();
-    const ok = await this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX');
+    const ok = await this.call(() => this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX'));
     if (ok === 'OK') {
       this.confirm(started);
       return true;
@@ -68,7 +93,7 @@ export class RedisLease implements Lease {
 
   async renew(): Promise<boolean> {
     const started = Date.now();
-    const n = (await this.redis.eval(renewScript, 1, this.key, this.token, String(this.ttlMs))) as number;
+    const n = (await this.call(() => this.redis.eval(renewScript, 1, this.key, this.token, String(this.ttlMs)))) as number;
     if (n === 1) {
       this.confirm(started);
       return true;
@@ -84,7 +109,7 @@ export class RedisLease implements Lease {
 
   async release(): Promise<void> {
     this.heldUntil = 0;
-    await this.redis.eval(releaseScript, 1, this.key, this.token);
+    await this.call(() => this.redis.eval(releaseScript, 1, this.key, this.token));
   }
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { ulid } from 'ulid';
 import { finishRun, insertRun } from './job-run-store.js';
-import { LeaseLostError, type Lease } from './lease.js';
+import { LeaseLostError, LeaseStoreUnavailableError, type Lease } from './lease.js';
 
 /** What a job gets while it runs. */
 export interface JobContext {
@@ -121,7 +121,19 @@ export class Scheduler {
   private async execute(job: Job, runId: string, controller: AbortController): Promise<TriggerResult> {
     const lease = this.leaseFor(job.name);
     const end = this.duration.startTimer({ job: job.name });
-    if (!(await lease.acquire().catch(() => false))) {
+    const acquired = await lease.acquire().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    if (acquired instanceof Error) {
+      // Nobody can tell who holds the lease: the job does not run, and says why (an admin must
+      // not read this as "another instance is doing it"). The store's outage is logged once elsewhere.
+      const error = acquired instanceof LeaseStoreUnavailableError ? acquired.message : `the lease could not be taken: ${acquired.message}`;
+      // A hung Redis may still run the timed-out SET later and leave a lease nobody holds for a
+      // whole TTL; a release queued behind it on the same connection undoes that in order.
+      void lease.release().catch(() => {});
+      await finishRun(this.db, runId, 'failed', {}, error);
+      end({ state: 'failed' });
+      return { runId, state: 'failed', counts: {}, error };
+    }
+    if (!acquired) {
       await finishRun(this.db, runId, 'skipped', {}, 'another instance holds the lease');
       end({ state: 'skipped' });
       return { runId, state: 'skipped', counts: {}, error: 'another instance holds the lease' };
@@ -131,7 +143,7 @@ export class Scheduler {
     const renew = setInterval(() => {
       void lease.renew().then(
         (ok) => ok || controller.abort(new LeaseLostError(job.name)),
-        () => controller.abort(new LeaseLostError(job.name)),
+        (err: unknown) => controller.abort(err instanceof LeaseStoreUnavailableError ? err : new LeaseLostError(job.name)),
       );
     }, this.renewEveryMs);
     try {

@@ -82,7 +82,12 @@ export const errors = {
   jobRunNotFound: (id: string) => new ApiError(404, 'job_run_not_found', 'Job run not found', `job run "${id}" does not exist`),
   templateInvalid: (detail: string) => new ApiError(400, 'template_invalid', 'Template is invalid', detail),
   dependencyUnavailable: (dependency: string, detail: string) => new ApiError(503, 'dependency_unavailable', 'Dependency unavailable', detail, { dependency }),
-  unavailable: (detail: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail),
+  unavailable: (detail: string, dependency?: string) => new ApiError(503, 'unavailable', 'Service unavailable', detail, dependency ? { dependency } : {}),
+  storageNotConfigured: () => new ApiError(409, 'storage_not_configured', 'Object storage not configured', 'this server has no SeaweedFS configured (SEAWEEDFS_*), so tenants have no storage keys'),
+  noStorageIdentity: (tenantId: string) =>
+    new ApiError(409, 'no_storage_identity', 'Tenant has no storage keys', `tenant "${tenantId}" has no storage keys yet; they are created with its first volume on object storage`),
+  rateLimited: (retryAfterSeconds: number) =>
+    new ApiError(429, 'rate_limited', 'Too many requests', `this caller sent more requests than its limit allows; retry after ${retryAfterSeconds} s (see Retry-After)`),
 };
 
 /** Body of an `application/problem+json` response (see openapi `Problem`). */

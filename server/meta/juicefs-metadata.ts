@@ -9,6 +9,8 @@ import type { EngineRegistry } from './engine-registry.js';
 import { parseSetting, type FormatSpec, type FormatVersion, type SettingInfo } from './tkv/setting.js';
 import { NotFormattedError, PrefixNotEmptyError, readCountersMany, TkvVolume, type Counters } from './tkv/tkv-volume.js';
 import { counterMismatch, walkVolume, type WalkResult } from './tkv/walk.js';
+import { TkvDirQuotas } from './tkv/quota-records.js';
+import { TkvUserGroupQuotas } from './tkv/ug-quota-records.js';
 
 /** Volumes whose counters are read in one batch (2 keys each). */
 export const USAGE_BATCH = 1000;
@@ -38,6 +40,11 @@ export class JuiceFsMetadata implements VolumeMetadata {
   ) {}
 
   private readonly handles = new Map<string, TkvVolume>();
+
+  /** The volumes' native directory quotas, on the same handles. */
+  readonly quotas = new TkvDirQuotas((metaUrl) => this.volume(metaUrl));
+  /** Their JuiceFS 1.4 user and group quotas. */
+  readonly userGroupQuotas = new TkvUserGroupQuotas((metaUrl) => this.volume(metaUrl));
 
   /** The volume's metadata handle (cached: a counters pass asks for every volume every few minutes). */
   volume(metaUrl: string): TkvVolume {
@@ -173,6 +180,7 @@ export function walkOutcome(w: WalkResult, after: { usedSpace: bigint; totalInod
     counters: { usedBytes: after.usedSpace, usedInodes: after.totalInodes },
     mismatch: counterMismatch(w, after),
     directories: w.directories,
+    ...(w.profile ? { profile: w.profile } : {}),
   };
 }
 

@@ -4,7 +4,8 @@
  * the walk (paged, with its own budget and cancellation) gets a deadline, so a hung engine
  * answers {@link DependencyUnavailableError} instead of hanging a request or a pass.
  */
-import { withDeadline } from '../lib/deadline.js';
+import { KvUnavailableError } from '../engines/kv.js';
+import { DependencyUnavailableError, withDeadline } from '../lib/deadline.js';
 import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome, StorageTarget, VolumeRef } from './volume-metadata.js';
 import { isRedisUrl } from './redis/redis-url.js';
 
@@ -23,7 +24,12 @@ export class MetadataRouter implements VolumeMetadata {
 
   private deadline<T>(work: Promise<T>, metaUrl: string, factor = 1): Promise<T> {
     // Named by engine kind only: callers (engineers too) must not learn internal host names.
-    return withDeadline(work, this.timeoutMs * factor, `metadata engine (${metaUrl.split(':')[0]})`);
+    const dependency = `metadata engine (${metaUrl.split(':')[0]})`;
+    // An engine that cannot be reached is the same outage as one that does not answer in time.
+    const reached = work.catch((err: unknown) => {
+      throw unreachable(err) ? new DependencyUnavailableError(dependency, 'could not be reached') : err;
+    });
+    return withDeadline(reached, this.timeoutMs * factor, dependency);
   }
 
   /** Runs a batch call on each layout's share of `volumes`; a share past its deadline fails as a whole. */
@@ -68,4 +74,16 @@ export class MetadataRouter implements VolumeMetadata {
   setLimits(v: VolumeRef, limits: { capacity: bigint; inodes: bigint }): Promise<{ changed: boolean }> {
     return this.deadline(this.for(v.metaUrl).setLimits(v, limits), v.metaUrl);
   }
+}
+
+/** Whether an engine error means nothing answered at all (as opposed to a bad record or a refusal). */
+function unreachable(err: unknown): boolean {
+  if (err instanceof KvUnavailableError) return true;
+  const e = err as { name?: string; message?: string; code?: string };
+  // ioredis: no connection, or it gave up retrying a command while disconnected.
+  return (
+    e?.name === 'MaxRetriesPerRequestError' ||
+    /^Connection is closed|ECONNREFUSED|ECONNRESET|EHOSTUNREACH/.test(e?.message ?? '') ||
+    ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'].includes(e?.code ?? '')
+  );
 }

@@ -135,10 +135,12 @@ export abstract class TreeFixture<Op> {
   }
 
   /** Creates a regular file of `length` bytes with one slice per 64 MiB chunk; returns its inode. */
-  async file(parent: bigint, name: Name, length: bigint | number, opts: { linkable?: boolean } = {}): Promise<bigint> {
+  async file(parent: bigint, name: Name, length: bigint | number, opts: { linkable?: boolean; mtime?: Date } = {}): Promise<bigint> {
     const len = BigInt(length);
     const ino = this.nextIno++;
     const attr = this.attr(TYPE_FILE, 0o644, len, parent, 1);
+    // Files of several ages in one tree (the walk's age buckets); default: the fixture's `now`.
+    if (opts.mtime) attr.mtime = BigInt(Math.floor(opts.mtime.getTime() / 1000));
     this.account(parent, TYPE_FILE, len);
     this.usedSpace += align4K(len);
     this.totalInodes += 1n;

@@ -4,7 +4,8 @@
  * the Redis walk (SCAN/HSCAN) both collect direct figures and end here, so they return the same
  * {@link WalkResult} and `counterMismatch` applies to both.
  */
-import type { DirectoryUsage } from './volume-metadata.js';
+import type { DirectoryUsage, WalkProfile } from './volume-metadata.js';
+import type { ProfileSlot } from './walk-profile.js';
 import { ROOT_INODE, TRASH_INODE } from './tkv/keys.js';
 import { TYPE_DIR, TYPE_FILE, inodeSpace } from './tkv/records.js';
 
@@ -24,10 +25,12 @@ export interface WalkResult {
   /** Inodes whose parent directory was not found (detached or being deleted). */
   detached: { bytes: bigint; inodes: bigint };
   directories: WalkedDirectory[];
+  /** Set by `WalkProfiler.finish` when the walk was enriched. */
+  profile?: WalkProfile;
 }
 
 /** Accumulated figures of one directory (or of an inode that children point at). */
-export interface DirAcc {
+export interface DirAcc extends ProfileSlot {
   /** Parent directory (0 for the root). */
   parent: bigint;
   /** Seen as a directory (a dentry of type dir, or the root/trash root). */
@@ -58,6 +61,10 @@ export interface LinkedInode {
   length: bigint;
   /** Directories holding a link (positive counts in the inode's parent keys). */
   parents: bigint[];
+  /** For the enrichment (`walk-profile.ts`): modification time (s), one link's name (latin1) and its directory. */
+  mtime?: number;
+  name?: string;
+  nameParent?: bigint;
 }
 
 /** A fresh, empty accumulator. */

@@ -7,6 +7,7 @@ import type { JsonLimits, QuotaRequest, RequestState } from './request-store.js'
 import type { RequestService } from './request-service.js';
 import type { StoredRule } from './rule-store.js';
 import type { RuleService } from './rule-service.js';
+import type { RulePreview, RulePreviewResult } from './rule-preview.js';
 
 const nums = (l: JsonLimits | null) => l && Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v === null ? null : Number(v)]));
 
@@ -44,8 +45,29 @@ const presentRule = (r: StoredRule) => ({
   updatedAt: r.updatedAt.toISOString(),
 });
 
+/** The API shape of a rule preview: both verdicts of every request, and how many changed. */
+const presentPreview = (p: RulePreviewResult) => {
+  const verdict = (v: RulePreviewResult['items'][number]['now']) => ({ approve: v.approve, ruleId: v.approve ? v.ruleId : null, explanation: v.explanation });
+  const changed = (i: RulePreviewResult['items'][number]) => i.now.approve !== i.after.approve || (i.now.approve && i.after.approve && i.now.ruleId !== i.after.ruleId);
+  return {
+    tier: p.tier,
+    ruleId: p.ruleId,
+    since: p.since.toISOString(),
+    until: p.until.toISOString(),
+    truncated: p.truncated,
+    summary: {
+      examined: p.items.length,
+      wouldApprove: p.items.filter((i) => i.after.approve).length,
+      byThisRule: p.items.filter((i) => i.byThisRule).length,
+      newlyApproved: p.items.filter((i) => i.after.approve && !i.now.approve).length,
+      noLongerApproved: p.items.filter((i) => i.now.approve && !i.after.approve).length,
+    },
+    items: p.items.map((i) => ({ request: presentRequest(i.request), now: verdict(i.now), after: verdict(i.after), byThisRule: i.byThisRule, changed: changed(i) })),
+  };
+};
+
 /** Router for /v1/volumes/{id}/quota-requests, /v1/quota-requests and /v1/quota-rules. */
-export function requestRoutes(requests: RequestService, rules: RuleService): Router {
+export function requestRoutes(requests: RequestService, rules: RuleService, preview: RulePreview): Router {
   const r = express.Router();
   r.post('/v1/volumes/:volumeId/quota-requests', requireRole('admin', 'engineer'), async (req, res) => {
     const q = await requests.create(actorOf(req), principalOf(req), String(req.params.volumeId), req.body);
@@ -77,6 +99,10 @@ export function requestRoutes(requests: RequestService, rules: RuleService): Rou
   r.post('/v1/quota-rules', requireRole('admin'), async (req, res) => {
     const { rule } = await rules.save(actorOf(req), req.body);
     res.status(201).location(`/v1/quota-rules/${rule.id}`).json(presentRule(rule));
+  });
+  // A dry run of a rule: judged against the tier's pending and recent requests, nothing saved.
+  r.post('/v1/quota-rules/preview', requireRole('admin'), async (req, res) => {
+    res.json(presentPreview(await preview.preview(principalOf(req), req.body.rule, req.body.replaces)));
   });
   r.get('/v1/quota-rules/:id', requireRole('admin'), async (req, res) => {
     res.json(presentRule(await rules.get(String(req.params.id))));

@@ -6,6 +6,7 @@
  * themselves at `until`, and the revert is enforced and notified like any quota change.
  */
 import type { Knex } from 'knex';
+import { failpoint } from '../lib/failpoints.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { visibleTenants, type Principal } from '../auth/principal.js';
@@ -108,7 +109,10 @@ export class RequestService {
       }
       throw err;
     }
-    if (req.state === 'approved') await this.settle(v.id);
+    if (req.state === 'approved') {
+      failpoint('grant.after-commit');
+      await this.settle(v.id);
+    }
     return req;
   }
 
@@ -129,6 +133,7 @@ export class RequestService {
       this.checkAsk(locked.quota, numbers, usage, { allowLowering: true });
       return this.grant(trx, actor, cur, locked, numbers, until, null, input.comment ?? null);
     });
+    failpoint('grant.after-commit');
     await this.settle(req.volumeId);
     return req;
   }
@@ -227,6 +232,7 @@ export class RequestService {
       });
       if (reverted) {
         n++;
+        failpoint('revert.after-commit');
         await this.settle(g.volumeId);
       }
     }

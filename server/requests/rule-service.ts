@@ -44,13 +44,7 @@ export class RuleService {
 
   /** Creates (no id) or replaces (id) a rule. */
   async save(actor: Actor, input: RuleInput, id?: string): Promise<{ rule: StoredRule; created: boolean }> {
-    const parsed = paramsByKind[input.kind].safeParse(input.params);
-    if (!parsed.success) {
-      throw errors.validation(
-        `params do not fit a ${input.kind} rule`,
-        parsed.error.issues.map((i) => ({ path: `/body/params/${i.path.join('/')}`, message: i.message })),
-      );
-    }
+    const params = parseRuleParams(input);
     return inTransaction(this.db, async (trx) => {
       const before = id ? await findRule(trx, id) : undefined;
       if (id && !before) throw errors.ruleNotFound(id);
@@ -58,7 +52,7 @@ export class RuleService {
         id: id ?? `rul_${ulid().toLowerCase()}`,
         tier: input.tier,
         kind: input.kind,
-        params: parsed.data as Record<string, unknown>,
+        params,
         position: input.position ?? before?.position ?? 100,
         enabled: input.enabled ?? before?.enabled ?? true,
         description: input.description ?? null,
@@ -85,6 +79,18 @@ export class RuleService {
       return before;
     });
   }
+}
+
+/** A rule's params checked against its kind (400 validation_failed naming the fields); saves and previews share it. */
+export function parseRuleParams(input: Pick<RuleInput, 'kind' | 'params'>): Record<string, unknown> {
+  const parsed = paramsByKind[input.kind].safeParse(input.params);
+  if (!parsed.success) {
+    throw errors.validation(
+      `params do not fit a ${input.kind} rule`,
+      parsed.error.issues.map((i) => ({ path: `/body/params/${i.path.join('/')}`, message: i.message })),
+    );
+  }
+  return parsed.data as Record<string, unknown>;
 }
 
 const image = (r: StoredRule) => ({ tier: r.tier, kind: r.kind, params: r.params, position: r.position, enabled: r.enabled, description: r.description });

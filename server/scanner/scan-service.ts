@@ -4,6 +4,7 @@
  * per-directory results are stored in one transaction when it succeeds.
  */
 import type { Knex } from 'knex';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import type { Principal } from '../auth/principal.js';
@@ -11,7 +12,7 @@ import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import type { Volume } from '../volumes/volume.js';
-import type { VolumeMetadata } from '../meta/volume-metadata.js';
+import type { VolumeMetadata, WalkOutcome } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import {
   failInterruptedScans,
@@ -27,6 +28,13 @@ import {
   latestWalks,
 } from './scan-store.js';
 
+/** What else a successful walk feeds, written in the walk's own success transaction (PostgreSQL only). */
+export interface WalkListener {
+  walkSucceeded(trx: Knex.Transaction, volume: Volume, scanId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void>;
+  /** After that transaction committed: work that reads external systems again (never inside it). */
+  walkCommitted?(volume: Volume): Promise<void>;
+}
+
 /** The actor recorded for changes the walker makes on its own. */
 const SCANNER: Actor = { sub: 'system:scanner', role: 'system' };
 
@@ -41,6 +49,10 @@ export class ScanService {
     private readonly metadata: VolumeMetadata,
     /** Directories stored per walk beyond the top levels (the largest ones; see {@link keptDirectories}). */
     private readonly maxStoredDirectories = 20_000,
+    /** Told of every successful walk inside its success transaction (the insights). */
+    private readonly listener?: WalkListener,
+    /** Walks collect file ages, sizes and types (WALK_ENRICH). */
+    private readonly enrich = true,
   ) {}
 
   /** The latest successful walk of each volume (what enforcement checks the counters against). */
@@ -146,6 +158,7 @@ export class ScanService {
       const outcome = await this.metadata.walk(v, {
         signal,
         throttle,
+        enrich: this.enrich,
         onProgress: (n) => {
           keysRead = n;
           if (Date.now() - lastFlush >= 1000) {
@@ -164,6 +177,7 @@ export class ScanService {
       };
       await inTransaction(this.db, async (trx) => {
         await insertDirectories(trx, scan.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
+        await this.listener?.walkSucceeded(trx, v, scan.id, outcome, new Date());
         await updateScan(trx, scan.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
         await recordAudit(trx, SCANNER, {
           action: 'scan.succeeded',
@@ -175,6 +189,8 @@ export class ScanService {
         });
       });
       if (outcome.mismatch) this.log.warn({ volumeId: v.id, scanId: scan.id, mismatch: jsonBig(outcome.mismatch) }, 'walk totals disagree with counters');
+      // A failure here does not fail the walk, which is recorded; the next walk tries again.
+      await this.listener?.walkCommitted?.(v).catch((err: unknown) => this.log.warn({ err, volumeId: v.id }, 'work after a walk failed'));
     } catch (err) {
       this.log.warn({ err, volumeId: v.id, scanId: scan.id }, 'walk failed');
       const error = (err as Error).message;
@@ -195,6 +211,7 @@ export class ScanService {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof DependencyUnavailableError) throw err; // unreachable or hung: 503 naming it
       throw errors.metadataUnavailable(`could not read the volume's metadata: ${(err as Error).message}`);
     }
   }

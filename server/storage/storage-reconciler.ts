@@ -3,7 +3,7 @@
  * provisioning that fails is rolled back) and compares each volume's storage-side usage with its
  * metadata usage (freeze rules in filer.conf are verified by every enforcement pass instead),
  * telling admins about a large gap (objects without metadata, such as leaked slices awaiting
- * `juicefs gc`, or metadata whose objects are gone).
+ * `juicefs gc`, or metadata whose objects are gone), and finishes storage key rotations.
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -15,6 +15,7 @@ import type { Outbox } from '../notifications/outbox.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { findVolume } from '../volumes/volume-store.js';
 import type { SeaweedStorage } from './seaweedfs/seaweedfs-storage.js';
+import type { StorageCredentials } from './storage-credentials.js';
 
 const RECONCILER: Actor = { sub: 'system:reconciler', role: 'system' };
 /** A volume still provisioning after this long was cut off by a crash (a live create takes seconds). */
@@ -32,6 +33,8 @@ export class StorageReconciler {
     private readonly enforcement: EnforcementService,
     private readonly outbox: Outbox,
     private readonly gapFloor: bigint,
+    /** Finishes key rotations (revokes previous keys after their overlap). */
+    private readonly credentials?: StorageCredentials,
   ) {}
 
   async run(opts: { stuckAfterMs?: number } = {}): Promise<Record<string, number>> {
@@ -43,7 +46,7 @@ export class StorageReconciler {
       if (done.credentials) this.log.warn({ volumeId: v.id }, 'storage keys created while finishing an interrupted onboarding; an admin must hand them over or rotate them');
     }
     if (this.storage) counts.gaps = await this.compareUsage(this.storage);
-    return counts;
+    return this.credentials ? { ...counts, ...(await this.credentials.finishRotations()) } : counts;
   }
 
   /** Stores each bucket's usage next to the volume's counters and reports large gaps. */

@@ -22,7 +22,10 @@ export function tenantRoutes(service: TenantService): Router {
   const r = express.Router();
   r.post('/v1/tenants', requireRole('admin', 'platform'), async (req, res) => {
     const { tenant, created } = await service.create(actorOf(req), req.body);
-    res.status(created ? 201 : 200).json(presentTenant(tenant));
+    res
+      .status(created ? 201 : 200)
+      .location(`/v1/tenants/${tenant.id}`)
+      .json(presentTenant(tenant));
   });
   r.get('/v1/tenants', async (req, res) => {
     const limit = Number(req.query.limit ?? 100);

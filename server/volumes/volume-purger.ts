@@ -4,6 +4,8 @@
  * is idempotent, so a purge cut short is finished by asking again.
  */
 import type { Knex } from 'knex';
+import { failpoint } from '../lib/failpoints.js';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import { recordAudit, type Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
 import { inTransaction } from '../db/database.js';
@@ -31,12 +33,15 @@ export class VolumePurger {
     if (confirm !== v.name) throw errors.validation(`"confirm" must repeat the volume's name ("${v.name}") to purge it`, [{ path: '/body/confirm', message: 'must equal the volume name' }]);
     if (v.storage.bucket) await this.enforcement.releaseStorage(v.id);
     await this.storage?.purge(v);
+    failpoint('purge.after-storage');
     let keysDeleted: number;
     try {
       ({ keysDeleted } = await this.metadata.purge(v));
     } catch (err) {
+      if (err instanceof DependencyUnavailableError) throw err; // unreachable or hung: 503 naming it; purge again later
       throw errors.metadataUnavailable(`could not delete the volume's metadata; purge again to finish: ${(err as Error).message}`);
     }
+    failpoint('purge.after-metadata');
     return inTransaction(this.db, async (trx) => {
       const before = (await findVolume(trx, v.id, { forUpdate: true }))!;
       if (before.state !== 'deleting') return before;

@@ -5,6 +5,7 @@ import { requireRole } from '../http/auth-middleware.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { replayOrThrow, withIdempotencyKey } from '../http/idempotency.js';
 import { actorOf, principalOf } from '../http/request-context.js';
+import { listFleet, type FleetRow, type FleetSort, type FleetState } from './fleet-read-model.js';
 import { presentVolume, type VolumeState } from './volume.js';
 import type { VolumePurger } from './volume-purger.js';
 import type { VolumeService } from './volume-service.js';
@@ -30,6 +31,8 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
     };
     const key = req.header('idempotency-key');
     const out = key ? replayOrThrow(await withIdempotencyKey(db, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run)) : await run();
+    // The volume's own address, on a first create and on a replay alike.
+    res.location(`/v1/volumes/${(out.body as { id: string }).id}`);
     res.status(out.status).json(credentials ? { ...(out.body as object), credentials } : out.body);
   });
 
@@ -46,6 +49,22 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
     res.json({ items: page.map(presentVolume), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null });
   });
 
+  // The admin's fleet table: sorted and filtered in PostgreSQL (a read model), paged by offset.
+  r.get('/v1/fleet', requireRole('admin', 'platform'), async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    const page = await listFleet(db, {
+      tenantIds: q.tenantId ? [q.tenantId] : undefined,
+      state: q.state as FleetState | undefined,
+      engine: q.engine,
+      minPercent: q.minPercent === undefined ? undefined : Number(q.minPercent),
+      sort: (q.sort ?? 'name') as FleetSort,
+      order: q.order === 'desc' ? 'desc' : 'asc',
+      limit: Number(q.limit ?? 50),
+      offset: Number(q.offset ?? 0),
+    });
+    res.json({ items: page.items.map(presentFleetRow), total: page.total });
+  });
+
   r.get('/v1/volumes/:volumeId', async (req, res) => {
     res.json(presentVolume(await service.get(principalOf(req), String(req.params.volumeId))));
   });
@@ -58,4 +77,24 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
     res.json(presentVolume(await purger.purge(actorOf(req), principalOf(req), String(req.params.volumeId), req.body.confirm)));
   });
   return r;
+}
+
+/** A fleet row as the API shows it (counts as JSON numbers, times as ISO strings). */
+function presentFleetRow(f: FleetRow) {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  const num = (n: bigint | null) => (n === null ? null : Number(n));
+  return {
+    id: f.id,
+    tenantId: f.tenantId,
+    name: f.name,
+    engine: f.engine,
+    state: f.state,
+    usedBytes: num(f.usedBytes),
+    hardBytes: num(f.hardBytes),
+    percentOfHard: f.percentOfHard,
+    growthPerDay: f.growthPerDay,
+    graceDeadline: iso(f.graceDeadline),
+    readAt: iso(f.readAt),
+    lastWalkAt: iso(f.lastWalkAt),
+  };
 }

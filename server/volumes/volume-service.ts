@@ -5,6 +5,8 @@
  * `failed`. Each step is its own audited transaction.
  */
 import type { Knex } from 'knex';
+import { failpoint } from '../lib/failpoints.js';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import { ulid } from 'ulid';
 import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
 import { recordAudit, type Actor } from '../audit/audit-log.js';
@@ -19,7 +21,7 @@ import { seedState } from '../enforcement/enforcement-store.js';
 import { checkQuota } from '../quotas/quota-check.js';
 import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
 import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
-import { allocateRedisDb, claimRedisDb } from './redis-db-allocator.js';
+import { allocateRedisDb, assertRedisAnswers, claimRedisDb } from './redis-db-allocator.js';
 import { bucketFor } from '../storage/storage-onboarding.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
@@ -56,6 +58,9 @@ export class VolumeService {
 
     const existing = await this.findRepeat(tenantId, input.name, requestHash);
     if (existing) return { volume: (await this.finishProvisioning(actor, existing)).volume, created: false };
+    // A Redis that does not answer must cost a 503, not one of its databases (the PING is out
+    // here because nothing external is called inside the transaction below).
+    if (engine === 'redis') await assertRedisAnswers(this.config.meta.redisUrl!, this.config.meta.timeoutMs);
 
     let volume: Volume;
     try {
@@ -88,6 +93,7 @@ export class VolumeService {
       }
       throw err;
     }
+    failpoint('onboarding.after-insert');
     const done = await this.finishProvisioning(actor, volume);
     return { volume: done.volume, created: true, credentials: done.credentials };
   }
@@ -110,6 +116,7 @@ export class VolumeService {
       identity = await this.metadata.inspect(metaUrl);
     } catch (err) {
       if (err instanceof NotFormattedError || err instanceof CorruptMetadataError) throw errors.notJuiceFs(err.message);
+      if (err instanceof DependencyUnavailableError) throw err; // unreachable or hung: 503 naming it
       throw errors.metadataUnavailable(`could not read ${redact(metaUrl)}: ${(err as Error).message}`);
     }
     // A limit the volume already enforces stays its hard limit unless the request names one:
@@ -168,6 +175,7 @@ export class VolumeService {
     let credentials: { accessKey: string; secretKey: string } | undefined;
     try {
       const r = await this.provisioner.provision(v);
+      failpoint('onboarding.after-format');
       credentials = r ? r.newCredentials : undefined;
     } catch (err) {
       next = 'failed';

@@ -16,8 +16,12 @@ import { walkRedisVolume } from '../../server/meta/redis/walk.js';
 import { getInteger } from '../../server/meta/tkv/raw-json.js';
 import { CorruptMetadataError, align4K, decodeSlices, encodeAttr } from '../../server/meta/tkv/records.js';
 import { PrefixNotEmptyError, rootAttr } from '../../server/meta/tkv/tkv-volume.js';
-import { counterMismatch } from '../../server/meta/tkv/walk.js';
+import { counterMismatch, walkVolume } from '../../server/meta/tkv/walk.js';
 import { redisAvailable, redisClient } from '../support/redis.js';
+import { MemoryEngine } from '../../server/engines/memory/memory-engine.js';
+import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
+import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
+import { NOW, buildDemoTree } from '../unit/insights/demo-tree.js';
 
 const available = await redisAvailable();
 const DBS = [5, 6, 7, 8, 9] as const;
@@ -391,6 +395,25 @@ describe.skipIf(!available)('JuiceFS Redis layout', () => {
     await expect(walkRedisVolume(redis, { signal: ac.signal })).rejects.toThrow(/abort/i);
     await redis.set(`i${x}`, Buffer.alloc(20));
     await expect(walkRedisVolume(redis)).rejects.toThrow(hexKey(Buffer.from(`i${x}`)));
+  });
+
+  it('enriches the walk exactly as the TKV walk does (ages, sizes, types, series, largest files, hard links)', async () => {
+    const now = Math.floor(NOW.getTime() / 1000);
+    const v = new RedisVolume(r[9]);
+    await v.format({ name: 'vol-prof', storage: 'file', bucket: '/b/' });
+    await buildDemoTree(new RedisFixtureBuilder(r[9], new RedisKeys(), { batchOps: 50 }));
+    const onRedis = await walkRedisVolume(r[9], { scanCount: 7, dirBatch: 3, now, topFiles: 5 });
+    const engine = new MemoryEngine();
+    const tv = new TkvVolume(engine, Buffer.from('prof'));
+    await tv.format({ name: 'vol-prof', storage: 'file', bucket: '/b/' });
+    await buildDemoTree(new FixtureBuilder(engine, tv.keys));
+    const onTkv = await walkVolume(engine, tv.keys, { now, topFiles: 5 });
+    const profiles = (w: typeof onTkv) => new Map(w.directories.map((d) => [d.path, d.profile]));
+    expect(profiles(onRedis)).toEqual(profiles(onTkv));
+    expect(profiles(onRedis).get('/shared/b')!.ageBytes[3]).toBe(400 * 1024 * 1024);
+    // Same five sizes; equal sizes may come in either order.
+    expect(onRedis.profile!.largestFiles.map((f) => f.bytes)).toEqual(onTkv.profile!.largestFiles.map((f) => f.bytes));
+    expect(onRedis.profile!.largestFiles[0]).toEqual(onTkv.profile!.largestFiles[0]);
   });
 
   it('round-trips the 16-byte Redis dir quota value', () => {

@@ -186,6 +186,35 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect(audit.stdout).toMatch(/volume\.created\s+volume\//);
   });
 
+  it('fit: prints the verdict, exits 0 when the write fits and 5 when it would not', async () => {
+    const admin = `Bearer ${t.token('admin', 'root')}`;
+    const v = await request(t.http)
+      .post('/v1/tenants/acme/volumes')
+      .set('authorization', admin)
+      .send({ name: 'ckpts', quota: { softBytes: 80_000_000, hardBytes: 100_000_000 } });
+    const fx = new FixtureBuilder(store, new TkvVolume(store, parseMetaUrl(v.body.metaUrl).prefix).keys);
+    await fx.file(ROOT_INODE, 'step-1000.pt', 50_000_000);
+    await fx.finish();
+    const eve = t.token('engineer', 'eve', ['acme']);
+    const ok = await cli(eve, 'fit', v.body.id, '--bytes', '20MB', '--inodes', '4');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^fits: 20 MB charged at most$/m);
+    expect(ok.stdout).toMatch(/^charged: 20000000 bytes in 4 new inode\(s\)/m);
+    const soft = await cliIn(eve, 'fit', v.body.id, '--bytes', '35MB');
+    expect(soft.code).toBe(0);
+    expect(soft.stdout).toMatch(/^soft limit: crossed; a grace period would start, ending \S+Z$/m);
+    const no = await cli(eve, 'fit', v.body.id, '--bytes', '50MB');
+    expect(no.code).toBe(5);
+    expect(no.stdout).toMatch(/^does not fit: refused by juicefs_capacity, hard_bytes$/m);
+    expect(no.stderr).toContain('the write would not fit');
+    const json = await cliIn(eve, '--json', 'fit', v.body.id, '--bytes', '50MB');
+    expect(json.code).toBe(5);
+    expect(JSON.parse(json.stdout)).toMatchObject({ volumeId: v.body.id, fits: false, write: { bytes: 50_000_000, inodes: 1 } });
+    expect((await cliIn(eve, 'fit', v.body.id)).code).toBe(2);
+    expect((await cliIn(eve, 'fit', v.body.id, '--bytes', 'lots')).code).toBe(2);
+    expect((await cliIn(t.token('engineer', 'mallory', ['beta']), 'fit', v.body.id, '--bytes', '1')).code).toBe(4);
+  });
+
   it('manages rules, shows notifications, templates and jobs', async () => {
     const admin = t.token('admin', 'root');
     const bad = await cliIn(admin, 'rules', 'create', '--tier', 'standard', '--kind', 'percent_increase', '--params', 'fifty');

@@ -64,7 +64,7 @@ describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
     expect(metrics).not.toMatch(/route="unmatched"/);
   });
 
-  it('reports each job\'s last success and failure for alerting', async () => {
+  it("reports each job's last success and failure for alerting", async () => {
     const admin = `Bearer ${t.token('admin')}`;
     const before = (await request(t.http).get('/metrics')).text;
     expect(before).toMatch(/^headroom_job_last_success_timestamp_seconds\{job="counters"\} 0$/m);
@@ -88,7 +88,9 @@ describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
     expect(docs.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
     expect(docs.headers['x-content-type-options']).toBe('nosniff');
     expect(docs.headers['strict-transport-security']).toBeDefined();
-    const api = await request(t.http).get('/v1/tenants').set('authorization', `Bearer ${t.token('admin')}`);
+    const api = await request(t.http)
+      .get('/v1/tenants')
+      .set('authorization', `Bearer ${t.token('admin')}`);
     expect(api.headers['cache-control']).toBe('no-store');
     const denied = await request(t.http).get('/v1/tenants');
     expect(denied.headers['cache-control']).toBe('no-store');

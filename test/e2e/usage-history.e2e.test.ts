@@ -3,6 +3,7 @@
  * preferences; admin-editable templates. Real PostgreSQL, local engine.
  */
 import path from 'node:path';
+import { languages, noticeTypes } from '../../server/notifications/notice.js';
 import { request } from '../support/api.js';
 import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,7 +143,7 @@ describe.skipIf(!pgAvailable())('usage history, forecasts and notice settings', 
   it('lets admins edit templates, refusing unknown variables, and reset them', async () => {
     const list = await request(t.http).get('/v1/notification-templates').set('authorization', admin);
     expect(list.status).toBe(200);
-    expect(list.body.items).toHaveLength(24); // 12 types, 2 languages
+    expect(list.body.items).toHaveLength(noticeTypes.length * languages.length); // every type, in each language
     const body = { subject: '[storage] {{volumeName}} is frozen', text: 'Frozen: {{reasonText}}. {{requestUrl}}', html: '<p>Frozen: {{reasonText}}</p>' };
     const put = await request(t.http).put('/v1/notification-templates/quota.frozen/en').set('authorization', admin).send(body);
     expect(put.status).toBe(200);

@@ -33,6 +33,9 @@ describe.skipIf(!pgAvailable())('volumes', () => {
       quota: { softBytes: 900, hardBytes: 1000, softInodes: null, hardInodes: null, graceSeconds: 60 },
     });
     expect(first.body.metaUrl).toMatch(/^local:\/\/.+\?prefix=acme-data$/);
+    expect(first.headers.location).toBe(`/v1/volumes/${first.body.id}`);
+    const tenant = await request(t.http).post('/v1/tenants').set('authorization', admin).send({ id: 'located', displayName: 'L', email: 'l@example.com' });
+    expect([tenant.status, tenant.headers.location]).toEqual([201, '/v1/tenants/located']);
     // Its counters were read on creation: usage and enforcement are real from the first minute.
     const usage = await request(t.http).get(`/v1/volumes/${first.body.id}/usage`).set('authorization', admin);
     expect(usage.body).toMatchObject({ usedBytes: 0, usedInodes: 0, state: 'ok' }); // JuiceFS counts no inode for the root

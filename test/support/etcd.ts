@@ -12,6 +12,10 @@ import { canConnect, freePort, requireServer } from './servers.js';
 export interface TestEtcd {
   endpoint: string;
   stop(): Promise<void>;
+  /** SIGKILL, keeping its data (a crash). */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data after {@link kill}. */
+  restart(): Promise<void>;
 }
 
 /** The etcd binary, if installed (`ETCD_BIN` overrides). */
@@ -33,52 +37,57 @@ export async function startEtcd(extraArgs: string[] = []): Promise<TestEtcd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'headroom-etcd-'));
   const client = await freePort();
   const peer = await freePort();
-  const child: ChildProcess = spawn(
-    bin,
-    [
-      '--name',
-      'test',
-      '--data-dir',
-      path.join(dir, 'data'),
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--advertise-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      '--initial-cluster',
-      `test=http://127.0.0.1:${peer}`,
-      '--log-level',
-      'error',
-      '--quota-backend-bytes',
-      String(8 * 1024 ** 3),
-      ...extraArgs,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const deadline = Date.now() + 20_000;
-  while (!(await canConnect('127.0.0.1', client, 200))) {
-    if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`etcd did not start in 20 s: ${stderr}`);
+  const args = [
+    '--name',
+    'test',
+    '--data-dir',
+    path.join(dir, 'data'),
+    '--listen-client-urls',
+    `http://127.0.0.1:${client}`,
+    '--advertise-client-urls',
+    `http://127.0.0.1:${client}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${peer}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${peer}`,
+    '--initial-cluster',
+    `test=http://127.0.0.1:${peer}`,
+    '--log-level',
+    'error',
+    '--quota-backend-bytes',
+    String(8 * 1024 ** 3),
+    ...extraArgs,
+  ];
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const deadline = Date.now() + 20_000;
+    while (!(await canConnect('127.0.0.1', client, 200))) {
+      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${stderr}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`etcd did not start in 20 s: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  await launch();
+  const exit = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
   return {
     endpoint: `127.0.0.1:${client}`,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await exit('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     },
+    kill: () => exit('SIGKILL'),
+    restart: launch,
   };
 }

@@ -35,12 +35,23 @@ export interface TestApp {
 export async function createTestApp(
   env: Record<string, string> = {},
   provisioner?: MetadataProvisioner,
-  opts: { log?: Logger; wrapMetadata?: (real: VolumeMetadata) => VolumeMetadata; poolMax?: number } = {},
+  opts: { log?: Logger; wrapMetadata?: (real: VolumeMetadata) => VolumeMetadata; poolMax?: number; database?: TestDatabase } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(opts.poolMax);
+  // A database on a server of the test's own (test/support/private-pg.ts), or a clone of the template.
+  const database = opts.database ?? (await createTestDatabase(opts.poolMax));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'headroom-app-'));
   // Test receivers listen on loopback: allowed here, refused by default (see outbound-guard tests).
-  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', OUTBOUND_ALLOW: '127.0.0.1,::1', ...env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'silent',
+    SCHEDULER_ENABLED: 'false',
+    OUTBOUND_ALLOW: '127.0.0.1,::1',
+    // High enough that no suite (the fuzz suite sends thousands) trips the limiter it still runs through.
+    RATE_LIMIT_ANONYMOUS: '1000000',
+    RATE_LIMIT_AUTHENTICATED: '1000000',
+    ...env,
+  });
   const healthDb = createDb(database.url, 1);
   const app = buildApp({
     config: config,

@@ -83,6 +83,7 @@ describe('deploy/', () => {
     expect(file).toMatch(/^HEALTHCHECK .*\n.*\/healthz/m);
     expect(file).toMatch(/^CMD \["node", "dist\/server\/main\.js"\]$/m);
     expect(file).toMatch(/npm prune --omit=dev/);
+    expect(file).toMatch(/^COPY --from=build .*\/app\/web\/dist \.\/web\/dist$/m);
   });
 
   it('docker compose: every service has a healthcheck, and Headroom waits for all of them', () => {

@@ -11,8 +11,14 @@
  * commit is not atomic. Callers that write a lot (the fixture builder) batch their own writes.
  */
 import { Etcd3, type ICompare, type IOptions } from 'etcd3';
-import { KvConflictError, KvEngineError, hexKey, type KvEngine, type KvPair, type KvTxn, type ScanOptions, type TxnOptions } from '../kv.js';
+import { KvConflictError, KvEngineError, KvUnavailableError, hexKey, type KvEngine, type KvPair, type KvTxn, type ScanOptions, type TxnOptions } from '../kv.js';
 import { runTxn, toBuffer, TxnBuffer, type TxnSource } from '../txn-buffer.js';
+
+/**
+ * What etcd3 says when no etcd answered: its gRPC connect/unavailable errors, and the circuit
+ * breaker it opens after a few of them (until it half-opens and tries again).
+ */
+const UNREACHABLE = /GRPCConnectFailed|GRPCUnavailable|circuit breaker is open|No connection established|ECONNREFUSED|ECONNRESET|EHOSTUNREACH/i;
 
 /** Options of the etcd engine. */
 export interface EtcdEngineOptions {
@@ -58,7 +64,8 @@ export class EtcdEngine implements KvEngine {
       return await fn();
     } catch (err) {
       if (err instanceof KvConflictError || err instanceof KvEngineError) throw err;
-      throw new KvEngineError(`etcd ${what} failed: ${(err as Error).message}`, { cause: err });
+      const Failure = UNREACHABLE.test(`${(err as Error).name} ${(err as Error).message}`) ? KvUnavailableError : KvEngineError;
+      throw new Failure(`etcd ${what} failed: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -10,10 +10,20 @@ import { formatOrAccept, identityOf, limitsOf, onlyUsage, readCountersInBatch, w
 import { parseRedisUrl, type RedisLocation } from './redis-url.js';
 import { RedisVolume } from './redis-volume.js';
 import { walkRedisVolume } from './walk.js';
+import { RedisWatch, type WatchLog } from '../../lib/redis-watch.js';
+import { RedisDirQuotas } from './quota-records.js';
+import { RedisUserGroupQuotas } from './ug-quota-records.js';
 
 /** {@link VolumeMetadata} over Redis. */
 export class RedisMetadata implements VolumeMetadata {
   private readonly clients = new Map<string, Redis>();
+  /** One outage log per server, shared by its databases' clients (see lib/redis-watch.ts). */
+  private readonly watches = new Map<string, RedisWatch>();
+
+  /** The volumes' native directory quotas, on the same clients. */
+  readonly quotas = new RedisDirQuotas((metaUrl) => this.volume(metaUrl));
+  /** Their JuiceFS 1.4 user and group quotas. */
+  readonly userGroupQuotas = new RedisUserGroupQuotas((metaUrl) => this.volume(metaUrl));
 
   constructor(
     private readonly defaults: FormatDefaults,
@@ -25,6 +35,8 @@ export class RedisMetadata implements VolumeMetadata {
      * still fail in the end instead of piling up forever.
      */
     private readonly timeoutMs = 1500,
+    /** Where outages of a Redis server are logged (once each); none = listeners only. */
+    private readonly log?: WatchLog,
   ) {}
 
   /** The volume handle of a Redis meta URL. */
@@ -46,6 +58,9 @@ export class RedisMetadata implements VolumeMetadata {
         connectTimeout: 5000,
         commandTimeout: this.timeoutMs * 4,
       });
+      let watch = this.watches.get(loc.server);
+      if (!watch) this.watches.set(loc.server, (watch = new RedisWatch(this.log, `metadata engine at ${loc.server}`)));
+      watch.watch(client);
       this.clients.set(key, client);
     }
     return new RedisVolume(client);

@@ -32,7 +32,8 @@
  */
 import type { Redis } from 'ioredis';
 import { hexKey } from '../../engines/kv.js';
-import { TYPE_DIR, attrSummary, decodeDentry, inodeSpace } from '../tkv/records.js';
+import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry, inodeSpace } from '../tkv/records.js';
+import { WalkProfiler } from '../walk-profile.js';
 import type { WalkResult } from '../walk-rollup.js';
 import { ROOT_INODE, RedisKeys, TRASH_INODE } from './keys.js';
 import { decodeDecimal } from './records.js';
@@ -53,6 +54,11 @@ export interface RedisWalkOptions {
   onProgress?: (keysRead: number) => void;
   /** Awaited after each round trip with the number of items it read: the hook for a read budget. */
   throttle?: (keys: number) => Promise<void>;
+  /** Collect ages, sizes, types and the largest files (`walk-profile.ts`; default true). */
+  enrich?: boolean;
+  /** The enrichment's clock (seconds) and largest-files bound; tests pin them. */
+  now?: number;
+  topFiles?: number;
 }
 
 /** One directory being listed. */
@@ -70,6 +76,8 @@ interface Listing {
 interface ChildRef {
   dir: Listing;
   ino: bigint;
+  /** The dentry's name (the enrichment's file type, series, largest files). */
+  name: Buffer;
 }
 
 type PipelineReply = [Error | null, unknown];
@@ -102,6 +110,8 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
     return a;
   };
   const listed = new Set<bigint>(); // directories already listed: SCAN may repeat a key
+  // Redis hands a file's name and attr over together, so the enrichment needs no join here.
+  const profiler = opts.enrich === false ? undefined : new WalkProfiler(opts.now ?? Math.floor(Date.now() / 1000), opts.topFiles ?? 100, dirs, acc);
   /** Inodes with links in several directories, by inode: handed to rollUp. */
   const multi = new Map<bigint, LinkedInode>();
   let keysRead = 0;
@@ -131,13 +141,13 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
     if (refs.length === 0) return 0;
     const attrKeys = refs.map((r) => keys.attr(r.ino));
     const values = await mget(attrKeys);
-    const linked: Array<{ ref: ChildRef; type: number; length: bigint }> = [];
+    const linked: Array<{ ref: ChildRef; type: number; length: bigint; mtime: number }> = [];
     refs.forEach((ref, i) => {
       const v = values[i];
       if (!v) return; // unlinked between the HSCAN and the MGET: gone from the counters too
       const a = attrSummary(v, hexKey(attrKeys[i]!));
       if (a.parent === 0n) {
-        linked.push({ ref, type: a.type, length: a.length });
+        linked.push({ ref, type: a.type, length: a.length, mtime: a.mtime });
         return;
       }
       // Counted in its own parent only. nlink > 1 with a real parent is a v0.17 hard link.
@@ -146,7 +156,9 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
         if (ref.dir.counted.has(ref.ino)) return;
         ref.dir.counted.add(ref.ino);
       }
-      addDirectChild(acc(ref.dir.ino), a.type, a.length);
+      const d = acc(ref.dir.ino);
+      addDirectChild(d, a.type, a.length);
+      if (a.type === TYPE_FILE) profiler?.file(ref.dir.ino, ref.name.toString('latin1'), a.length, a.mtime, d);
     });
     if (linked.length === 0) return values.length;
     // One HGETALL per distinct hard-linked inode, pipelined. Fields are decimal, so the string
@@ -165,10 +177,10 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
       home.set(inos[i]!, parents.length === 1 ? parents[0] : undefined);
       if (parents.length > 1 && !multi.has(inos[i]!)) {
         const l = attrOf.get(inos[i]!)!;
-        multi.set(inos[i]!, { ino: inos[i]!, type: l.type, length: l.length, parents });
+        multi.set(inos[i]!, { ino: inos[i]!, type: l.type, length: l.length, parents, mtime: l.mtime, name: l.ref.name.toString('latin1'), nameParent: l.ref.dir.ino });
       }
     });
-    for (const { ref, type, length } of linked) {
+    for (const { ref, type, length, mtime } of linked) {
       // Links in several directories: counted by rollUp in each, once in the total.
       if (multi.has(ref.ino)) continue;
       const h = home.get(ref.ino);
@@ -178,6 +190,7 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
       if (ref.dir.counted.has(ref.ino)) continue;
       ref.dir.counted.add(ref.ino);
       addDirectChild(acc(target), type, length);
+      if (type === TYPE_FILE && target !== 0n) profiler?.file(target, ref.name.toString('latin1'), length, mtime);
     }
     return values.length + inos.length;
   };
@@ -216,7 +229,7 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
             child.name = name;
             addDirectChild(dir, TYPE_DIR, 4096n);
           } else {
-            refs.push({ dir: l, ino: d.ino });
+            refs.push({ dir: l, ino: d.ino, name });
           }
         }
         l.cursor = next;
@@ -244,7 +257,8 @@ export async function walkRedisVolume(redis: Redis, opts: RedisWalkOptions = {})
     while (queue.length >= dirBatch || (cursor === '0' && queue.length > 0)) await listDirs(queue.splice(0, dirBatch));
   } while (cursor !== '0');
 
-  return rollUp(dirs, keysRead, detachedExtra, multi.values());
+  const result = rollUp(dirs, keysRead, detachedExtra, multi.values());
+  return profiler ? profiler.finish(result, multi.values()) : result;
 
   /**
    * Space of the sustained inodes of every session (HEAD `allSessions`, and the unprefixed v0.17

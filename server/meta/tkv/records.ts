@@ -110,7 +110,7 @@ export function decodeAttr(v: Uint8Array, keyHex: string): Attr {
 }
 
 /** Just the fields a walk needs, read without building an object per field. */
-export function attrSummary(v: Uint8Array, keyHex: string): { type: number; nlink: number; length: bigint; parent: bigint } {
+export function attrSummary(v: Uint8Array, keyHex: string): { type: number; nlink: number; length: bigint; parent: bigint; mtime: number } {
   const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   if (b.length < 63) throw new CorruptMetadataError(keyHex, `attr value is ${b.length} bytes, expected at least 63`);
   return {
@@ -118,6 +118,8 @@ export function attrSummary(v: Uint8Array, keyHex: string): { type: number; nlin
     nlink: b.readUInt32BE(47),
     length: b.readBigUInt64BE(51),
     parent: b.length >= 71 ? b.readBigUInt64BE(63) : 0n,
+    /** Seconds since the epoch (the walk's age buckets). */
+    mtime: Number(b.readBigInt64BE(23)),
   };
 }
 

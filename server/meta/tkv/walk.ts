@@ -17,7 +17,9 @@
  */
 import type { KvEngine } from '../../engines/kv.js';
 import { ROOT_INODE, TRASH_INODE, parseInodeKey, type VolumeKeys } from './keys.js';
-import { TYPE_DIR, attrSummary, decodeDentry } from './records.js';
+import { TYPE_DIR, TYPE_FILE, attrSummary, decodeDentry } from './records.js';
+import { NameAttrJoin } from '../walk-file-names.js';
+import { WalkProfiler, fileSpace } from '../walk-profile.js';
 import { addDirectChild, newAcc, rollUp, type DirAcc, type LinkedInode, type WalkedDirectory, type WalkResult } from '../walk-rollup.js';
 
 /** Walk options. */
@@ -33,6 +35,11 @@ export interface WalkOptions {
   throttle?: (keys: number) => Promise<void>;
   /** Expected inode count (the counter), used to pick the partition width. */
   expectedInodes?: bigint;
+  /** Collect ages, sizes, types and the largest files (`walk-profile.ts`; default true). */
+  enrich?: boolean;
+  /** The enrichment's clock (seconds) and largest-files bound; tests pin them. */
+  now?: number;
+  topFiles?: number;
 }
 
 export type { WalkedDirectory, WalkResult };
@@ -48,6 +55,31 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
   let keysRead = 0;
   const linked: LinkedInode[] = [];
   const offset = keys.p.length;
+  const profiler = opts.enrich === false ? undefined : new WalkProfiler(opts.now ?? Math.floor(Date.now() / 1000), opts.topFiles ?? 100, dirs, acc);
+  // A file's name is in its parent's partition, its attr in its own: whichever half comes first
+  // waits in `join` for the other. Keyed by the inode as a number (file inodes are allocated
+  // from 2, far below 2^53). Hard-linked inodes take the first name that comes by.
+  const join = new NameAttrJoin();
+  const linkedByIno = new Map<number, LinkedInode>();
+  /** A regular file's attr under `parent`: its figures now, its name when it comes. */
+  const fileAttr = (ino: bigint, parent: bigint, length: bigint, mtime: number, slot?: DirAcc) => {
+    if (!profiler) return;
+    const bytes = fileSpace(length);
+    profiler.attr(parent, bytes, mtime, slot);
+    const name = join.attr(Number(ino), bytes, mtime);
+    if (name !== undefined) profiler.named(parent, name, bytes, mtime, slot);
+  };
+  /** A regular file's dentry in `parent`. */
+  const fileName = (key: number, parent: bigint, name: string) => {
+    const l = linkedByIno.size ? linkedByIno.get(key) : undefined;
+    if (l) {
+      l.name ??= name;
+      l.nameParent ??= parent;
+      return;
+    }
+    const a = join.name(key, name);
+    if (a) profiler!.named(parent, name, a.bytes, a.mtime);
+  };
 
   /** Adds one child inode to its parent's direct figures. */
   const addChild = (parent: bigint, type: number, length: bigint) => {
@@ -56,12 +88,22 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
 
   const readPartition = async (start: Buffer, end: Buffer) => {
     // A hard-linked inode waits for its parent keys, which follow its attr in key order.
-    let pending: { ino: bigint; type: number; length: bigint; parents: bigint[] } | undefined;
+    let pending: { ino: bigint; type: number; length: bigint; mtime: number; parents: bigint[] } | undefined;
     const flush = () => {
       if (pending) {
         // No positive parent key: filed under 0, i.e. detached. One: an ordinary child.
-        if (pending.parents.length > 1) linked.push({ ino: pending.ino, type: pending.type, length: pending.length, parents: pending.parents });
-        else addChild(pending.parents[0] ?? 0n, pending.type, pending.length);
+        if (pending.parents.length > 1) {
+          const l: LinkedInode = { ino: pending.ino, type: pending.type, length: pending.length, parents: pending.parents, mtime: pending.mtime };
+          linked.push(l);
+          if (profiler && pending.type === TYPE_FILE) {
+            linkedByIno.set(Number(l.ino), l);
+            l.name = join.takeName(Number(l.ino));
+            if (l.name !== undefined) l.nameParent = l.parents[0];
+          }
+        } else {
+          addChild(pending.parents[0] ?? 0n, pending.type, pending.length);
+          if (pending.type === TYPE_FILE && pending.parents[0] !== undefined) fileAttr(pending.ino, pending.parents[0], pending.length, pending.mtime);
+        }
       }
       pending = undefined;
     };
@@ -87,8 +129,12 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
             d.parent = ino === ROOT_INODE ? 0n : a.parent;
           }
           if (ino === ROOT_INODE || ino === TRASH_INODE) break; // not counted by JuiceFS either
-          if (a.parent === 0n && a.type !== TYPE_DIR) pending = { ino, type: a.type, length: a.length, parents: [] };
-          else addChild(a.parent, a.type, a.length);
+          if (a.parent === 0n && a.type !== TYPE_DIR) pending = { ino, type: a.type, length: a.length, mtime: a.mtime, parents: [] };
+          else {
+            const d = acc(a.parent);
+            addDirectChild(d, a.type, a.length);
+            if (a.type === TYPE_FILE) fileAttr(ino, a.parent, a.length, a.mtime, d);
+          }
           break;
         }
         case 'parent': {
@@ -99,6 +145,10 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
           if (value.length > 0 && value[0] === TYPE_DIR) {
             const child = decodeDentry(value, k.toString('hex')).ino;
             acc(child).name = Buffer.from(parsed.name);
+          } else if (profiler && value.length > 0 && value[0] === TYPE_FILE) {
+            // The child inode straight from the 9-byte value (no hex key unless it is malformed).
+            const ino = value.length === 9 ? readU32(value, 1) * 4294967296 + readU32(value, 5) : Number(decodeDentry(value, k.toString('hex')).ino);
+            fileName(ino, parsed.ino, parsed.name.toString('latin1'));
           }
           break;
         }
@@ -122,8 +172,11 @@ export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkO
     }
   });
   await Promise.all(workers);
-  return rollUp(dirs, keysRead, undefined, linked);
+  const result = rollUp(dirs, keysRead, undefined, linked);
+  return profiler ? profiler.finish(result, linked) : result;
 }
+
+const readU32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
 /** 256 partitions, or 65,536 when the volume is big enough that 256 would be too coarse. */
 function partitionsFor(keys: VolumeKeys, expectedInodes: bigint): Array<[Buffer, Buffer]> {

@@ -5,7 +5,7 @@
  * `/etc/seaweedfs/filer.conf` over the filer's HTTP API (read-modify-write, verified by reading
  * back, re-applied by the reconciler when someone else's write loses ours).
  */
-import { CreateAccessKeyCommand, CreateUserCommand, DeleteUserPolicyCommand, IAMClient, ListAccessKeysCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserPolicyCommand, IAMClient, ListAccessKeysCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { parseFilerConf, readOnlyPrefixes, withFrozen } from '../filer-conf.js';
 
@@ -142,6 +142,26 @@ export class SeaweedStorage {
       ],
     };
     await this.iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'headroom-buckets', PolicyDocument: JSON.stringify(policy) }));
+  }
+
+  /** The access key ids identity `name` holds (none when it does not exist). */
+  async accessKeys(name: string): Promise<string[]> {
+    try {
+      const listed = await this.iam.send(new ListAccessKeysCommand({ UserName: name }));
+      return (listed.AccessKeyMetadata ?? []).map((k) => k.AccessKeyId!).filter(Boolean);
+    } catch (err) {
+      if (/^NoSuchEntity/.test((err as { name?: string }).name ?? '')) return [];
+      throw err;
+    }
+  }
+
+  /** Revokes one access key of identity `name`; an unknown key counts as revoked (idempotent). */
+  async deleteAccessKey(name: string, accessKey: string): Promise<void> {
+    try {
+      await this.iam.send(new DeleteAccessKeyCommand({ UserName: name, AccessKeyId: accessKey }));
+    } catch (err) {
+      if (!/^NoSuchEntity/.test((err as { name?: string }).name ?? '')) throw err;
+    }
   }
 
   /**

@@ -129,7 +129,7 @@ describe.skipIf(!available)('enforcement leadership across instances (PostgreSQL
     expect(run.counts.volumes).toBeGreaterThanOrEqual(3);
     const list = await request(a.http).get('/v1/jobs').set('authorization', admin);
     expect(list.status).toBe(200);
-    expect(list.body.items.map((j: { name: string }) => j.name)).toEqual(['counters', 'enforce', 'reconcile', 'walks']);
+    expect(list.body.items.map((j: { name: string }) => j.name)).toEqual(['counters', 'enforce', 'reconcile', 'walks', 'digest']);
     expect(list.body.items[1].lastRuns[0].id).toBe(run.id);
     const engineer = `Bearer ${a.token('engineer', 'e', ['acme'])}`;
     await request(a.http).get('/v1/jobs').set('authorization', engineer).expect(403);

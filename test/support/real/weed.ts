@@ -43,6 +43,14 @@ export interface TestWeed {
   dir: string;
   /** Kills the process (its own PID only) and removes {@link dir}. */
   stop(): Promise<void>;
+  /** Stops the process (`signal`, SIGKILL after 10 s) and keeps its data: SeaweedFS is down. */
+  halt(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts it again on the same ports and data after {@link halt}; resolves once it is ready as
+   * after {@link startWeed}, writes included (a restarted master holds allocation for a while,
+   * and until then the filer cannot store filer.conf).
+   */
+  restart(): Promise<void>;
 }
 
 /** `weed version` of the built binary (e.g. "version 30GB 4.53 linux amd64"), or undefined. */
@@ -147,30 +155,40 @@ export async function startWeed(): Promise<TestWeed> {
     `-s3.config=${s3Config}`,
     '-s3.iam.readOnly=false',
   ];
-  const child: ChildProcess = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8000));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const launch = (): ChildProcess => {
+    const c = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout?.on('data', keep);
+    c.stderr?.on('data', keep);
+    return c;
+  };
+  let child = launch();
 
-  const stop = async (): Promise<void> => {
+  const halt = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      child.kill(signal);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
       }
     }
-    // The in-process gRPC sockets SeaweedFS registers for these exact ports (named by port).
+    // The in-process gRPC sockets SeaweedFS registers for these exact ports (named by port), and
+    // the local sockets: a restart must find their paths free.
     const sockets = [
       ['master', master],
       ['volume', volume],
       ['filer', filer],
       ['s3', s3],
     ].map(([name, p]) => `/tmp/seaweedfs-${name}-grpc-${Number(p) + 10000}.sock`);
-    await Promise.all(sockets.map((s) => rm(s, { force: true })));
+    await Promise.all([...sockets, path.join(dir, 'filer.sock'), path.join(dir, 's3.sock')].map((s) => rm(s, { force: true })));
+  };
+  const stop = async (): Promise<void> => {
+    await halt('SIGTERM');
+    // The readiness client is kept for restarts; declared below, set by the time stop can run.
+    admin.destroy();
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -182,6 +200,11 @@ export async function startWeed(): Promise<TestWeed> {
     secretKey,
     dir,
     stop,
+    halt,
+    restart: async () => {
+      child = launch();
+      await waitReady();
+    },
   };
   const admin = new S3Client({ endpoint: weed.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey }, maxAttempts: 1 });
   const ready = {
@@ -205,8 +228,8 @@ export async function startWeed(): Promise<TestWeed> {
       return ok && answers(`${weed.masterUrl}/col/delete?collection=${WARMUP}`, (r) => r.ok);
     },
   };
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  try {
+  const waitReady = async () => {
+    const deadline = Date.now() + START_TIMEOUT_MS;
     for (const [name, check] of Object.entries(ready)) {
       while (!(await check())) {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`weed exited (${child.exitCode ?? child.signalCode}) before its ${name} was ready:\n${output}`);
@@ -214,11 +237,12 @@ export async function startWeed(): Promise<TestWeed> {
         await new Promise((r) => setTimeout(r, 250));
       }
     }
+  };
+  try {
+    await waitReady();
   } catch (e) {
     await stop();
     throw e;
-  } finally {
-    admin.destroy();
   }
   return weed;
 }

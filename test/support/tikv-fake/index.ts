@@ -44,6 +44,11 @@ export interface FakeTikv {
   split(rawKey: Buffer): void;
   transferLeader(regionId: bigint, storeId: bigint): void;
   setPdStale(stale: boolean): void;
+  /**
+   * PD loses (true) or regains (false) its leader, as during a PD election: members are listed
+   * with no leader, and every region, store and timestamp request is refused ("not leader").
+   */
+  setPdLeaderless(lost: boolean): void;
   injectFault(f: FakeFault): void;
   clearFaults(): void;
   advanceClock(ms: number): void;
@@ -109,6 +114,12 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
     });
   }
   let pdView: FakeRegionInfo[] | undefined;
+  let pdLeaderless = false;
+  const notLeader = () => {
+    const e = new Error('not leader') as grpc.ServiceError;
+    e.code = grpc.status.UNAVAILABLE;
+    return e;
+  };
   const faults: Array<FakeFault & { left: number }> = [];
   const counts = new Map<string, number>();
 
@@ -140,15 +151,17 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
   pd.addService(PdService.service, {
     GetMembers: unary(() => {
       const m = { name: 'pd-1', member_id: '1', client_urls: [`http://127.0.0.1:${pdPort}`], peer_urls: [] };
-      return { header: pdHeader(), members: [m], leader: m };
+      return pdLeaderless ? { header: pdHeader(), members: [m] } : { header: pdHeader(), members: [m], leader: m };
     }, 'GetMembers'),
     GetRegion: unary((req) => {
+      if (pdLeaderless) throw notLeader();
       checkCluster(req);
       const key = decodeKey(req.region_key);
       const r = (pdView ?? regions).find((x) => contains(x, key));
       return r ? { header: pdHeader(), region: regionPb(r), leader: leaderPeer(r) } : { header: pdHeader() };
     }, 'GetRegion'),
     GetStore: unary((req) => {
+      if (pdLeaderless) throw notLeader();
       checkCluster(req);
       const st = stores.find((x) => x.id === u64(req.store_id));
       return st ? { header: pdHeader(), store: { id: s(st.id), address: st.address } } : { header: { ...pdHeader(), error: { type: 1, message: `invalid store ID ${req.store_id}, not found` } } };
@@ -157,6 +170,8 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
       stream.on('data', (req: any) => {
         counts.set('Tso', (counts.get('Tso') ?? 0) + 1);
         const count = Math.max(1, Number(req.count ?? 1));
+        // PD's answer without a leader: a header error on the stream (the client retries).
+        if (pdLeaderless) return void stream.write({ header: { ...pdHeader(), error: { type: 1, message: 'not leader' } }, count });
         const ts = tso(count);
         stream.write({ header: pdHeader(), count, timestamp: { physical: s(ts >> 18n), logical: s(ts & 0x3ffffn) } });
       });
@@ -345,6 +360,9 @@ export async function startFakeTikv(opts: FakeTikvOptions = {}): Promise<FakeTik
     transferLeader(regionId, storeId) {
       const r = regions.find((x) => x.id === regionId);
       if (r) r.leaderStoreId = storeId;
+    },
+    setPdLeaderless(lost) {
+      pdLeaderless = lost;
     },
     setPdStale(stale) {
       pdView = stale ? regions.map((r) => ({ ...r })) : undefined;
