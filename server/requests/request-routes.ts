@@ -69,6 +69,9 @@ const presentPreview = (p: RulePreviewResult) => {
 /** Router for /v1/volumes/{id}/quota-requests, /v1/quota-requests and /v1/quota-rules. */
 export function requestRoutes(requests: RequestService, rules: RuleService, preview: RulePreview): Router {
   const r = express.Router();
+  r.post('/v1/volumes/:volumeId/quota-requests/preview', requireRole('admin', 'engineer'), async (req, res) => {
+    res.json(await requests.preview(principalOf(req), String(req.params.volumeId), req.body));
+  });
   r.post('/v1/volumes/:volumeId/quota-requests', requireRole('admin', 'engineer'), async (req, res) => {
     const q = await requests.create(actorOf(req), principalOf(req), String(req.params.volumeId), req.body);
     res.status(201).location(`/v1/quota-requests/${q.id}`).json(presentRequest(q));

@@ -60,8 +60,8 @@ export class RequestService {
     private readonly opts: { ceiling: PlatformCeiling; publicUrl: string },
   ) {}
 
-  /** Files a request; it is granted at once when a rule of the tenant's tier covers it. */
-  async create(actor: Actor, principal: Principal, volumeId: string, input: RequestInput): Promise<QuotaRequest> {
+  /** What filing and deciding a request share: the checks a refused ask fails, and the tier's rules. */
+  private async prepare(principal: Principal, volumeId: string, input: RequestInput) {
     const v = await this.volumes.get(principal, volumeId);
     if (v.state !== 'active') throw errors.volumeNotActive(volumeId, v.state);
     const asked = askedLimits(input);
@@ -71,6 +71,24 @@ export class RequestService {
     this.checkAsk(v.quota, asked, usage);
     const tenant = (await findTenant(this.db, v.tenantId))!;
     const rules = (await listRules(this.db, tenant.tier)).filter((r) => r.enabled).map(toPolicyRule);
+    return { v, asked, until, usage, rules };
+  }
+
+  /**
+   * What filing this request would do, without filing it: refused as filing would refuse it, or
+   * granted at once by a rule (which one, and why), or left for an admin. Writes nothing.
+   */
+  async preview(principal: Principal, volumeId: string, input: RequestInput): Promise<{ wouldApprove: boolean; ruleId: string | null; explanation: string }> {
+    const { v, asked, until, rules } = await this.prepare(principal, volumeId, input);
+    const pending = await pendingRequest(this.db, v.id);
+    if (pending) throw errors.requestPending(v.id, pending.id);
+    const verdict = evaluateRules(rules, { ...asked, until: until ?? undefined }, v.quota, { lastAutoApprovedAt: await lastAutoApproval(this.db, v.id) }, new Date());
+    return { wouldApprove: verdict.approve, ruleId: verdict.approve ? verdict.ruleId : null, explanation: verdict.explanation };
+  }
+
+  /** Files a request; it is granted at once when a rule of the tenant's tier covers it. */
+  async create(actor: Actor, principal: Principal, volumeId: string, input: RequestInput): Promise<QuotaRequest> {
+    const { v, asked, until, usage, rules } = await this.prepare(principal, volumeId, input);
     const now = new Date();
     let req: QuotaRequest;
     try {

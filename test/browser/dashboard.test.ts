@@ -167,6 +167,11 @@ describe.runIf(run)('web dashboard in Chromium', () => {
     await engineer.getByLabel('Until (date)').fill(until);
     await engineer.getByLabel('Why you need it').fill('training run this week');
     expect(await text(engineer, '.preview')).toMatch(/An admin will see: checkpoints, now 110 MB used of 100 MB, asking for hard 200 MB, soft 150 MB until .*, because “training run this week”/);
+    // Before sending, the API's preview says a rule grants it at once.
+    await engineer
+      .getByTestId('preview-verdict')
+      .getByText(/^A rule grants this at once: approved by rule/)
+      .waitFor();
     await axeClean(engineer, 'request form');
     await engineer.getByRole('button', { name: 'Send the request' }).click();
     await engineer.getByRole('status').waitFor();
@@ -180,6 +185,10 @@ describe.runIf(run)('web dashboard in Chromium', () => {
     await engineer.goto(`${base}/ui/volumes/${ids.datasets}/request`);
     await engineer.getByLabel('New hard limit for space').fill('0.15');
     await engineer.getByLabel('Why you need it').fill('the new corpus is bigger');
+    await engineer
+      .getByTestId('preview-verdict')
+      .getByText(/^No rule covers this; an admin decides/)
+      .waitFor();
     await engineer.getByRole('button', { name: 'Send the request' }).click();
     await engineer.getByText(/^Sent to an admin/).waitFor();
 

@@ -72,6 +72,8 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect(why.stdout).toContain('state: frozen (hard_bytes_reached)');
     expect(why.stdout).toMatch(/- Ask for more room/);
 
+    const dry = await cliIn(eve, 'request', volumeId, '--hard', '200MB', '--reason', 'new dataset', '--dry-run');
+    expect([dry.code, dry.stdout]).toEqual([0, expect.stringMatching(/^would wait for an admin: /)]);
     const ask = await cli(eve, 'request', volumeId, '--hard', '200MB', '--reason', 'new dataset');
     expect(ask.code).toBe(0);
     const id = /^(qrq_[0-9a-z]+): pending/m.exec(ask.stdout)?.[1];

@@ -23,10 +23,15 @@ export const requestCommands: Command[] = [
     name: 'request',
     args: ['<volumeId>'],
     summary: 'Ask for more room; a rule may approve it at once, or it waits for an admin.',
-    options: { ...limitOptions, reason: { type: 'string' }, until: { type: 'string' } },
-    optionHelp: [...limitHelp, '--reason TEXT   required', '--until ISO     a temporary grant, reverted then'],
+    options: { ...limitOptions, reason: { type: 'string' }, until: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    optionHelp: [...limitHelp, '--reason TEXT   required', '--until ISO     a temporary grant, reverted then', '--dry-run       say what filing would do, file nothing'],
     async run(ctx) {
       const body = { ...limitsFrom(ctx.values), reason: required(ctx, 'reason'), ...(ctx.values.until ? { until: ctx.values.until } : {}) };
+      if (ctx.values['dry-run']) {
+        const p = await ctx.api.call('POST', `/v1/volumes/${encodeURIComponent(ctx.args[0]!)}/quota-requests/preview`, body);
+        emit(ctx, p, () => ctx.out(`${p.wouldApprove ? `would be approved at once by rule ${p.ruleId}` : 'would wait for an admin'}: ${p.explanation}`));
+        return;
+      }
       const r = await ctx.api.call('POST', `/v1/volumes/${encodeURIComponent(ctx.args[0]!)}/quota-requests`, body);
       emit(ctx, r, () => showRequest(ctx, r));
     },

@@ -793,6 +793,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/volumes/{volumeId}/quota-requests/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What filing this request would do, without filing it (writes nothing). Refused exactly as filing would be; otherwise says whether a rule grants it at once, and which. */
+        post: operations["previewQuotaRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/quota-requests": {
         parameters: {
             query?: never;
@@ -3977,6 +3996,50 @@ export interface operations {
             415: components["responses"]["Problem"];
             422: components["responses"]["Problem"];
             429: components["responses"]["RateLimited"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    previewQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotaRequestInput"];
+            };
+        };
+        responses: {
+            /** @description The verdict */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Granted at once by a rule of the tenant's tier */
+                        wouldApprove: boolean;
+                        /** @description The rule that would grant it */
+                        ruleId: string | null;
+                        /** @description Why, in the words the request would carry */
+                        explanation: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Problem"];
         };
     };
     listQuotaRequests: {

@@ -1,9 +1,9 @@
 /**
- * Ask for more room. The API has no dry run, so before sending the form says how a request is
- * decided (a rule of the tenant's tier grants it at once, else an admin) and shows exactly what
- * the admin will see; after sending it shows the outcome the API decided.
+ * Ask for more room. Before sending, the form asks the API's preview what filing would do (a rule
+ * of the tenant's tier grants it at once, an admin decides, or it would be refused) and shows
+ * exactly what the admin will see; after sending it shows the outcome the API decided.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type QuotaRequestInput, type QuotaRequestRecord, type Usage, type Volume } from '../api/client';
 import { useCaller } from '../caller';
 import { Status } from '../components/common';
@@ -37,6 +37,25 @@ export function RequestForm({ id }: { id: string }) {
     ...(inodes.trim() !== '' && { hardInodes: Math.round(Number(inodes)) }),
     ...(temporary && until && { until: new Date(`${until}T23:59:59Z`).toISOString() }),
   };
+  // The preview follows the form, a moment after the last keystroke (it writes nothing).
+  const [verdict, setVerdict] = useState<{ kind: 'granted' | 'queued' | 'refused'; text: string } | undefined>();
+  const previewBody = JSON.stringify(body);
+  useEffect(() => {
+    if (body.reason.length < 3 || (body.hardBytes === undefined && body.softBytes === undefined && body.hardInodes === undefined)) {
+      setVerdict(undefined);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      api<{ wouldApprove: boolean; explanation: string }>(caller.token, 'POST', `/v1/volumes/${id}/quota-requests/preview`, JSON.parse(previewBody))
+        .then((v) => live && setVerdict({ kind: v.wouldApprove ? 'granted' : 'queued', text: v.explanation }))
+        .catch((err: unknown) => live && setVerdict({ kind: 'refused', text: err instanceof ApiError ? err.message : String(err) }));
+    }, 300);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [previewBody, id, caller.token]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setFailure(undefined);
@@ -109,7 +128,17 @@ export function RequestForm({ id }: { id: string }) {
             </label>
             <div className="preview" aria-live="polite">
               <h2>{t('previewTitle')}</h2>
-              <p>{t('previewRule')}</p>
+              {verdict ? (
+                <p className={`verdict verdict-${verdict.kind}`} data-testid="preview-verdict">
+                  {verdict.kind === 'granted'
+                    ? t('previewGranted', { explanation: verdict.text })
+                    : verdict.kind === 'queued'
+                      ? t('previewQueued', { explanation: verdict.text })
+                      : t('previewRefused', { message: verdict.text })}
+                </p>
+              ) : (
+                <p>{t('previewRule')}</p>
+              )}
               <p>
                 {t('previewAdmin', {
                   volume: volume.data?.name ?? id,
