@@ -203,7 +203,6 @@ export function buildApp(r: AppResources) {
     opts: { ...c.enforcement, publicUrl: c.publicUrl, storageLayer: !!storageFreeze },
     registry: metrics.registry,
   });
-  const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl });
   const rules = new RuleService(r.db);
   // Dry runs of rule edits: the tier's pending and recent requests judged with and without the rule.
   const rulePreview = new RulePreview({ db: r.db, tenants, volumes });
@@ -223,6 +222,8 @@ export function buildApp(r: AppResources) {
   });
   const directoryQuotas = new DirectoryQuotaService({ store: dirQuotaStore, volumes, metadata: dirQuotaMeta, applier: dirQuotaApplier, enforcer: dirQuotaEnforcer, ceiling: c.quotas });
   const dirQuotaMaintenance = new DirectoryQuotaMaintenance({ store: dirQuotaStore, metadata: dirQuotaMeta }, directoryQuotas);
+  // Quota requests for volumes and for directory quotas (a directory's grant goes through its service).
+  const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl }, directoryQuotas);
 
   // A command to a paused lease Redis times out (the run records it) instead of hanging the pass.
   const leaseCommandTimeout = Math.max(500, Math.floor(c.jobs.leaseTtlMs / 4));

@@ -107,6 +107,11 @@ export class DirectoryQuotaEnforcer {
     }
   }
 
+  /** Decides one quota now, as a pass would (a granted request unfreezes at once, not at the next pass). */
+  async recheck(q: DirectoryQuota): Promise<void> {
+    await this.page([q], { evaluated: 0, changed: 0, unknown: 0, drifts: 0 });
+  }
+
   private async page(page: DirectoryQuota[], report: PassReport): Promise<void> {
     const refs = new Map<string, VolumeRef | undefined>();
     for (const q of page) if (!refs.has(q.volumeId)) refs.set(q.volumeId, await this.d.volumeRef(q.volumeId));

@@ -45,5 +45,10 @@ export const dirQuotaErrors = {
       `directory quota "${id}" has no admin freeze (it is ${state}); a freeze by policy ends when usage falls below the soft limit minus the margin, or when its quota is raised`,
     ),
   takeOverNeedsAdmin: () => new ApiError(403, 'forbidden', 'Not allowed', 'only an admin can take over a quota set outside Headroom'),
+  /** The twin of the volumes' `request_pending`: one pending request per directory quota. */
+  requestPending: (id: string, pendingId: string) =>
+    new ApiError(409, 'request_pending', 'A request is already pending', `directory quota "${id}" already has a pending request (${pendingId}); cancel it or wait for the decision`, {
+      pendingRequestId: pendingId,
+    }),
   repairNeedsAdmin: () => new ApiError(403, 'forbidden', 'Not allowed', 'only an admin can repair a quota record'),
 };

@@ -38,6 +38,14 @@ export interface UpdateDirectoryQuotaInput {
 
 /** A body limit as a domain limit (null = unlimited). */
 export const big = (x: Limit): bigint | null => (x === null || x === undefined ? null : BigInt(x));
+/** The limits of a create body (absent = unlimited; grace 0 by default). */
+export const quotaOf = (input: Omit<CreateDirectoryQuotaInput, 'path' | 'pathBase64'>): Quota => ({
+  softBytes: big(input.softBytes),
+  hardBytes: big(input.hardBytes),
+  softInodes: big(input.softInodes),
+  hardInodes: big(input.hardInodes),
+  graceSeconds: input.graceSeconds ?? 0,
+});
 /** Whether a quota has a hard limit. */
 export const hasHard = (q: Quota) => q.hardBytes !== null || q.hardInodes !== null;
 

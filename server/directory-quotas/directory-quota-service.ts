@@ -8,16 +8,17 @@
 import { ulid } from 'ulid';
 import type { Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
+import type { Db } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { dirQuotaKey, userGroupQuotaKey, type DirQuotaMetadata, type DirQuotaRecord, type UserGroupKind, type UserGroupQuotaMetadata, type VolumeRef } from '../meta/volume-metadata.js';
 import { checkQuota, type PlatformCeiling } from '../quotas/quota-check.js';
 import type { Quota, Volume } from '../volumes/volume.js';
-import type { DirectoryQuota, QuotaKind } from './directory-quota.js';
+import type { DirectoryQuota, GrantUsage, QuotaKind } from './directory-quota.js';
 import type { DirectoryQuotaApplier } from './directory-quota-applier.js';
 import type { DirectoryQuotaEnforcer } from './directory-quota-enforcer.js';
 import { dirQuotaErrors } from './directory-quota-errors.js';
 import { DirectoryQuotaExistsError, type DirectoryQuotaStore } from './directory-quota-store.js';
-import { big, hasHard, meta, pathOf, type CreateDirectoryQuotaInput, type Limit, type UpdateDirectoryQuotaInput } from './directory-quota-input.js';
+import { big, hasHard, meta, pathOf, quotaOf, type CreateDirectoryQuotaInput, type Limit, type UpdateDirectoryQuotaInput } from './directory-quota-input.js';
 import { presentDirectoryQuota, type DirectoryQuotaView } from './directory-quota-view.js';
 
 export interface DirectoryQuotaDeps {
@@ -30,6 +31,7 @@ export interface DirectoryQuotaDeps {
 }
 
 export { meta, type CreateDirectoryQuotaInput, type UpdateDirectoryQuotaInput };
+const activeOnly = (q: DirectoryQuota | undefined) => (q?.state === 'active' ? q : undefined);
 
 /** Directory quota use cases. */
 export class DirectoryQuotaService {
@@ -100,13 +102,7 @@ export class DirectoryQuotaService {
     input: Omit<CreateDirectoryQuotaInput, 'path' | 'pathBase64'> & { id: number },
   ): Promise<DirectoryQuotaView> {
     const v = await this.activeVolume(principal, volumeId);
-    const quota: Quota = {
-      softBytes: big(input.softBytes),
-      hardBytes: big(input.hardBytes),
-      softInodes: big(input.softInodes),
-      hardInodes: big(input.hardInodes),
-      graceSeconds: input.graceSeconds ?? 0,
-    };
+    const quota = quotaOf(input);
     checkQuota(quota, this.d.ceiling);
     const caps = await meta(() => this.d.metadata.quotaCapabilities(v));
     if (!caps.userGroupQuotas || !this.d.metadata.readUserGroupQuotasMany) throw dirQuotaErrors.nativeUnsupported(caps.userGroupReason ?? 'user/group quotas are not available');
@@ -141,13 +137,7 @@ export class DirectoryQuotaService {
   async create(actor: Actor, principal: Principal, volumeId: string, input: CreateDirectoryQuotaInput): Promise<DirectoryQuotaView> {
     const v = await this.activeVolume(principal, volumeId);
     const path = pathOf(input);
-    const quota: Quota = {
-      softBytes: big(input.softBytes),
-      hardBytes: big(input.hardBytes),
-      softInodes: big(input.softInodes),
-      hardInodes: big(input.hardInodes),
-      graceSeconds: input.graceSeconds ?? 0,
-    };
+    const quota = quotaOf(input);
     checkQuota(quota, this.d.ceiling);
     const caps = await meta(() => this.d.metadata.quotaCapabilities(v));
     if (!caps.dirQuotas && hasHard(quota)) throw dirQuotaErrors.nativeUnsupported(caps.dirReason!);
@@ -235,6 +225,61 @@ export class DirectoryQuotaService {
     });
     const out = await this.d.applier.apply(row);
     return presentDirectoryQuota(out.quota ?? row, { readError: out.error }, !out.quota);
+  }
+
+  /**
+   * A quota as a quota request sees it (the requests feature files, decides and reverts them): the
+   * caller's own quota (engineers: only those they own, else 404), managed and active, and its
+   * usage. Asking for a hard limit where JuiceFS cannot enforce one is refused with the reason.
+   */
+  async requestable(principal: Principal, volumeId: string, id: string, asksHard: boolean): Promise<{ volume: Volume; quota: DirectoryQuota; usage: GrantUsage | null }> {
+    const v = await this.activeVolume(principal, volumeId);
+    const q = await this.visibleQuota(principal, v, id);
+    if (q.state !== 'active') throw dirQuotaErrors.notFound(id);
+    if (!q.managed) throw dirQuotaErrors.unmanaged(id, 'request more room for');
+    if (asksHard && !q.native) throw dirQuotaErrors.nativeUnsupported((await meta(() => this.d.metadata.quotaCapabilities(v))).dirReason ?? 'the volume has no native directory quotas');
+    return { volume: v, quota: q, usage: await this.usageOf(v, q) };
+  }
+
+  /** Usage as a grant judges it: the JuiceFS record's, or the latest walk's without native quotas; null when unknown. */
+  async usageOf(v: VolumeRef, q: DirectoryQuota): Promise<GrantUsage | null> {
+    if (!q.native) return q.walkUsage && { bytes: q.walkUsage.bytes, inodes: q.walkUsage.inodes };
+    const rec = (await this.records(v, [q])).get(q.id);
+    return rec && !(rec instanceof Error) ? { bytes: rec.usedSpace, inodes: rec.usedInodes } : null;
+  }
+
+  /** The active quota a request is for (approvals and reverts: admins and the system), or undefined when it is gone. */
+  async findForGrant(tenantId: string, id: string): Promise<DirectoryQuota | undefined> {
+    return activeOnly(await this.d.store.find(tenantId, id));
+  }
+
+  /** The same, locked in the caller's transaction (a grant or its revert). */
+  async lockForGrant(trx: Db, tenantId: string, id: string): Promise<DirectoryQuota | undefined> {
+    return activeOnly(await this.d.store.joined(trx).store.find(tenantId, id, { forUpdate: true }));
+  }
+
+  /**
+   * Sets a quota's limits as a grant (or a grant's revert), in the caller's transaction, with its
+   * audit row; `q` is the row {@link lockForGrant} locked. JuiceFS is written after commit by
+   * {@link afterGrant}, as for every other edit.
+   */
+  async setLimitsAsGrant(trx: Db, actor: Actor, q: DirectoryQuota, limits: Omit<Quota, 'graceSeconds'>): Promise<DirectoryQuota> {
+    const { store, audit } = this.d.store.joined(trx);
+    if (!q.managed) throw dirQuotaErrors.unmanaged(q.id, 'grant a request for');
+    const quota: Quota = { ...limits, graceSeconds: q.quota.graceSeconds };
+    if (!q.native && hasHard(quota)) throw dirQuotaErrors.nativeUnsupported('the volume has no native directory quotas');
+    checkQuota(quota, this.d.ceiling);
+    const bump = q.quota.hardBytes !== quota.hardBytes || q.quota.hardInodes !== quota.hardInodes;
+    const after = (await store.update(q.tenantId, q.id, { quota, bump }))!;
+    await audit(actor, { action: 'directory_quota.updated', entityType: 'volume', entityId: q.volumeId, tenantId: q.tenantId, before: presentDirectoryQuota(q), after: presentDirectoryQuota(after) });
+    return after;
+  }
+
+  /** After a grant's commit: writes the JuiceFS record, then decides the quota at once (a raise unfreezes now). */
+  async afterGrant(tenantId: string, id: string): Promise<void> {
+    const row = await this.d.store.find(tenantId, id);
+    const out = row && (await this.d.applier.apply(row));
+    if (out?.quota) await this.d.enforcer.recheck(out.quota);
   }
 
   /** An admin freeze: the directory's hard limits are clamped to its usage until `until` or an unfreeze. */

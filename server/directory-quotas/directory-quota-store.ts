@@ -6,6 +6,7 @@
  * one, plus the audit writer of that same transaction.
  */
 import type { Actor, AuditInput } from '../audit/audit-log.js';
+import type { Db } from '../db/database.js';
 import type { NewNotice } from '../notifications/notice.js';
 import type { Quota } from '../volumes/volume.js';
 import type { DirectoryQuota, DirectoryQuotaEnforcement, DirectoryQuotaState, NewDirectoryQuota, ObservedLimits, QuotaKind } from './directory-quota.js';
@@ -45,6 +46,11 @@ export interface DirectoryQuotaUnitOfWork {
 export interface DirectoryQuotaStore {
   /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
   transaction<T>(fn: (uow: DirectoryQuotaUnitOfWork) => Promise<T>): Promise<T>;
+  /**
+   * The unit of work of a transaction another feature opened and owns (a quota request's grant
+   * commits with the request row): the caller commits or rolls back, never this store.
+   */
+  joined(trx: Db): DirectoryQuotaUnitOfWork;
   /** Inserts a row; {@link DirectoryQuotaExistsError} when (volume, inode) is taken. */
   insert(q: NewDirectoryQuota): Promise<DirectoryQuota>;
   find(tenantId: string, id: string, opts?: { forUpdate?: boolean }): Promise<DirectoryQuota | undefined>;

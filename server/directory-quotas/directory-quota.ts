@@ -56,6 +56,12 @@ export interface DirectoryQuota {
   updatedAt: Date;
 }
 
+/** A quota's usage as quota requests judge it. */
+export interface GrantUsage {
+  bytes: bigint;
+  inodes: bigint;
+}
+
 /** A new row (generation 1, nothing applied yet). */
 export type NewDirectoryQuota = Pick<DirectoryQuota, 'id' | 'tenantId' | 'volumeId' | 'path' | 'inode' | 'quota' | 'ownerSub' | 'managed' | 'native'> & {
   /** Default `dir`. */

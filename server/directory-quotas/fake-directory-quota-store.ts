@@ -41,6 +41,12 @@ export class FakeDirectoryQuotaStore implements DirectoryQuotaStore {
     }
   }
 
+  /** The outer transaction is the caller's: writes land at once and are not rolled back here. */
+  joined(): DirectoryQuotaUnitOfWork {
+    const notify = async (n: NewNotice) => void (this.notices.some((x) => x.eventKey === n.eventKey) || this.notices.push(n));
+    return { store: this, audit: async (actor, e) => void this.audits.push({ actor, ...e }), notify };
+  }
+
   async insert(q: NewDirectoryQuota): Promise<DirectoryQuota> {
     if ([...this.rows.values()].some((r) => r.volumeId === q.volumeId && r.kind === (q.kind ?? 'dir') && r.inode === q.inode)) throw new DirectoryQuotaExistsError(q.volumeId, q.inode);
     const at = this.now();

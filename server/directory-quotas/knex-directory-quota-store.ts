@@ -54,13 +54,15 @@ export class KnexDirectoryQuotaStore implements DirectoryQuotaStore {
   ) {}
 
   transaction<T>(fn: (uow: DirectoryQuotaUnitOfWork) => Promise<T>): Promise<T> {
-    return inTransaction(this.db as Knex, (trx) =>
-      fn({
-        store: new KnexDirectoryQuotaStore(trx, this.enqueue),
-        audit: (actor, e) => recordAudit(trx, actor, e),
-        notify: async (n) => void (await this.enqueue?.(trx, n)),
-      }),
-    );
+    return inTransaction(this.db as Knex, (trx) => fn(this.joined(trx)));
+  }
+
+  joined(trx: Db): DirectoryQuotaUnitOfWork {
+    return {
+      store: new KnexDirectoryQuotaStore(trx, this.enqueue),
+      audit: (actor, e) => recordAudit(trx, actor, e),
+      notify: async (n) => void (await this.enqueue?.(trx, n)),
+    };
   }
 
   async insert(q: NewDirectoryQuota): Promise<DirectoryQuota> {

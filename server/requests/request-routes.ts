@@ -15,6 +15,9 @@ const nums = (l: JsonLimits | null) => l && Object.fromEntries(Object.entries(l)
 export const presentRequest = (r: QuotaRequest) => ({
   id: r.id,
   volumeId: r.volumeId,
+  directoryQuotaId: r.directoryQuotaId,
+  // Lossy for non-UTF-8 names, as directory quotas' own `path`.
+  path: r.directoryPath?.toString('utf8') ?? null,
   tenantId: r.tenantId,
   requestedBy: r.requestedBy,
   state: r.state,
@@ -66,14 +69,23 @@ const presentPreview = (p: RulePreviewResult) => {
   };
 };
 
-/** Router for /v1/volumes/{id}/quota-requests, /v1/quota-requests and /v1/quota-rules. */
+/** Router for /v1/volumes/{id}/quota-requests, …/directory-quotas/{quotaId}/requests, /v1/quota-requests and /v1/quota-rules. */
 export function requestRoutes(requests: RequestService, rules: RuleService, preview: RulePreview): Router {
   const r = express.Router();
   r.post('/v1/volumes/:volumeId/quota-requests/preview', requireRole('admin', 'engineer'), async (req, res) => {
-    res.json(await requests.preview(principalOf(req), String(req.params.volumeId), req.body));
+    res.json(await requests.preview(principalOf(req), { volumeId: String(req.params.volumeId) }, req.body));
   });
   r.post('/v1/volumes/:volumeId/quota-requests', requireRole('admin', 'engineer'), async (req, res) => {
-    const q = await requests.create(actorOf(req), principalOf(req), String(req.params.volumeId), req.body);
+    const q = await requests.create(actorOf(req), principalOf(req), { volumeId: String(req.params.volumeId) }, req.body);
+    res.status(201).location(`/v1/quota-requests/${q.id}`).json(presentRequest(q));
+  });
+  // A directory quota's owner (or an admin) asks through the same service, rules and admin queue.
+  const dirPlace = (req: express.Request) => ({ volumeId: String(req.params.volumeId), directoryQuotaId: String(req.params.quotaId) });
+  r.post('/v1/volumes/:volumeId/directory-quotas/:quotaId/requests/preview', requireRole('admin', 'engineer'), async (req, res) => {
+    res.json(await requests.preview(principalOf(req), dirPlace(req), req.body));
+  });
+  r.post('/v1/volumes/:volumeId/directory-quotas/:quotaId/requests', requireRole('admin', 'engineer'), async (req, res) => {
+    const q = await requests.create(actorOf(req), principalOf(req), dirPlace(req), req.body);
     res.status(201).location(`/v1/quota-requests/${q.id}`).json(presentRequest(q));
   });
   r.get('/v1/quota-requests', async (req, res) => {

@@ -11,6 +11,10 @@ export type JsonLimits = Partial<Record<'softBytes' | 'hardBytes' | 'softInodes'
 export interface QuotaRequest {
   id: string;
   volumeId: string;
+  /** The directory quota asked about; null for the volume's own quota. */
+  directoryQuotaId: string | null;
+  /** The directory's bytes when the request was filed; null for a volume request. */
+  directoryPath: Buffer | null;
   tenantId: string;
   requestedBy: string;
   state: RequestState;
@@ -31,6 +35,8 @@ export interface QuotaRequest {
 const fromRow = (r: Record<string, unknown>): QuotaRequest => ({
   id: r.id as string,
   volumeId: r.volume_id as string,
+  directoryQuotaId: (r.directory_quota_id as string | null) ?? null,
+  directoryPath: r.directory_path ? Buffer.from(r.directory_path as Buffer) : null,
   tenantId: r.tenant_id as string,
   requestedBy: r.requested_by as string,
   state: r.state as RequestState,
@@ -48,12 +54,20 @@ const fromRow = (r: Record<string, unknown>): QuotaRequest => ({
   createdAt: r.created_at as Date,
 });
 
-/** Inserts a pending request; the partial unique index refuses a second pending one per volume. */
-export async function insertRequest(db: Db, r: Pick<QuotaRequest, 'id' | 'volumeId' | 'tenantId' | 'requestedBy' | 'reason' | 'requested' | 'until' | 'explanation'>): Promise<QuotaRequest> {
+/**
+ * Inserts a pending request; partial unique indexes refuse a second pending one per volume
+ * (`quota_requests_one_pending`) or per directory quota (`quota_requests_one_pending_directory`).
+ */
+export async function insertRequest(
+  db: Db,
+  r: Pick<QuotaRequest, 'id' | 'volumeId' | 'tenantId' | 'requestedBy' | 'reason' | 'requested' | 'until' | 'explanation'> & Partial<Pick<QuotaRequest, 'directoryQuotaId' | 'directoryPath'>>,
+): Promise<QuotaRequest> {
   const rows = (await db('quota_requests')
     .insert({
       id: r.id,
       volume_id: r.volumeId,
+      directory_quota_id: r.directoryQuotaId ?? null,
+      directory_path: r.directoryPath ?? null,
       tenant_id: r.tenantId,
       requested_by: r.requestedBy,
       state: 'pending',
@@ -120,15 +134,21 @@ export async function listRequests(db: Db, f: RequestFilter): Promise<QuotaReque
   return ((await q) as Record<string, unknown>[]).map(fromRow);
 }
 
-/** The volume's pending request, if any. */
-export async function pendingRequest(db: Db, volumeId: string): Promise<QuotaRequest | undefined> {
-  const r = (await db('quota_requests').where({ volume_id: volumeId, state: 'pending' }).first()) as Record<string, unknown> | undefined;
+/** Requests of one target: the volume's own quota (`directoryQuotaId` null) or one directory quota. */
+const ofTarget = (db: Db, volumeId: string, directoryQuotaId: string | null) =>
+  directoryQuotaId === null
+    ? db('quota_requests').where({ volume_id: volumeId }).whereNull('directory_quota_id')
+    : db('quota_requests').where({ volume_id: volumeId, directory_quota_id: directoryQuotaId });
+
+/** The pending request of the volume's own quota (or, with `directoryQuotaId`, of that directory quota), if any. */
+export async function pendingRequest(db: Db, volumeId: string, directoryQuotaId: string | null = null): Promise<QuotaRequest | undefined> {
+  const r = (await ofTarget(db, volumeId, directoryQuotaId).where({ state: 'pending' }).first()) as Record<string, unknown> | undefined;
   return r && fromRow(r);
 }
 
-/** When this volume last had a request granted by a rule (for "once in N days" rules). */
-export async function lastAutoApproval(db: Db, volumeId: string): Promise<Date | null> {
-  const r = (await db('quota_requests').where({ volume_id: volumeId, state: 'approved' }).whereNotNull('rule_id').max('decided_at as at').first()) as { at: Date | null } | undefined;
+/** When this volume (or directory quota) last had a request granted by a rule (for "once in N days" rules). */
+export async function lastAutoApproval(db: Db, volumeId: string, directoryQuotaId: string | null = null): Promise<Date | null> {
+  const r = (await ofTarget(db, volumeId, directoryQuotaId).where({ state: 'approved' }).whereNotNull('rule_id').max('decided_at as at').first()) as { at: Date | null } | undefined;
   return r?.at ?? null;
 }
 

@@ -88,6 +88,8 @@ export class RulePreview {
     const lastAuto = new Map<string, Date | null>();
     const items: PreviewItem[] = [];
     for (const r of requests) {
+      // Directory requests are judged against their directory's limits, which this preview does not load yet.
+      if (r.directoryQuotaId !== null) continue;
       const pending = r.state === 'pending';
       const at = pending ? now : r.createdAt;
       const current = await this.quotaOf(r.volumeId, quotas);
@@ -149,7 +151,7 @@ export class RulePreview {
 function lastAutoBefore(all: readonly QuotaRequest[], r: QuotaRequest): Date | null {
   let last: Date | null = null;
   for (const o of all) {
-    if (o.volumeId !== r.volumeId || o.state !== 'approved' || !o.ruleId || !o.decidedAt || o.decidedAt >= r.createdAt) continue;
+    if (o.volumeId !== r.volumeId || o.directoryQuotaId !== r.directoryQuotaId || o.state !== 'approved' || !o.ruleId || !o.decidedAt || o.decidedAt >= r.createdAt) continue;
     if (!last || o.decidedAt > last) last = o.decidedAt;
   }
   return last;

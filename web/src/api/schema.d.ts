@@ -684,6 +684,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/volumes/{volumeId}/directory-quotas/{quotaId}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for more room in one directory (its owner, or an admin): the same body, rules and admin queue as volume requests. Granted at once when a rule of the tenant's tier covers it, else pending for an admin. Unmanaged quotas are refused, and hard limits on volumes without native directory quotas. */
+        post: operations["createDirectoryQuotaRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/volumes/{volumeId}/directory-quotas/{quotaId}/requests/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What filing this directory request would do, without filing it (writes nothing): refused exactly as filing would be; otherwise whether a rule grants it at once, and which. */
+        post: operations["previewDirectoryQuotaRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/volumes/{volumeId}/user-quotas": {
         parameters: {
             query?: never;
@@ -1606,6 +1646,14 @@ export interface components {
                 secondsToFullAfterWrite: number;
             };
         };
+        QuotaRequestPreview: {
+            /** @description Granted at once by a rule of the tenant's tier */
+            wouldApprove: boolean;
+            /** @description The rule that would grant it */
+            ruleId: string | null;
+            /** @description Why, in the words the request would carry */
+            explanation: string;
+        };
         QuotaRequestInput: {
             softBytes?: components["schemas"]["Count"];
             hardBytes?: components["schemas"]["Count"];
@@ -1680,6 +1728,10 @@ export interface components {
         QuotaRequestRecord: {
             id: string;
             volumeId: string;
+            /** @description The directory quota the request is for; null for a request on the volume's own quota */
+            directoryQuotaId: string | null;
+            /** @description The directory's path when the request was filed (UTF-8, lossy for other bytes); null for a volume request */
+            path: string | null;
             tenantId: string;
             requestedBy: string;
             /** @enum {string} */
@@ -3634,6 +3686,81 @@ export interface operations {
             409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    createDirectoryQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotaRequestInput"];
+            };
+        };
+        responses: {
+            /** @description The request, `approved` (naming the rule) or `pending` */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequestRecord"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    previewDirectoryQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotaRequestInput"];
+            };
+        };
+        responses: {
+            /** @description The verdict */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequestPreview"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Problem"];
         };
