@@ -105,7 +105,8 @@ export class EnforcementPasses {
         now,
         // An engine that just failed to answer the usage read would only time out again.
         { ...ctx, counts, vp, checkForecasts: false, unreachable: new Set(page.filter((v) => usage.get(v.id) instanceof DependencyUnavailableError).map((v) => v.id)) },
-        ctx.dryRun ? undefined : this.o.usage.recordReadings(readings),
+        // The page as listed (id order), so the store may record it as one sweep, writing changes only.
+        ctx.dryRun ? undefined : this.o.usage.recordReadings(readings, { sweep: true }),
       );
     });
     return counts;
@@ -129,12 +130,23 @@ export class EnforcementPasses {
     return counts;
   }
 
-  /** Calls `fn` for each page of active volumes, handing it the next page too (for prefetching). */
+  /**
+   * Calls `fn` for each page of active volumes, handing it the next page too (for prefetching).
+   * The page after that is listed while `fn` runs, so listing costs no waiting after the start.
+   */
   private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date, next: Volume[] | undefined) => Promise<void>): Promise<void> {
+    const list = (after: Volume[]): Promise<Volume[]> => {
+      if (after.length < PAGE) return Promise.resolve([]);
+      const p = this.o.volumes.listActive({ afterId: after[after.length - 1]!.id, limit: PAGE });
+      p.catch(() => undefined); // awaited on the next round; never an unhandled rejection
+      return p;
+    };
     let page = await this.o.volumes.listActive({ limit: PAGE });
+    let listing = list(page);
     while (page.length) {
       ctx.signal?.throwIfAborted();
-      const next = page.length < PAGE ? [] : await this.o.volumes.listActive({ afterId: page[page.length - 1]!.id, limit: PAGE });
+      const next = await listing;
+      listing = list(next);
       await fn(page, ctx.now ?? new Date(), next.length ? next : undefined);
       page = next;
     }

@@ -9,13 +9,16 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
 /** A usage reading as a pass records it (the usage store's type, part of this service's API). */
 export type { Reading } from './usage-store.js';
-import { downsample, latestReadings, listSamples, recordReadings, type Reading, type Resolution, type StoredReading } from './usage-store.js';
+import { downsample, latestReadings, listSamples, recordReadings, type Reading, type RecordOptions, type Resolution, type StoredReading } from './usage-store.js';
 
 /** Usage use cases. */
 export class UsageService {
-  /** Stores a pass's readings (change-only samples); failed reads keep the last good numbers. */
-  recordReadings(readings: readonly Reading[]): Promise<void> {
-    return recordReadings(this.db, readings);
+  /**
+   * Stores a pass's readings (change-only samples); failed reads keep the last good numbers.
+   * `sweep`: the readings are a whole listing page, so unchanged rows need not be written.
+   */
+  recordReadings(readings: readonly Reading[], opts: RecordOptions = {}): Promise<void> {
+    return recordReadings(this.db, readings, opts);
   }
 
   /** The latest stored reading of each volume. */

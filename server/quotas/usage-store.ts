@@ -28,48 +28,85 @@ export interface StoredReading {
 
 const CHUNK = 1000;
 
+/** How {@link recordReadings} may store a batch. */
+export interface RecordOptions {
+  /**
+   * The readings are a whole page of active volumes, consecutive in PostgreSQL's id order (a
+   * listing page): unchanged rows are left alone and one sweep row per 1,000 records when they
+   * were read (see migration 20261201000600). Without it every row's `read_at` is written.
+   */
+  sweep?: boolean;
+}
+
 /**
- * Stores readings: upserts the latest per volume, and appends a raw sample when usage changed
- * or the last sample is an hour old (a still volume does not fill the history with copies).
- * One statement per 1,000 volumes, with arrays as parameters, so a 10,000-volume pass costs ten
- * round trips.
+ * Stores readings: writes the latest per volume, and appends a raw sample when usage changed or
+ * the last sample is an hour old (a still volume does not fill the history with copies). With
+ * `sweep`, only readings whose bytes, inodes or error changed (or whose sample is due) are
+ * written; the age of the others is carried by the page's sweep row. One statement per 1,000
+ * volumes (two when some failed), with arrays as parameters.
  */
-export async function recordReadings(db: Db, readings: readonly Reading[]): Promise<void> {
+export async function recordReadings(db: Db, readings: readonly Reading[], opts: RecordOptions = {}): Promise<void> {
   for (let i = 0; i < readings.length; i += CHUNK) {
     const part = readings.slice(i, i + CHUNK);
     const good = part.filter((r): r is Extract<Reading, { ok: true }> => r.ok);
     const bad = part.filter((r): r is Extract<Reading, { ok: false }> => !r.ok);
-    if (good.length) {
-      await db.raw(
-        `WITH input AS (
-           SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::timestamptz[]) AS t(volume_id, bytes, inodes, at)
-         ), prev AS (
-           SELECT i.*, r.bytes AS pb, r.inodes AS pi, r.sampled_at AS ps FROM input i LEFT JOIN usage_readings r USING (volume_id)
-         ), due AS (
-           SELECT volume_id, bytes, inodes, at FROM prev
-            WHERE pb IS NULL OR pb <> bytes OR pi <> inodes OR ps IS NULL OR ps < at - interval '1 hour'
-         ), sampled AS (
-           INSERT INTO usage_samples (volume_id, resolution, at, bytes, inodes)
-           SELECT volume_id, 'raw', at, bytes, inodes FROM due
-           ON CONFLICT (volume_id, resolution, at) DO NOTHING
-         )
-         INSERT INTO usage_readings (volume_id, bytes, inodes, read_at, error, error_at, sampled_at)
-         SELECT p.volume_id, p.bytes, p.inodes, p.at, NULL, NULL, CASE WHEN d.volume_id IS NULL THEN p.ps ELSE p.at END
-           FROM prev p LEFT JOIN due d USING (volume_id)
-         ON CONFLICT (volume_id) DO UPDATE
-           SET bytes = EXCLUDED.bytes, inodes = EXCLUDED.inodes, read_at = EXCLUDED.read_at,
-               error = NULL, error_at = NULL, sampled_at = EXCLUDED.sampled_at`,
-        [good.map((r) => r.volumeId), good.map((r) => r.bytes.toString()), good.map((r) => r.inodes.toString()), good.map((r) => r.at.toISOString())],
-      );
-    }
-    if (bad.length) {
-      // A failure keeps the last good numbers (for display) but records why the new read failed.
-      await db('usage_readings')
-        .insert(bad.map((r) => ({ volume_id: r.volumeId, error: r.error, error_at: r.at })))
-        .onConflict('volume_id')
-        .merge(['error', 'error_at']);
-    }
+    // Failures first: the sweep this chunk records must not count as a success of a failed volume.
+    if (bad.length) await recordFailures(db, bad);
+    if (good.length) await recordGood(db, good, opts.sweep === true);
   }
+}
+
+/**
+ * A failure keeps the last good numbers (for display) but records why the new read failed. A
+ * volume that was fine until now takes its sweep-carried age into its own row, since sweeps do
+ * not count for a row with an error.
+ */
+async function recordFailures(db: Db, bad: readonly Extract<Reading, { ok: false }>[]): Promise<void> {
+  await db.raw(
+    `WITH input AS (
+       SELECT * FROM unnest(?::text[], ?::text[], ?::timestamptz[]) AS t(volume_id, error, at)
+     )
+     INSERT INTO usage_readings AS r (volume_id, error, error_at)
+     SELECT volume_id, error, at FROM input
+     ON CONFLICT (volume_id) DO UPDATE
+       SET error = EXCLUDED.error, error_at = EXCLUDED.error_at,
+           read_at = CASE WHEN r.error IS NULL
+                          THEN (SELECT c.read_at FROM usage_readings_current c WHERE c.volume_id = r.volume_id)
+                          ELSE r.read_at END`,
+    [bad.map((r) => r.volumeId), bad.map((r) => r.error), bad.map((r) => r.at.toISOString())],
+  );
+}
+
+/** Successful readings of one chunk: changed rows (or all without `sweep`), samples, the sweep. */
+async function recordGood(db: Db, good: readonly Extract<Reading, { ok: true }>[], sweep: boolean): Promise<void> {
+  await db.raw(
+    `WITH input AS (
+       SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::timestamptz[]) AS t(volume_id, bytes, inodes, at)
+     ), prev AS (
+       SELECT i.*, r.bytes AS pb, r.inodes AS pi, r.sampled_at AS ps, r.read_at AS pr, r.error AS pe
+         FROM input i LEFT JOIN usage_readings r USING (volume_id)
+     ), due AS (
+       SELECT volume_id, bytes, inodes, at FROM prev
+        WHERE pb IS NULL OR pb <> bytes OR pi IS DISTINCT FROM inodes OR ps IS NULL OR ps < at - interval '1 hour'
+     ), sampled AS (
+       INSERT INTO usage_samples (volume_id, resolution, at, bytes, inodes)
+       SELECT volume_id, 'raw', at, bytes, inodes FROM due
+       ON CONFLICT (volume_id, resolution, at) DO NOTHING
+     ), written AS (
+       INSERT INTO usage_readings (volume_id, bytes, inodes, read_at, error, error_at, sampled_at)
+       SELECT p.volume_id, p.bytes, p.inodes, p.at, NULL, NULL, CASE WHEN d.volume_id IS NULL THEN p.ps ELSE p.at END
+         FROM prev p LEFT JOIN due d USING (volume_id)
+        -- Unchanged, already read and without an error: the sweep below carries its age.
+        WHERE NOT ?::boolean OR d.volume_id IS NOT NULL OR p.pe IS NOT NULL OR p.pr IS NULL
+       ON CONFLICT (volume_id) DO UPDATE
+         SET bytes = EXCLUDED.bytes, inodes = EXCLUDED.inodes, read_at = EXCLUDED.read_at,
+             error = NULL, error_at = NULL, sampled_at = EXCLUDED.sampled_at
+     )
+     INSERT INTO usage_read_sweeps (first_volume_id, last_volume_id, read_at)
+     SELECT min(volume_id), max(volume_id), min(at) FROM input WHERE ?::boolean HAVING count(*) > 0
+     ON CONFLICT (first_volume_id, last_volume_id) DO UPDATE SET read_at = EXCLUDED.read_at`,
+    [good.map((r) => r.volumeId), good.map((r) => r.bytes.toString()), good.map((r) => r.inodes.toString()), good.map((r) => r.at.toISOString()), sweep, sweep],
+  );
 }
 
 const fromRow = (r: Record<string, unknown>): StoredReading => ({
@@ -88,7 +125,8 @@ const fromRow = (r: Record<string, unknown>): StoredReading => ({
 export async function latestReadings(db: Db, volumeIds: readonly string[]): Promise<Map<string, StoredReading>> {
   const out = new Map<string, StoredReading>();
   for (let i = 0; i < volumeIds.length; i += CHUNK) {
-    const rows = (await db('usage_readings').whereIn('volume_id', volumeIds.slice(i, i + CHUNK))) as Record<string, unknown>[];
+    // The view: `read_at` includes the sweeps of the pages the volume was read in unchanged.
+    const rows = (await db('usage_readings_current').whereRaw('volume_id = ANY(?::text[])', [volumeIds.slice(i, i + CHUNK)])) as Record<string, unknown>[];
     for (const r of rows) out.set(r.volume_id as string, fromRow(r));
   }
   return out;
@@ -152,9 +190,32 @@ export async function downsample(db: Db, now: Date): Promise<{ folded: number; p
   // Fold only whole buckets: the cut-off is rounded down to the unit.
   await fold('raw', 'hour', 'hour', new Date(Math.floor((now.getTime() - 2 * DAY) / HOUR) * HOUR));
   await fold('hour', 'day', 'day', new Date(Math.floor((now.getTime() - 35 * DAY) / DAY) * DAY));
+  await foldSweeps(db, new Date(now.getTime() - HOUR));
   const pruned = await db('usage_samples')
     .where({ resolution: 'day' })
     .where('at', '<', new Date(now.getTime() - 730 * DAY))
     .delete();
   return { folded, pruned };
+}
+
+/**
+ * Sweeps not renewed since `before` belong to page ranges the pass no longer produces (volumes
+ * were added or removed): their times move into the rows they covered, then they go, so the
+ * table stays about one row per page and no reading's age goes backwards.
+ */
+async function foldSweeps(db: Db, before: Date): Promise<void> {
+  await db.raw(
+    `WITH gone AS (
+       DELETE FROM usage_read_sweeps WHERE read_at < ? RETURNING first_volume_id, last_volume_id, read_at
+     ), folded AS (
+       SELECT r.volume_id, max(g.read_at) AS read_at
+         FROM usage_readings r
+         JOIN gone g ON r.volume_id BETWEEN g.first_volume_id AND g.last_volume_id
+         JOIN volumes v ON v.id = r.volume_id AND v.state = 'active'
+        WHERE r.error IS NULL AND r.read_at IS NOT NULL
+        GROUP BY r.volume_id
+     )
+     UPDATE usage_readings r SET read_at = f.read_at FROM folded f WHERE r.volume_id = f.volume_id AND f.read_at > r.read_at`,
+    [before],
+  );
 }

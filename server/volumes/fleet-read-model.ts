@@ -97,7 +97,8 @@ export async function listFleet(db: Db, q: FleetQuery): Promise<{ items: FleetRo
             ${PERCENT} AS percent, ${GROWTH} AS growth, e.grace_deadline, r.read_at, w.finished_at AS last_walk_at,
             count(*) OVER () AS total
        FROM volumes v
-       LEFT JOIN usage_readings r ON r.volume_id = v.id
+       -- The view: a reading's age includes the counters pass's sweeps (migration 20261201000600).
+       LEFT JOIN usage_readings_current r ON r.volume_id = v.id
        LEFT JOIN enforcement_states e ON e.volume_id = v.id
        LEFT JOIN LATERAL (SELECT s.at, s.bytes FROM usage_samples s
                            WHERE s.volume_id = v.id AND s.at >= now() - interval '7 days'
