@@ -2,6 +2,7 @@
 import { ApiClient, CliError, EXIT } from './client.js';
 import { helpOf, parseCommand, type Command } from './command.js';
 import { adminCommands } from './commands/admin.js';
+import { directoryQuotaCommands } from './commands/directory-quotas.js';
 import { enforcementCommands } from './commands/enforcement.js';
 import { EXIT_NO_FIT, fitCommands } from './commands/fit.js';
 import { requestCommands } from './commands/requests.js';
@@ -9,7 +10,7 @@ import { tenantCommands } from './commands/tenants.js';
 import { volumeCommands } from './commands/volumes.js';
 
 /** Every command, in help order. */
-export const commands: Command[] = [...tenantCommands, ...volumeCommands, ...fitCommands, ...enforcementCommands, ...requestCommands, ...adminCommands];
+export const commands: Command[] = [...tenantCommands, ...volumeCommands, ...directoryQuotaCommands, ...fitCommands, ...enforcementCommands, ...requestCommands, ...adminCommands];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length + (c.args?.join(' ').length ?? 0))) + 3;

@@ -238,4 +238,27 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect((await cliIn(admin, 'jobs')).stdout).toMatch(/^counters\s+\S+/m);
     expect((await cliIn(t.token('engineer', 'eve', ['acme']), 'jobs')).code).toBe(1);
   });
+
+  it('manages directory quotas: create, list, check, freeze, unfreeze, a dry-run request, delete', async () => {
+    const admin = t.token('admin', 'root');
+    const v = JSON.parse((await cliIn(admin, '--json', 'volumes', 'create', 'acme', 'team', '--hard', '1GB')).stdout);
+    const fx = new FixtureBuilder(store, new TkvVolume(store, parseMetaUrl(v.metaUrl).prefix).keys);
+    const alice = await fx.mkdir(ROOT_INODE, 'alice');
+    await fx.file(alice, 'a.bin', 1_000_000);
+    await fx.finish();
+    const made = await cliIn(admin, '--json', 'dirquotas', 'create', v.id, '--path', '/alice', '--hard', '100MB', '--soft', '80MB', '--owner', 'eve');
+    expect(made.code, made.stderr).toBe(0);
+    const q = JSON.parse(made.stdout);
+    expect(q).toMatchObject({ path: '/alice', ownerSub: 'eve', managed: true, quota: { hardBytes: 100_000_000 } });
+    const eve = t.token('engineer', 'eve', ['acme']);
+    expect((await cliIn(eve, 'dirquotas', v.id)).stdout).toMatch(new RegExp(`^${q.id}\\s+/alice\\s+eve\\s+yes\\s+1 MB`, 'm'));
+    expect((await cliIn(admin, 'dirquotas', 'check', v.id, q.id)).stdout).toMatch(/^consistent: /);
+    expect((await cliIn(admin, 'dirquotas', 'freeze', v.id, q.id, '--reason', 'tidy up first')).stdout).toMatch(/\sfrozen$/m);
+    expect((await cliIn(admin, 'dirquotas', 'unfreeze', v.id, q.id, '--reason', 'done')).stdout).toMatch(/\sok$/m);
+    const dry = await cliIn(eve, 'dirquotas', 'request', v.id, q.id, '--hard', '200MB', '--reason', 'more data', '--dry-run');
+    expect([dry.code, dry.stdout]).toEqual([0, expect.stringMatching(/^would (wait for an admin|be approved at once by rule \S+): /)]);
+    expect((await cliIn(t.token('engineer', 'bob', ['acme']), 'dirquotas', 'show', v.id, q.id)).code).toBe(4);
+    expect((await cliIn(admin, 'dirquotas', 'delete', v.id, q.id)).stdout).toBe(`${q.id}: deleted`);
+    expect((await cliIn(admin, 'dirquotas', v.id)).stdout).not.toContain(q.id);
+  });
 });

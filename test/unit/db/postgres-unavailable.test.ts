@@ -88,4 +88,25 @@ describe('isPostgresUnavailable', () => {
       await db.destroy();
     }
   });
+
+  it('gives up on a server that accepts and never answers within 5 s, as PostgreSQL unavailable', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => void sockets.push(sock)); // accepts, never speaks
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const db = createDb(`postgres://postgres@127.0.0.1:${(silent.address() as net.AddressInfo).port}/none`, 1);
+    try {
+      const t0 = Date.now();
+      const err = await db.raw('select 1').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(Date.now() - t0).toBeLessThan(8000);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(4900);
+      expect(isPostgresUnavailable(err), String(err)).toBe(true);
+    } finally {
+      await db.destroy();
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 15_000);
 });
