@@ -16,17 +16,8 @@
 import type { Redis } from 'ioredis';
 import { hexKey } from '../../engines/kv.js';
 import { MAX_PATH_DEPTH, joinDirPath, splitDirPath } from '../dir-path.js';
-import { capabilitiesOf } from '../quota-capabilities.js';
-import {
-  NativeQuotaUnsupportedError,
-  dirQuotaKey,
-  type DirQuotaLimits,
-  type DirQuotaMetadata,
-  type DirQuotaRecord,
-  type QuotaCapabilities,
-  type SubtreeUsage,
-  type VolumeRef,
-} from '../volume-metadata.js';
+import { LayoutDirQuotas } from '../dir-quota-adapter.js';
+import { dirQuotaKey, type DirQuotaLimits, type DirQuotaRecord, type SubtreeUsage, type VolumeRef } from '../volume-metadata.js';
 import { TYPE_DIR, attrSummary, decodeDentry } from '../tkv/records.js';
 import { ROOT_INODE, RedisKeys, TRASH_INODE } from './keys.js';
 import { decodeDecimal, decodeQuotaLimits, encodeQuotaLimits } from './records.js';
@@ -176,34 +167,9 @@ export async function listDirQuotas(rv: RedisVolume): Promise<DirQuotaRecord[]> 
 }
 
 /** {@link DirQuotaMetadata} over Redis; `volume` opens a meta URL's handle (shared with `RedisMetadata`). */
-export class RedisDirQuotas implements DirQuotaMetadata {
-  constructor(private readonly volume: (metaUrl: string) => RedisVolume) {}
-
-  async quotaCapabilities(v: VolumeRef): Promise<QuotaCapabilities> {
-    return capabilitiesOf(await this.volume(v.metaUrl).readSettingText());
-  }
-  resolveDirectory(v: VolumeRef, path: Buffer): Promise<bigint | undefined> {
-    return resolveDirectory(this.volume(v.metaUrl), path);
-  }
-  directoryPath(v: VolumeRef, inode: bigint): Promise<Buffer | undefined> {
-    return directoryPath(this.volume(v.metaUrl), inode);
-  }
-  async setDirQuota(v: VolumeRef, inode: bigint, limits: DirQuotaLimits): Promise<{ created: boolean; record: DirQuotaRecord }> {
-    const caps = await this.quotaCapabilities(v);
-    if (!caps.dirQuotas) throw new NativeQuotaUnsupportedError(caps.dirReason!);
-    return setDirQuota(this.volume(v.metaUrl), inode, limits);
-  }
-  async deleteDirQuota(v: VolumeRef, inode: bigint): Promise<{ deleted: boolean }> {
-    return { deleted: await deleteDirQuota(this.volume(v.metaUrl), inode) };
-  }
-  listDirQuotas(v: VolumeRef): Promise<DirQuotaRecord[]> {
-    return listDirQuotas(this.volume(v.metaUrl));
-  }
-  subtreeUsage(v: VolumeRef, inode: bigint): Promise<SubtreeUsage> {
-    return subtreeUsage(this.volume(v.metaUrl), inode);
-  }
-  async repairDirQuota(v: VolumeRef, inode: bigint, usage: SubtreeUsage): Promise<{ repaired: boolean }> {
-    return { repaired: await repairDirQuota(this.volume(v.metaUrl), inode, usage) };
+export class RedisDirQuotas extends LayoutDirQuotas<RedisVolume> {
+  constructor(volume: (metaUrl: string) => RedisVolume) {
+    super(volume, { resolveDirectory, directoryPath, setDirQuota, deleteDirQuota, listDirQuotas, subtreeUsage: (h, inode) => subtreeUsage(h, inode), repairDirQuota: repairDirQuota });
   }
 
   /** One pipeline per database (three HGETs a record); a failed pipeline marks its records failed. */

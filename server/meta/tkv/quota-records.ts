@@ -15,17 +15,8 @@
  */
 import { hexKey } from '../../engines/kv.js';
 import { MAX_PATH_DEPTH, splitDirPath, joinDirPath } from '../dir-path.js';
-import { capabilitiesOf } from '../quota-capabilities.js';
-import {
-  NativeQuotaUnsupportedError,
-  dirQuotaKey,
-  type DirQuotaLimits,
-  type DirQuotaMetadata,
-  type DirQuotaRecord,
-  type QuotaCapabilities,
-  type SubtreeUsage,
-  type VolumeRef,
-} from '../volume-metadata.js';
+import { LayoutDirQuotas } from '../dir-quota-adapter.js';
+import { dirQuotaKey, type DirQuotaLimits, type DirQuotaRecord, type SubtreeUsage, type VolumeRef } from '../volume-metadata.js';
 import { ROOT_INODE, TRASH_INODE } from './keys.js';
 import { CorruptMetadataError, TYPE_DIR, TYPE_FILE, align4K, attrSummary, decodeDentry, decodeDirQuota, encodeDirQuota, encodeDirStat } from './records.js';
 import type { TkvVolume } from './tkv-volume.js';
@@ -190,34 +181,17 @@ export async function listDirQuotas(tv: TkvVolume): Promise<DirQuotaRecord[]> {
 }
 
 /** {@link DirQuotaMetadata} over TKV engines; `volume` opens a meta URL's handle (shared with `JuiceFsMetadata`). */
-export class TkvDirQuotas implements DirQuotaMetadata {
-  constructor(private readonly volume: (metaUrl: string) => TkvVolume) {}
-
-  async quotaCapabilities(v: VolumeRef): Promise<QuotaCapabilities> {
-    return capabilitiesOf(await this.volume(v.metaUrl).readSettingText());
-  }
-  resolveDirectory(v: VolumeRef, path: Buffer): Promise<bigint | undefined> {
-    return resolveDirectory(this.volume(v.metaUrl), path);
-  }
-  directoryPath(v: VolumeRef, inode: bigint): Promise<Buffer | undefined> {
-    return directoryPath(this.volume(v.metaUrl), inode);
-  }
-  async setDirQuota(v: VolumeRef, inode: bigint, limits: DirQuotaLimits): Promise<{ created: boolean; record: DirQuotaRecord }> {
-    const caps = await this.quotaCapabilities(v);
-    if (!caps.dirQuotas) throw new NativeQuotaUnsupportedError(caps.dirReason!);
-    return setDirQuota(this.volume(v.metaUrl), inode, limits);
-  }
-  async deleteDirQuota(v: VolumeRef, inode: bigint): Promise<{ deleted: boolean }> {
-    return { deleted: await deleteDirQuota(this.volume(v.metaUrl), inode) };
-  }
-  listDirQuotas(v: VolumeRef): Promise<DirQuotaRecord[]> {
-    return listDirQuotas(this.volume(v.metaUrl));
-  }
-  subtreeUsage(v: VolumeRef, inode: bigint): Promise<SubtreeUsage> {
-    return subtreeUsage(this.volume(v.metaUrl), inode);
-  }
-  async repairDirQuota(v: VolumeRef, inode: bigint, usage: SubtreeUsage): Promise<{ repaired: boolean }> {
-    return { repaired: (await repairDirQuota(this.volume(v.metaUrl), inode, usage)) !== undefined };
+export class TkvDirQuotas extends LayoutDirQuotas<TkvVolume> {
+  constructor(volume: (metaUrl: string) => TkvVolume) {
+    super(volume, {
+      resolveDirectory,
+      directoryPath,
+      setDirQuota,
+      deleteDirQuota,
+      listDirQuotas,
+      subtreeUsage: (h, inode) => subtreeUsage(h, inode),
+      repairDirQuota: async (h, inode, usage) => (await repairDirQuota(h, inode, usage)) !== undefined,
+    });
   }
 
   /** One batch read per engine and {@link BATCH} records; a failed batch marks its records failed. */
