@@ -337,18 +337,18 @@ async function demo(): Promise<void> {
   for (const d of VOLUMES) {
     const v = volumes[d.name]!;
     const latest = (await api('GET', `/v1/volumes/${v.id}/directories?depth=1&limit=3`)).body;
-    let scan = latest.scan as Json | null;
-    if (!scan) {
-      const s = await api('POST', `/v1/volumes/${v.id}/scans`);
-      scan = await until(
+    let walk = latest.walk as Json | null;
+    if (!walk) {
+      const s = await api('POST', `/v1/volumes/${v.id}/walks`);
+      walk = await until(
         `the walk of ${d.name}`,
         async () => (await api('GET', s.location!)).body,
         (x) => x.state === 'succeeded' || x.state === 'failed',
       );
-      if (scan.state === 'failed') throw new Error(`the walk of ${d.name} failed: ${scan.error}`);
+      if (walk.state === 'failed') throw new Error(`the walk of ${d.name} failed: ${walk.error}`);
     }
     const top = (await api('GET', `/v1/volumes/${v.id}/directories?depth=1&limit=3`)).body.items as Json[];
-    say(`${d.name.padEnd(12)} walk ${scan.id}: ${top.map((x) => `${x.path} ${size(x.bytes)}`).join(', ')}`);
+    say(`${d.name.padEnd(12)} walk ${walk.id}: ${top.map((x) => `${x.path} ${size(x.bytes)}`).join(', ')}`);
   }
   look(`/v1/volumes/${volumes.envs!.id}/directories?depth=2&sort=inodes`);
 

@@ -165,7 +165,7 @@ async function main(): Promise<void> {
         await sleep(3000);
         tick++;
         await call('POST', '/v1/jobs/counters/runs').catch(() => {});
-        if (tick % 7 === 0) await call('POST', `/v1/volumes/${any(volumes).id}/scans`).catch(() => {});
+        if (tick % 7 === 0) await call('POST', `/v1/volumes/${any(volumes).id}/walks`).catch(() => {});
         const pending = ((await call('GET', '/v1/quota-requests?state=pending').catch(() => ({ items: [] }))).items as { id: string }[]) ?? [];
         for (const r of pending.slice(0, 4)) await call('POST', `/v1/quota-requests/${r.id}/${tick % 2 ? 'deny' : 'cancel'}`, tick % 2 ? { reason: 'soak says no' } : undefined).catch(() => {});
       }

@@ -59,11 +59,11 @@ import { RulePreview } from './requests/rule-preview.js';
 import { usageRoutes } from './quotas/usage-routes.js';
 import { FitService } from './quotas/fit-service.js';
 import { fitRoutes } from './quotas/fit-routes.js';
-import { ScanService } from './scanner/scan-service.js';
+import { WalkService } from './walks/walk-service.js';
 import { InsightService } from './insights/insight-service.js';
 import { KnexInsightStore } from './insights/knex-insight-store.js';
 import { insightRoutes } from './insights/insight-routes.js';
-import { scanRoutes } from './scanner/scan-routes.js';
+import { walkRoutes } from './walks/walk-routes.js';
 import { TenantService } from './tenants/tenant-service.js';
 import { tenantRoutes } from './tenants/tenant-routes.js';
 import type { MetadataProvisioner } from './volumes/metadata-provisioner.js';
@@ -81,7 +81,7 @@ import { DirectoryQuotaService } from './directory-quotas/directory-quota-servic
 import { DirectoryQuotaMaintenance } from './directory-quotas/directory-quota-maintenance.js';
 import { KnexDirectoryQuotaStore } from './directory-quotas/knex-directory-quota-store.js';
 import { DirectoryQuotaWalks } from './directory-quotas/directory-quota-walks.js';
-import type { WalkListener } from './scanner/scan-service.js';
+import type { WalkListener } from './walks/walk-service.js';
 
 /** External resources the app runs on, opened by `main.ts` (or a test). */
 export interface AppResources {
@@ -138,7 +138,7 @@ export function buildApp(r: AppResources) {
     // Quotas someone set with `juicefs quota set` since the last walk join as unmanaged ones.
     walkCommitted: async (v) => void (await dirQuotaMaintenance.discoverAsSystem(v.id)),
   };
-  const scans = new ScanService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories, walkListener, c.walks.enrich);
+  const walks = new WalkService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories, walkListener, c.walks.enrich);
 
   // Webhook targets are set by admins and the platform: never Headroom's own endpoints or the
   // platform's internal network unless OUTBOUND_ALLOW says so.
@@ -176,7 +176,7 @@ export function buildApp(r: AppResources) {
   );
   const digest = new DigestService(r.db, outbox, findingSource, { publicUrl: c.publicUrl, forecastWindowDays: c.enforcement.forecastWindowDays });
   const notifications = new NotificationService(r.db);
-  const usage = new UsageService(r.db, volumes, scans, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
+  const usage = new UsageService(r.db, volumes, walks, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
   // Pre-flight checks read the counters and the JuiceFS setting; they write nothing.
   const fit = new FitService({ volumes, usage, metadata });
   const layers = new KnexLayerStore(r.db);
@@ -198,7 +198,7 @@ export function buildApp(r: AppResources) {
     applier,
     layers,
     usage,
-    scans,
+    walks,
     storage: storageFreeze,
     opts: { ...c.enforcement, publicUrl: c.publicUrl, storageLayer: !!storageFreeze },
     registry: metrics.registry,
@@ -240,7 +240,7 @@ export function buildApp(r: AppResources) {
   const credentials = new StorageCredentials(r.db, r.log.child({ component: 'storage-credentials' }), storageKeyBox, c.storageKeyOverlapMs);
   const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor, credentials);
   const directoryQuotaJobs = { pass: () => dirQuotaEnforcer.pass(), reconcile: () => dirQuotaApplier.reconcile() };
-  const jobs = buildJobs({ enforcement, requests, scans, reconciler, usage, directoryQuotas: directoryQuotaJobs, digest }, c.jobs, c.walks);
+  const jobs = buildJobs({ enforcement, requests, walks, reconciler, usage, directoryQuotas: directoryQuotaJobs, digest }, c.jobs, c.walks);
   registerJobMetrics(
     r.db,
     metrics.registry,
@@ -269,7 +269,7 @@ export function buildApp(r: AppResources) {
       mountRoutes(mount),
       usageRoutes(usage),
       fitRoutes(fit),
-      scanRoutes(scans),
+      walkRoutes(walks),
       insightRoutes(insights),
       enforcementRoutes(r.db, layers, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
       requestRoutes(requests, rules, rulePreview),
@@ -296,7 +296,7 @@ export function buildApp(r: AppResources) {
         ? `admin notices: ${[c.notify.adminEmail && 'email', c.notify.adminWebhookUrl && 'webhook'].filter(Boolean).join(' and ')}`
         : 'admin notices: recorded only (set ADMIN_EMAIL or ADMIN_WEBHOOK_URL to deliver them)',
     );
-    await scans.recover();
+    await walks.recover();
     const interrupted = await scheduler.recover(!!redis);
     if (c.jobs.enabled) {
       scheduler.start();
@@ -312,7 +312,7 @@ export function buildApp(r: AppResources) {
     await scheduler.stop();
     await applier.close();
     await dispatcher.stop();
-    await scans.close();
+    await walks.close();
     await engines.close();
     await redisMeta.close();
     email?.close();
@@ -330,7 +330,7 @@ export function buildApp(r: AppResources) {
       dirQuotaEnforcer,
       tenants,
       volumes,
-      scans,
+      walks,
       insights,
       enforcement,
       applier,

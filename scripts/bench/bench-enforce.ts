@@ -203,7 +203,7 @@ function timePhases(enforcement: unknown): { stop(): void; report(): string } {
     deps[dep] = proxy;
     restore.push(() => (deps[dep] = target));
   };
-  for (const [dep, fn] of Object.entries({ volumes: 'listActive', usage: 'recordReadings', scans: 'latestWalks', metadata: 'readUsageMany', verifier: 'verifyPage' })) {
+  for (const [dep, fn] of Object.entries({ volumes: 'listActive', usage: 'recordReadings', walks: 'latestWalks', metadata: 'readUsageMany', verifier: 'verifyPage' })) {
     if (deps[dep] && typeof deps[dep][fn] === 'function') wrap(dep, fn);
   }
   if (deps.layers) wrap('layers', 'load');

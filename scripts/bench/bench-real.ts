@@ -10,7 +10,7 @@
  * with the real `juicefs mount` (1.4), and writes N small files (0–16 KiB, one in 2,000 of
  * 1–4 MiB) into D leaf directories (grouped under ⌈D/100⌉ parents, so the roll-up has two
  * levels) from several writer processes. Then, in this order, one run each:
- *   (a) Headroom's walk with per-directory roll-up, as the service runs it (`ScanService.walkNow`:
+ *   (a) Headroom's walk with per-directory roll-up, as the service runs it (`WalkService.walkNow`:
  *       JuiceFsMetadata.walk, the roll-up, and storing the directories), peak RSS around it;
  *   (b) `du -sb` of the mount (JuiceFS's virtual root entries excluded, so its figure is checkable);
  *   (c) `juicefs summary --depth 0 --strict` of the mount (the accurate tree summary; the
@@ -295,13 +295,13 @@ async function main(): Promise<void> {
     const hwmReset = resetHwm();
     const rssBefore = vmHwmMb();
     const t0 = performance.now();
-    const scan = await app.services.scans.walkNow(v, {});
+    const walk = await app.services.walks.walkNow(v, {});
     const walkMs = performance.now() - t0;
     const walkHwm = vmHwmMb();
-    if (scan?.state !== 'succeeded') throw new Error(`walk ${scan?.state}: ${scan?.error}`);
-    const result = scan.result as { directories: number; totals: Record<string, string>; trash: Record<string, string>; counters: Record<string, string>; mismatch: unknown };
+    if (walk?.state !== 'succeeded') throw new Error(`walk ${walk?.state}: ${walk?.error}`);
+    const result = walk.result as { directories: number; totals: Record<string, string>; trash: Record<string, string>; counters: Record<string, string>; mismatch: unknown };
     console.log(
-      `(a) Headroom walk with roll-up (walkNow)     : ${secs(walkMs)}, ${scan.keysRead} keys, ${result.directories} directories, ${result.totals.inodes} inodes, ${Math.round(Number(result.totals.inodes) / (walkMs / 1000))} inodes/s`,
+      `(a) Headroom walk with roll-up (walkNow)     : ${secs(walkMs)}, ${walk.keysRead} keys, ${result.directories} directories, ${result.totals.inodes} inodes, ${Math.round(Number(result.totals.inodes) / (walkMs / 1000))} inodes/s`,
     );
     console.log(
       `    peak RSS: ${hwmReset ? `${walkHwm.toFixed(0)} MiB during the walk (VmHWM reset at ${rssBefore.toFixed(0)} MiB just before)` : `VmHWM ${walkHwm.toFixed(0)} MiB (could not reset)`}; process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,

@@ -15,7 +15,7 @@ export interface Actor {
 /** One audit row as written. */
 export interface AuditInput {
   action: string;
-  entityType: 'tenant' | 'volume' | 'scan' | 'enforcement' | 'notification_template' | 'job' | 'quota_request' | 'quota_rule' | 'insight_rule';
+  entityType: 'tenant' | 'volume' | 'walk' | 'enforcement' | 'notification_template' | 'job' | 'quota_request' | 'quota_rule' | 'insight_rule';
   entityId: string;
   tenantId: string | null;
   before: object | null;

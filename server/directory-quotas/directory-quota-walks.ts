@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import type { WalkOutcome } from '../meta/volume-metadata.js';
-import type { WalkListener } from '../scanner/scan-service.js';
+import type { WalkListener } from '../walks/walk-service.js';
 import type { Volume } from '../volumes/volume.js';
 import type { DirectoryQuotaStore } from './directory-quota-store.js';
 
@@ -18,7 +18,7 @@ const MAX_QUOTAS = 10_000;
 export class DirectoryQuotaWalks implements WalkListener {
   constructor(private readonly storeOf: (trx: Knex.Transaction) => DirectoryQuotaStore) {}
 
-  async walkSucceeded(trx: Knex.Transaction, volume: Volume, _scanId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void> {
+  async walkSucceeded(trx: Knex.Transaction, volume: Volume, _walkId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void> {
     const store = this.storeOf(trx);
     const rows = (await store.list(volume.tenantId, volume.id, { limit: MAX_QUOTAS, kind: 'dir' })).filter((q) => !q.native && q.state === 'active');
     if (!rows.length) return;

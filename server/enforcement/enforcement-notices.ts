@@ -9,7 +9,7 @@ import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.
 import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
 import { hourlySamples } from '../quotas/usage-store.js';
-import { latestWalks, topDirectories } from '../scanner/scan-store.js';
+import { latestWalks, topDirectories } from '../walks/walk-store.js';
 import { findTenant } from '../tenants/tenant-store.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, markForecastChecked, type StateRow } from './enforcement-store.js';
@@ -109,7 +109,7 @@ export class EnforcementNotices {
   async noticeData(db: Db, v: Volume, s: StateRow, reading: PolicyReading, detail: string | null): Promise<NoticeData> {
     const tenant = await findTenant(db, v.tenantId);
     const walk = (await latestWalks(db, [v.id])).get(v.id);
-    const top = walk ? await topDirectories(db, walk.scanId, { maxDepth: 1, limit: 4, sort: 'bytes' }) : [];
+    const top = walk ? await topDirectories(db, walk.walkId, { maxDepth: 1, limit: 4, sort: 'bytes' }) : [];
     const usage = reading.ok ? { bytes: reading.bytes, inodes: reading.inodes } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
     const release = usage ? toRelease(limitsOf(v), usage, this.opts.hysteresis) : null;
     return {

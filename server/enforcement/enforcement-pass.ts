@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { LeaseLostError, type Lease } from '../jobs/lease.js';
 import type { CounterUsage, VolumeMetadata } from '../meta/volume-metadata.js';
 import type { Reading, UsageService } from '../quotas/usage-service.js';
-import type { ScanService } from '../scanner/scan-service.js';
+import type { WalkService } from '../walks/walk-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import type { Volume } from '../volumes/volume.js';
 import { needsWrite, policyCurrent, toPolicy, trustReading } from './decisions.js';
@@ -68,7 +68,7 @@ export interface PassDeps {
   layers: LayerStore;
   volumes: Pick<VolumeService, 'listActive'>;
   usage: Pick<UsageService, 'recordReadings' | 'latestReadings'>;
-  scans: Pick<ScanService, 'latestWalks'>;
+  walks: Pick<WalkService, 'latestWalks'>;
   log: Logger;
   metadata: Pick<VolumeMetadata, 'readUsageMany'>;
   verifier: Verifier;
@@ -159,7 +159,7 @@ export class EnforcementPasses {
   private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, recording?: Promise<void>): Promise<void> {
     const { counts, checkForecasts } = ctx;
     const ids = page.map((v) => v.id);
-    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), this.o.scans.latestWalks(ids), this.o.layers.load(ids, { brief: true }), recording]);
+    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), this.o.walks.latestWalks(ids), this.o.layers.load(ids, { brief: true }), recording]);
     const toApply: { v: Volume; reading: PolicyReading }[] = [];
     const forecastCandidates: ForecastCandidate[] = [];
     for (const v of page) {

@@ -21,7 +21,7 @@ import { errors } from '../lib/errors.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { Outbox } from '../notifications/outbox.js';
 import { latestReadings, recordReadings } from '../quotas/usage-store.js';
-import { latestWalks } from '../scanner/scan-store.js';
+import { latestWalks } from '../walks/walk-store.js';
 import { findVolume } from '../volumes/volume-store.js';
 import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
@@ -30,7 +30,7 @@ import type { StorageFreezer } from '../storage/storage-freeze.js';
 import type { Applier } from './applier.js';
 import type { LayerStore } from './layer-store.js';
 import type { UsageService } from '../quotas/usage-service.js';
-import type { ScanService } from '../scanner/scan-service.js';
+import type { WalkService } from '../walks/walk-service.js';
 import { EnforcementNotices } from './enforcement-notices.js';
 import { Verifier } from './verifier.js';
 import { needsWrite, policyCurrent, trustReading } from './decisions.js';
@@ -64,9 +64,9 @@ export interface EnforcementDeps {
   outbox: Outbox;
   applier: Applier;
   layers: LayerStore;
-  /** Readings are stored and loaded through the usage service, walks through the scan service. */
+  /** Readings are stored and loaded through the usage service, walks through the walk service. */
   usage: Pick<UsageService, 'recordReadings' | 'latestReadings'>;
-  scans: Pick<ScanService, 'latestWalks'>;
+  walks: Pick<WalkService, 'latestWalks'>;
   /** The storage layer of freezes (SeaweedFS read-only rules), when object storage is configured. */
   storage?: StorageFreezer;
   opts: EnforcementOptions;
@@ -108,7 +108,7 @@ export class EnforcementService {
       layers: d.layers,
       volumes: d.volumes,
       usage: d.usage,
-      scans: d.scans,
+      walks: d.walks,
       log: this.log,
       metadata: this.metadata,
       verifier,

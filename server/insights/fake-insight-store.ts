@@ -15,14 +15,14 @@ export class FakeInsightStore implements InsightStore {
   }
 
   async saveWalk(tenantId: string, walk: InsightWalk, findings: readonly Finding[], directories: readonly InsightDirectory[]): Promise<void> {
-    if (this.walks.has(walk.scanId)) throw new Error(`duplicate key: insight walk ${walk.scanId}`);
-    this.walks.set(walk.scanId, { walk: clone({ ...walk, tenantId }), findings: clone([...findings]), directories: clone([...directories]) });
+    if (this.walks.has(walk.walkId)) throw new Error(`duplicate key: insight walk ${walk.walkId}`);
+    this.walks.set(walk.walkId, { walk: clone({ ...walk, tenantId }), findings: clone([...findings]), directories: clone([...directories]) });
   }
 
   private ofVolume(tenantId: string, volumeId: string) {
     return [...this.walks.values()]
       .filter((w) => w.walk.tenantId === tenantId && w.walk.volumeId === volumeId)
-      .sort((a, b) => b.walk.walkedAt.getTime() - a.walk.walkedAt.getTime() || (b.walk.scanId > a.walk.scanId ? 1 : -1));
+      .sort((a, b) => b.walk.walkedAt.getTime() - a.walk.walkedAt.getTime() || (b.walk.walkId > a.walk.walkId ? 1 : -1));
   }
 
   async recentWalks(tenantId: string, volumeId: string, limit: number): Promise<InsightWalk[]> {
@@ -31,13 +31,13 @@ export class FakeInsightStore implements InsightStore {
       .map((w) => clone(w.walk));
   }
 
-  async findings(tenantId: string, scanId: string): Promise<Finding[]> {
-    const w = this.walks.get(scanId);
+  async findings(tenantId: string, walkId: string): Promise<Finding[]> {
+    const w = this.walks.get(walkId);
     return w && w.walk.tenantId === tenantId ? clone(w.findings) : [];
   }
 
-  async directories(tenantId: string, scanId: string, opts: { maxDepth?: number; limit?: number } = {}): Promise<InsightDirectory[]> {
-    const w = this.walks.get(scanId);
+  async directories(tenantId: string, walkId: string, opts: { maxDepth?: number; limit?: number } = {}): Promise<InsightDirectory[]> {
+    const w = this.walks.get(walkId);
     if (!w || w.walk.tenantId !== tenantId) return [];
     return clone(
       w.directories

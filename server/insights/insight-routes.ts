@@ -7,7 +7,7 @@ import type { RuleId, RuleSetting } from './insight-rules.js';
 import type { InsightDirectory, InsightWalk } from './insight-store.js';
 
 const presentWalk = (w: InsightWalk) => ({
-  scanId: w.scanId,
+  walkId: w.walkId,
   walkedAt: w.walkedAt.toISOString(),
   bytes: Number(w.bytes),
   files: Number(w.files),

@@ -2,7 +2,7 @@
  * "What is eating my quota": the findings of each walk, kept per walk, served with the walk they
  * came from and how the volume changed since the walk before; and the admins' rule settings.
  *
- * Findings are computed when a walk succeeds, inside the scanner's success transaction (the
+ * Findings are computed when a walk succeeds, inside the walk service's success transaction (the
  * walk's rows, its insights and its audit row commit together; the rules are pure, no external
  * call happens there), with the rule settings of that moment, so a stored walk keeps the findings
  * it was shown with.
@@ -61,10 +61,10 @@ export class InsightService {
   ) {}
 
   /**
-   * Computes and stores a succeeded walk's insights, in the scanner's transaction `trx`. A walk
+   * Computes and stores a succeeded walk's insights, in the walk service's transaction `trx`. A walk
    * without enrichment (profile) still gets its directory findings (trash, caches, envs).
    */
-  async walkSucceeded(trx: Knex.Transaction, volume: Pick<Volume, 'id' | 'tenantId'>, scanId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void> {
+  async walkSucceeded(trx: Knex.Transaction, volume: Pick<Volume, 'id' | 'tenantId'>, walkId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void> {
     const store = this.store.in(trx);
     const settings = mergeSettings(await store.ruleSettings());
     const tree = new WalkTree(outcome.directories);
@@ -74,7 +74,7 @@ export class InsightService {
     await store.saveWalk(
       volume.tenantId,
       {
-        scanId,
+        walkId,
         volumeId: volume.id,
         tenantId: volume.tenantId,
         walkedAt,
@@ -98,17 +98,17 @@ export class InsightService {
     const walks = await this.store.recentWalks(v.tenantId, v.id, Math.max(2, opts.history));
     const [latest, previous] = walks;
     if (!latest) return { volumeId: v.id, language, walk: null, findings: [], directories: [], comparison: null, history: [] };
-    const findings = (await this.store.findings(v.tenantId, latest.scanId)).map((f) => ({ ...f, ...describeFinding(f, language) }));
-    const directories = await this.store.directories(v.tenantId, latest.scanId, { maxDepth: 2, limit: 20 });
+    const findings = (await this.store.findings(v.tenantId, latest.walkId)).map((f) => ({ ...f, ...describeFinding(f, language) }));
+    const directories = await this.store.directories(v.tenantId, latest.walkId, { maxDepth: 2, limit: 20 });
     let comparison: VolumeInsights['comparison'] = null;
     if (previous) {
-      const growth = compareDirectories(await this.store.directories(v.tenantId, latest.scanId), await this.store.directories(v.tenantId, previous.scanId));
+      const growth = compareDirectories(await this.store.directories(v.tenantId, latest.walkId), await this.store.directories(v.tenantId, previous.walkId));
       const bytesDelta = latest.bytes - previous.bytes;
       const hours = (latest.walkedAt.getTime() - previous.walkedAt.getTime()) / 3_600_000;
       const top = growth.find((g) => g.bytesDelta > 0n === bytesDelta >= 0n);
       comparison = { previous, bytesDelta, filesDelta: latest.files - previous.files, summary: describeGrowth(language, bytesDelta, hours, top), growth };
     }
-    const history = await Promise.all(walks.slice(0, opts.history).map(async (w) => ({ ...w, findings: (await this.store.findings(v.tenantId, w.scanId)).length })));
+    const history = await Promise.all(walks.slice(0, opts.history).map(async (w) => ({ ...w, findings: (await this.store.findings(v.tenantId, w.walkId)).length })));
     return { volumeId: v.id, language, walk: latest, findings, directories, comparison, history };
   }
 

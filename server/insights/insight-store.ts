@@ -26,7 +26,7 @@ export interface InsightSummary {
 
 /** One walk's insights. */
 export interface InsightWalk {
-  scanId: string;
+  walkId: string;
   volumeId: string;
   tenantId: string;
   walkedAt: Date;
@@ -56,9 +56,9 @@ export interface InsightStore {
   /** The volume's walks, newest first. */
   recentWalks(tenantId: string, volumeId: string, limit: number): Promise<InsightWalk[]>;
   /** A walk's findings in stored order (largest reclaimable first). */
-  findings(tenantId: string, scanId: string): Promise<Finding[]>;
+  findings(tenantId: string, walkId: string): Promise<Finding[]>;
   /** A walk's stored directories, largest first. */
-  directories(tenantId: string, scanId: string, opts?: { maxDepth?: number; limit?: number }): Promise<InsightDirectory[]>;
+  directories(tenantId: string, walkId: string, opts?: { maxDepth?: number; limit?: number }): Promise<InsightDirectory[]>;
   /** Drops the directories of all but the volume's newest `keepWalks` walks; returns rows deleted. */
   pruneDirectories(tenantId: string, volumeId: string, keepWalks: number): Promise<number>;
   /** The rule settings admins saved (rules without a row use their defaults). */

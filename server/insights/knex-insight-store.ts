@@ -5,7 +5,7 @@ import type { Finding, RuleId, RuleParams, RuleSetting } from './insight-rules.j
 import type { InsightDirectory, InsightStore, InsightSummary, InsightWalk } from './insight-store.js';
 
 interface WalkRow {
-  scan_id: string;
+  walk_id: string;
   volume_id: string;
   tenant_id: string;
   walked_at: Date;
@@ -18,7 +18,7 @@ interface WalkRow {
 }
 
 const fromWalk = (r: WalkRow): InsightWalk => ({
-  scanId: r.scan_id,
+  walkId: r.walk_id,
   volumeId: r.volume_id,
   tenantId: r.tenant_id,
   walkedAt: r.walked_at,
@@ -43,7 +43,7 @@ export class KnexInsightStore implements InsightStore {
 
   async saveWalk(tenantId: string, w: InsightWalk, findings: readonly Finding[], directories: readonly InsightDirectory[]): Promise<void> {
     await this.db('insight_walks').insert({
-      scan_id: w.scanId,
+      walk_id: w.walkId,
       volume_id: w.volumeId,
       tenant_id: tenantId,
       walked_at: w.walkedAt,
@@ -55,7 +55,7 @@ export class KnexInsightStore implements InsightStore {
       summary: json(w.summary),
     });
     const rows = findings.map((f, i) => ({
-      scan_id: w.scanId,
+      walk_id: w.walkId,
       ordinal: i,
       rule: f.rule,
       paths: json(f.paths),
@@ -66,7 +66,7 @@ export class KnexInsightStore implements InsightStore {
     }));
     for (let i = 0; i < rows.length; i += 500) await this.db('insight_findings').insert(rows.slice(i, i + 500));
     const dirs = directories.map((d) => ({
-      scan_id: w.scanId,
+      walk_id: w.walkId,
       path_b64: d.pathBase64,
       path: d.path,
       depth: d.depth,
@@ -82,25 +82,25 @@ export class KnexInsightStore implements InsightStore {
       .where({ tenant_id: tenantId, volume_id: volumeId })
       .orderBy([
         { column: 'walked_at', order: 'desc' },
-        { column: 'scan_id', order: 'desc' },
+        { column: 'walk_id', order: 'desc' },
       ])
       .limit(limit)) as WalkRow[];
     return rows.map(fromWalk);
   }
 
-  async findings(tenantId: string, scanId: string): Promise<Finding[]> {
+  async findings(tenantId: string, walkId: string): Promise<Finding[]> {
     const rows = (await this.db('insight_findings as f')
-      .join('insight_walks as w', 'w.scan_id', 'f.scan_id')
-      .where({ 'w.tenant_id': tenantId, 'f.scan_id': scanId })
+      .join('insight_walks as w', 'w.walk_id', 'f.walk_id')
+      .where({ 'w.tenant_id': tenantId, 'f.walk_id': walkId })
       .orderBy('f.ordinal')
       .select('f.*')) as Array<{ rule: RuleId; paths: string[]; bytes: bigint; files: bigint; reclaimable_bytes: bigint; details: Record<string, unknown> }>;
     return rows.map((r) => ({ rule: r.rule, paths: r.paths, bytes: r.bytes, files: r.files, reclaimableBytes: r.reclaimable_bytes, details: r.details }));
   }
 
-  async directories(tenantId: string, scanId: string, opts: { maxDepth?: number; limit?: number } = {}): Promise<InsightDirectory[]> {
+  async directories(tenantId: string, walkId: string, opts: { maxDepth?: number; limit?: number } = {}): Promise<InsightDirectory[]> {
     const q = this.db('insight_directories as d')
-      .join('insight_walks as w', 'w.scan_id', 'd.scan_id')
-      .where({ 'w.tenant_id': tenantId, 'd.scan_id': scanId })
+      .join('insight_walks as w', 'w.walk_id', 'd.walk_id')
+      .where({ 'w.tenant_id': tenantId, 'd.walk_id': walkId })
       .orderBy([
         { column: 'd.bytes', order: 'desc' },
         { column: 'd.path_b64', order: 'asc' },
@@ -117,13 +117,13 @@ export class KnexInsightStore implements InsightStore {
       .where({ tenant_id: tenantId, volume_id: volumeId })
       .orderBy([
         { column: 'walked_at', order: 'desc' },
-        { column: 'scan_id', order: 'desc' },
+        { column: 'walk_id', order: 'desc' },
       ])
       .limit(keepWalks)
-      .select('scan_id');
+      .select('walk_id');
     return this.db('insight_directories')
-      .whereIn('scan_id', this.db('insight_walks').where({ tenant_id: tenantId, volume_id: volumeId }).select('scan_id'))
-      .whereNotIn('scan_id', keep)
+      .whereIn('walk_id', this.db('insight_walks').where({ tenant_id: tenantId, volume_id: volumeId }).select('walk_id'))
+      .whereNotIn('walk_id', keep)
       .delete();
   }
 

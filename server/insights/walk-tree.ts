@@ -1,7 +1,7 @@
 /**
  * A walk's directories as a tree the rules can ask questions of: children by name, ancestors,
  * "keep only the outermost of these". Built once per walk from the directory list every walk
- * returns (all directories, before the scanner keeps its selection).
+ * returns (all directories, before the walk service keeps its selection).
  */
 import type { DirectoryUsage } from '../meta/volume-metadata.js';
 

@@ -19,7 +19,7 @@
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
 import type { UsageService } from '../quotas/usage-service.js';
 import type { RequestService } from '../requests/request-service.js';
-import type { ScanService } from '../scanner/scan-service.js';
+import type { WalkService } from '../walks/walk-service.js';
 import type { StorageReconciler } from '../storage/storage-reconciler.js';
 import type { Job } from './scheduler.js';
 
@@ -53,7 +53,7 @@ export function buildJobs(
   {
     enforcement,
     requests,
-    scans,
+    walks,
     reconciler,
     usage,
     directoryQuotas,
@@ -61,7 +61,7 @@ export function buildJobs(
   }: {
     enforcement: EnforcementService;
     requests: RequestService;
-    scans: ScanService;
+    walks: WalkService;
     reconciler: StorageReconciler;
     usage: UsageService;
     directoryQuotas?: DirectoryQuotaJobs;
@@ -112,7 +112,7 @@ export function buildJobs(
       name: 'walks',
       cron: s.walkCron,
       timeoutMs: s.walkTimeoutMs,
-      run: ({ signal, lease }) => runWalks(scans, budget, { signal, lease }),
+      run: ({ signal, lease }) => runWalks(walks, budget, { signal, lease }),
     },
     // One digest per tenant and ISO week (idempotent by week, so a re-run sends nothing twice).
     ...(digest && s.digestCron

@@ -6,7 +6,7 @@
  * Resumable by construction: a volume counts as done once it has a walk newer than the
  * interval, so a run cut short (restart, deadline) continues where it stopped next time.
  */
-import type { ScanService } from '../scanner/scan-service.js';
+import type { WalkService } from '../walks/walk-service.js';
 import type { JobContext } from './scheduler.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -19,8 +19,8 @@ export interface WalkBudget {
 }
 
 /** Runs one nightly walk pass. */
-export async function runWalks(scans: ScanService, budget: WalkBudget, ctx: Pick<JobContext, 'signal' | 'lease'>): Promise<Record<string, number>> {
-  const { due, volumes, skipped } = await scans.dueForWalk(new Date(Date.now() - budget.minIntervalMs));
+export async function runWalks(walks: WalkService, budget: WalkBudget, ctx: Pick<JobContext, 'signal' | 'lease'>): Promise<Record<string, number>> {
+  const { due, volumes, skipped } = await walks.dueForWalk(new Date(Date.now() - budget.minIntervalMs));
   const counts = { volumes, walked: 0, failed: 0, skipped, keysRead: 0 };
   const total = new TokenBucket(budget.totalKeysPerSecond);
   let next = 0;
@@ -30,17 +30,17 @@ export async function runWalks(scans: ScanService, budget: WalkBudget, ctx: Pick
       const v = due[next++]!;
       await ctx.lease.assertHeld();
       const own = new TokenBucket(budget.keysPerSecond);
-      const scan = await scans.walkNow(v, {
+      const walk = await walks.walkNow(v, {
         signal: ctx.signal,
         throttle: async (keys) => {
           await own.take(keys, ctx.signal);
           await total.take(keys, ctx.signal);
         },
       });
-      if (!scan) counts.skipped++;
-      else if (scan.state === 'succeeded') counts.walked++;
+      if (!walk) counts.skipped++;
+      else if (walk.state === 'succeeded') counts.walked++;
       else counts.failed++;
-      counts.keysRead += scan?.keysRead ?? 0;
+      counts.keysRead += walk?.keysRead ?? 0;
     }
   };
   await Promise.all(Array.from({ length: Math.min(budget.concurrency, Math.max(1, due.length)) }, worker));

@@ -10,8 +10,8 @@ import type { NoticeFinding } from './notice.js';
 /** What this needs of the insights store (server/insights/insight-store.ts). */
 export interface FindingReader {
   in(trx: Db): FindingReader;
-  recentWalks(tenantId: string, volumeId: string, limit: number): Promise<{ scanId: string }[]>;
-  findings(tenantId: string, scanId: string): Promise<Finding[]>;
+  recentWalks(tenantId: string, volumeId: string, limit: number): Promise<{ walkId: string }[]>;
+  findings(tenantId: string, walkId: string): Promise<Finding[]>;
 }
 
 /** Reads the largest findings of the latest walk. */
@@ -23,7 +23,7 @@ export class FindingSource {
     const store = this.reader.in(db);
     const [latest] = await store.recentWalks(tenantId, volumeId, 1);
     if (!latest) return [];
-    const all = await store.findings(tenantId, latest.scanId);
+    const all = await store.findings(tenantId, latest.walkId);
     return [...all]
       .filter((f) => f.reclaimableBytes > 0n)
       .sort((a, b) => (b.reclaimableBytes > a.reclaimableBytes ? 1 : b.reclaimableBytes < a.reclaimableBytes ? -1 : 0))

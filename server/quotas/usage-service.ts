@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import { findState } from '../enforcement/enforcement-store.js';
 import { limitsOf, toRelease } from '../enforcement/policy.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
-import type { ScanService } from '../scanner/scan-service.js';
+import type { WalkService } from '../walks/walk-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
 /** A usage reading as a pass records it (the usage store's type, part of this service's API). */
@@ -34,7 +34,7 @@ export class UsageService {
   constructor(
     private readonly db: Knex,
     private readonly volumes: VolumeService,
-    private readonly scans: ScanService,
+    private readonly walks: WalkService,
     private readonly forecastWindowDays: number,
     private readonly hysteresis: number,
     private readonly publicUrl: string,
@@ -43,7 +43,7 @@ export class UsageService {
   /** Counters read now, the enforcement state, and when the volume fills at its recent rate. */
   async current(principal: Principal, volumeId: string) {
     const v = await this.volumes.get(principal, volumeId);
-    const u = await this.scans.usageOf(v);
+    const u = await this.walks.usageOf(v);
     const now = new Date();
     const since = new Date(now.getTime() - this.forecastWindowDays * 86_400_000);
     const samples = await listSamples(this.db, v.id, since, now);

@@ -2,7 +2,7 @@
  * The fleet: every volume with what an admin sorts and filters by (enforcement state, usage and
  * percent of the hard limit, growth, last walk, engine), for `GET /v1/fleet` and the dashboard's
  * fleet table. A read model, not a store: it joins the volumes, readings, enforcement states,
- * samples and scans tables and writes nothing. Paged by offset, because its sort keys (percent,
+ * samples and walks tables and writes nothing. Paged by offset, because its sort keys (percent,
  * growth) change between pages anyway and a fleet of 10,000 volumes sorts in one query.
  */
 import type { Knex } from 'knex';
@@ -103,7 +103,7 @@ export async function listFleet(db: Db, q: FleetQuery): Promise<{ items: FleetRo
        LEFT JOIN LATERAL (SELECT s.at, s.bytes FROM usage_samples s
                            WHERE s.volume_id = v.id AND s.at >= now() - interval '7 days'
                            ORDER BY s.at LIMIT 1) g ON true
-       LEFT JOIN LATERAL (SELECT sc.finished_at FROM scans sc
+       LEFT JOIN LATERAL (SELECT sc.finished_at FROM walks sc
                            WHERE sc.volume_id = v.id AND sc.state = 'succeeded'
                            ORDER BY sc.created_at DESC LIMIT 1) w ON true
       WHERE ${where.join(' AND ')}

@@ -77,7 +77,7 @@ describe.runIf(run)('web dashboard in Chromium', () => {
       await h.fx.file(await h.fx.mkdir(ROOT_INODE, '<img src=x onerror=alert(1)>'), 'b', MB);
       await h.fx.finish();
       const v = await t.services.volumes.get({ sub: 'root', role: 'admin', tenants: [] }, res.body.id);
-      expect((await t.services.scans.walkNow(v, {}))?.state).toBe('succeeded');
+      expect((await t.services.walks.walkNow(v, {}))?.state).toBe('succeeded');
     }
     await t.services.enforcement.countersPass();
     browser = await launchBrowser();

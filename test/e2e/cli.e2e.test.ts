@@ -169,10 +169,10 @@ describe.skipIf(!pgAvailable())('npm run cli', () => {
     expect((await cliIn(admin, 'usage', v.id)).stdout).toMatch(/^used: .* \(read /m);
     expect((await cliIn(admin, 'history', v.id, '--resolution', 'raw')).stdout).toMatch(/^AT\s+BYTES\s+INODES\s+RESOLUTION/);
 
-    const scan = await cliIn(admin, 'scan', v.id, '--wait');
-    expect(scan.stdout).toMatch(/^scn_\S+: succeeded, \d+ keys read$/);
+    const walk = await cliIn(admin, 'walk', v.id, '--wait');
+    expect(walk.stdout).toMatch(/^wlk_\S+: succeeded, \d+ keys read$/);
     const dirs = await cliIn(admin, 'directories', v.id, '--depth', '1');
-    expect(dirs.stdout).toMatch(/^walk scn_\S+ \(succeeded, finished /);
+    expect(dirs.stdout).toMatch(/^walk wlk_\S+ \(succeeded, finished /);
     expect(dirs.stdout).toMatch(/^\/\s+\d/m);
 
     const frozen = await cliIn(admin, 'freeze', v.id, '--reason', 'maintenance window');

@@ -66,7 +66,7 @@ describe.skipIf(!pgAvailable())('npm run demo', () => {
     ]);
     for (const v of vols) {
       const dirs = await get(`/v1/volumes/${v.id}/directories?depth=1`);
-      expect(dirs.scan, v.name).toMatchObject({ state: 'succeeded', result: { mismatch: null } });
+      expect(dirs.walk, v.name).toMatchObject({ state: 'succeeded', result: { mismatch: null } });
       expect(dirs.items.length).toBeGreaterThan(0);
       expect((await get(`/v1/volumes/${v.id}/usage`)).usedInodes).toBeGreaterThan(50);
     }
@@ -86,13 +86,13 @@ describe.skipIf(!pgAvailable())('npm run demo', () => {
 
   it('changes nothing when run again', async () => {
     const before = await demoVolumes();
-    const scans = await Promise.all(before.map(async (v) => (await get(`/v1/volumes/${v.id}/directories?depth=1`)).scan.id as string));
+    const walks = await Promise.all(before.map(async (v) => (await get(`/v1/volumes/${v.id}/directories?depth=1`)).walk.id as string));
     const out = await demo('--grace', '2');
     expect(out.code, out.stderr + out.stdout).toBe(0);
     expect(out.stdout.match(/already holds \d+ inodes/g)).toHaveLength(3);
     expect(out.stdout).toContain('the freeze cycle already ran');
     expect(await demoVolumes()).toEqual(before);
-    expect(await Promise.all(before.map(async (v) => (await get(`/v1/volumes/${v.id}/directories?depth=1`)).scan.id))).toEqual(scans);
+    expect(await Promise.all(before.map(async (v) => (await get(`/v1/volumes/${v.id}/directories?depth=1`)).walk.id))).toEqual(walks);
     expect((await get(`/v1/quota-requests?volumeId=${before[0]!.id}`)).items).toHaveLength(1);
   }, 180_000);
 

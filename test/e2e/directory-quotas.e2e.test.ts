@@ -190,10 +190,10 @@ describe.skipIf(!pgAvailable())('directory quotas over the API', () => {
     const gbkDir = ino.deep!; // no quota there yet
     await store.txn(async (x) => x.put(tv.keys.dirQuota(gbkDir), encodeDirQuota({ maxSpace: 1n << 30n, maxInodes: 100n, usedSpace: 0n, usedInodes: 0n })));
     const before = (await api().get(base()).set('authorization', admin)).body.items.length;
-    const walk = await api().post(`/v1/volumes/${vol.id}/scans`).set('authorization', admin);
+    const walk = await api().post(`/v1/volumes/${vol.id}/walks`).set('authorization', admin);
     expect(walk.status).toBe(202);
     for (let i = 0; i < 200; i++) {
-      const s = await api().get(`/v1/volumes/${vol.id}/scans/${walk.body.id}`).set('authorization', admin);
+      const s = await api().get(`/v1/volumes/${vol.id}/walks/${walk.body.id}`).set('authorization', admin);
       if (s.body.state === 'succeeded') break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -311,7 +311,7 @@ describe.skipIf(!pgAvailable())('directory quotas over the API', () => {
     expect((await api().patch(`${url}/${soft.body.id}`).set('authorization', admin).send({ hardInodes: 10 })).status).toBe(409);
 
     // Usage comes from walks there: a walk, then the pass warns (and never freezes the folder).
-    const started = await api().post(`/v1/volumes/${adopted.body.id}/scans`).set('authorization', admin);
+    const started = await api().post(`/v1/volumes/${adopted.body.id}/walks`).set('authorization', admin);
     expect(started.status).toBe(202);
     for (let i = 0; i < 200; i++) {
       const sc = await api().get(String(started.headers.location)).set('authorization', admin);

@@ -58,7 +58,7 @@ describe.skipIf(!pgAvailable())('early warnings on every channel', () => {
     return counts.notices;
   }
   const walk = async (volumeId: string) => {
-    const started = await request(t.http).post(`/v1/volumes/${volumeId}/scans`).set('authorization', admin);
+    const started = await request(t.http).post(`/v1/volumes/${volumeId}/walks`).set('authorization', admin);
     expect(started.status).toBe(202);
     for (let i = 0; i < 400; i++) {
       const r = await request(t.http).get(String(started.headers.location)).set('authorization', admin);

@@ -244,8 +244,8 @@ describe.each(engines)('quota enforcement on $kind (PostgreSQL, SMTP, webhooks)'
     // The counter claims 500 MB more than the tree holds (a JuiceFS counter bug, say).
     await setUsedSpace(510n * BigInt(MB));
     const v = await t.services.volumes.get({ sub: 'root', role: 'admin', tenants: [] }, id);
-    const scan = await t.services.scans.walkNow(v, {});
-    expect(scan?.state).toBe('succeeded');
+    const walk = await t.services.walks.walkNow(v, {});
+    expect(walk?.state).toBe('succeeded');
     await pass();
     const e = await enforcement(id);
     expect(e.state).toBe('ok'); // not frozen on a counter the walk disproves

@@ -46,7 +46,7 @@ describe.runIf(pgAvailable())('the fleet', () => {
     // Two days ago b-half held 10 MB: it grows about 20 MB a day.
     await t.database.db('usage_samples').insert({ volume_id: ids['b-half'], resolution: 'hour', at: new Date(Date.now() - 2 * 86_400_000), bytes: 10n * BigInt(MB), inodes: 1n });
     const v = await t.services.volumes.get({ sub: 'root', role: 'admin', tenants: [] }, ids['c-small']!);
-    expect((await t.services.scans.walkNow(v, {}))?.state).toBe('succeeded');
+    expect((await t.services.walks.walkNow(v, {}))?.state).toBe('succeeded');
     expect((await request(t.http).delete(`/v1/volumes/${ids['e-gone']}`).set('authorization', admin)).status).toBe(200);
   });
   afterAll(async () => {

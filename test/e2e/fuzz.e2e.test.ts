@@ -596,12 +596,12 @@ describe.skipIf(!pgAvailable())('fuzz: no 5xx and no writes for bad input, from 
       .set('authorization', admin)
       .send({ tier: 'standard', kind: 'percent_increase', params: { maxPercent: 1, cooldownDays: 30 } });
     expect(rule.status).toBe(201);
-    const scan = await request(server).post(`/v1/volumes/${volumes[1]}/scans`).set('authorization', admin);
-    expect(scan.status).toBe(202);
+    const walk = await request(server).post(`/v1/volumes/${volumes[1]}/walks`).set('authorization', admin);
+    expect(walk.status).toBe(202);
     const run = await request(server).post('/v1/jobs/counters/runs').set('authorization', admin);
     expect(run.status).toBe(202);
     await settle();
-    Object.assign(known, { tenantId: tenants, volumeId: volumes, requestId: [qr.body.id], ruleId: [rule.body.id], scanId: [scan.body.id], runId: [run.body.id] });
+    Object.assign(known, { tenantId: tenants, volumeId: volumes, requestId: [qr.body.id], ruleId: [rule.body.id], walkId: [walk.body.id], runId: [run.body.id] });
     for (const path of ['/v1/tenants', '/v1/volumes', '/v1/audit', '/v1/quota-requests', '/v1/notifications']) {
       const page = await request(server).get(`${path}?limit=1`).set('authorization', admin);
       if (page.body.nextCursor) cursors.push(page.body.nextCursor);
@@ -628,7 +628,7 @@ describe.skipIf(!pgAvailable())('fuzz: no 5xx and no writes for bad input, from 
   async function settle(): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const { rows } = (await t.database.db.raw(`select (select count(*) from scans where state in ('queued', 'running')) + (select count(*) from job_runs where state = 'running') as n`)) as {
+      const { rows } = (await t.database.db.raw(`select (select count(*) from walks where state in ('queued', 'running')) + (select count(*) from job_runs where state = 'running') as n`)) as {
         rows: { n: string }[];
       };
       if (Number(rows[0]!.n) === 0) return;
@@ -668,7 +668,7 @@ describe.skipIf(!pgAvailable())('fuzz: no 5xx and no writes for bad input, from 
       return;
     }
     baseline = undefined; // a success may have written; count again before the next check
-    if (/\/(scans|runs)$/.test(plan.url.split('?')[0]!) && plan.method === 'post') await settle();
+    if (/\/(walks|runs)$/.test(plan.url.split('?')[0]!) && plan.method === 'post') await settle();
   }
 
   function planOf(op: Operation, role: Role, parts: fc.Arbitrary<{ path: string[]; query: (string | null)[]; body: BodyPlan; extra: Record<string, string> }>): fc.Arbitrary<Plan> {

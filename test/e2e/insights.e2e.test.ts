@@ -44,7 +44,7 @@ describe.skipIf(!pgAvailable())('insights over the API', () => {
   });
 
   const walk = async (volumeId: string) => {
-    const started = await request(t.http).post(`/v1/volumes/${volumeId}/scans`).set('authorization', admin);
+    const started = await request(t.http).post(`/v1/volumes/${volumeId}/walks`).set('authorization', admin);
     expect(started.status).toBe(202);
     for (let i = 0; i < 400; i++) {
       const r = await request(t.http).get(String(started.headers.location)).set('authorization', admin);
@@ -117,7 +117,7 @@ describe.skipIf(!pgAvailable())('insights over the API', () => {
       expect(second.comparison).toMatchObject({ bytesDelta: 2 * GiB, filesDelta: 2, growth: [{ path: '/runs/exp42/checkpoints', bytesDelta: 2 * GiB }] });
       expect(second.comparison.summary).toBe('自上次扫描以来增长了 2.15 GB，其中 2.15 GB 在 /runs/exp42/checkpoints。');
       expect(second.history).toHaveLength(2);
-      expect(second.history[0].scanId).toBe(second.walk.scanId);
+      expect(second.history[0].walkId).toBe(second.walk.walkId);
       // Tenant scoping: another tenant's engineer does not see the volume.
       expect((await insights(id, `Bearer ${t.token('engineer', 'mallory', ['other'])}`)).status).toBe(404);
     });
@@ -179,9 +179,9 @@ describe.skipIf(!pgAvailable())('knex insight store', () => {
     store: new KnexInsightStore(t.database.db),
     prepare: async () => {
       const vol = await buildVolume(t.http, `Bearer ${t.token('admin', 'root')}`, 'acme', { name: `c${++n}` });
-      const scanIds: [string, string] = [`scn_${'a'.repeat(25)}${n}`, `scn_${'b'.repeat(25)}${n}`];
-      for (const id of scanIds) await t.database.db('scans').insert({ id, volume_id: vol.id, tenant_id: 'acme', state: 'succeeded', requested_by: 'test' });
-      return { tenantId: 'acme', volumeId: vol.id, scanIds };
+      const walkIds: [string, string] = [`wlk_${'a'.repeat(25)}${n}`, `wlk_${'b'.repeat(25)}${n}`];
+      for (const id of walkIds) await t.database.db('walks').insert({ id, volume_id: vol.id, tenant_id: 'acme', state: 'succeeded', requested_by: 'test' });
+      return { tenantId: 'acme', volumeId: vol.id, walkIds };
     },
   }));
 });

@@ -46,7 +46,7 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
       if (r.body.state === 'succeeded' || r.body.state === 'failed') return r;
       await new Promise((res) => setTimeout(res, 50));
     }
-    throw new Error('scan did not finish');
+    throw new Error('walk did not finish');
   };
 
   it('formats a new volume on the local engine with its hard limits as JuiceFS Capacity/Inodes', async () => {
@@ -81,12 +81,12 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
     expect(usage.body).toMatchObject({ usedBytes: Number(totals.usedSpace), usedInodes: Number(totals.totalInodes) });
 
     const none = await request(t.http).get(`/v1/volumes/${vol.id}/directories`).set('authorization', engineer);
-    expect(none.body).toEqual({ scan: null, items: [] });
-    expect((await request(t.http).post(`/v1/volumes/${vol.id}/scans`).set('authorization', engineer)).status).toBe(403);
+    expect(none.body).toEqual({ walk: null, items: [] });
+    expect((await request(t.http).post(`/v1/volumes/${vol.id}/walks`).set('authorization', engineer)).status).toBe(403);
 
-    const started = await request(t.http).post(`/v1/volumes/${vol.id}/scans`).set('authorization', admin);
+    const started = await request(t.http).post(`/v1/volumes/${vol.id}/walks`).set('authorization', admin);
     expect(started.status).toBe(202);
-    expect(started.headers.location).toBe(`/v1/volumes/${vol.id}/scans/${started.body.id}`);
+    expect(started.headers.location).toBe(`/v1/volumes/${vol.id}/walks/${started.body.id}`);
     const done = await poll(String(started.headers.location));
     expect(done.body.state).toBe('succeeded');
     expect(done.body.result.mismatch).toBeNull();
@@ -108,14 +108,14 @@ describe.skipIf(!pgAvailable())('volume metadata over the API', () => {
       expect(r.status).toBe(404);
     }
     const audit = await request(t.http).get(`/v1/audit?entityId=${started.body.id}`).set('authorization', admin);
-    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['scan.succeeded', 'scan.requested']);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['walk.succeeded', 'walk.requested']);
   });
 
-  it('reports a walk on corrupt metadata as a failed scan naming the key', async () => {
+  it('reports a walk on corrupt metadata as a failed walk naming the key', async () => {
     const vol = (await create({ name: 'corrupt' })).body;
     const v = new TkvVolume(store, Buffer.from(vol.prefix));
     await store.txn(async (tx) => tx.put(v.keys.attr(77n), Buffer.alloc(10)));
-    const started = await request(t.http).post(`/v1/volumes/${vol.id}/scans`).set('authorization', admin);
+    const started = await request(t.http).post(`/v1/volumes/${vol.id}/walks`).set('authorization', admin);
     const done = await poll(String(started.headers.location));
     expect(done.body.state).toBe('failed');
     expect(done.body.error).toContain(hexKey(v.keys.attr(77n)));

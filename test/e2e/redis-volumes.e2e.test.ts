@@ -68,11 +68,11 @@ describe.skipIf(!(pgAvailable() && redisServerAvailable()))('volumes on Redis', 
     const totals = await fx.finish();
     const u = await request(t.http).get(`/v1/volumes/${vol.id}/usage`).set('authorization', admin);
     expect(u.body).toMatchObject({ usedBytes: Number(totals.usedSpace), usedInodes: Number(totals.totalInodes) });
-    const scan = await request(t.http).post(`/v1/volumes/${vol.id}/scans`).set('authorization', admin).expect(202);
-    let s = scan.body;
+    const walk = await request(t.http).post(`/v1/volumes/${vol.id}/walks`).set('authorization', admin).expect(202);
+    let s = walk.body;
     for (let i = 0; i < 100 && !['succeeded', 'failed'].includes(s.state); i++) {
       await new Promise((r) => setTimeout(r, 50));
-      s = (await request(t.http).get(String(scan.headers.location)).set('authorization', admin)).body;
+      s = (await request(t.http).get(String(walk.headers.location)).set('authorization', admin)).body;
     }
     expect(s.state).toBe('succeeded');
     expect(s.result.mismatch).toBeNull();

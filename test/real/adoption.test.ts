@@ -64,9 +64,9 @@ describe.each(engines)('adopting juicefs-formatted volumes on $engine', ({ engin
         if (usage.usedBytes !== df()) await new Promise((r) => setTimeout(r, 500));
       }
       expect(usage).toMatchObject({ usedBytes: df(), usedInodes: 23 });
-      const scan = await s.scan(id);
-      expect(scan.state).toBe('succeeded');
-      expect(scan.result.mismatch).toBeNull();
+      const walk = await s.walk(id);
+      expect(walk.state).toBe('succeeded');
+      expect(walk.result.mismatch).toBeNull();
       const dirs = await s.directories(id);
       expect(dirs.find((d) => d.path === '/data')).toMatchObject({ inodes: 22, files: 21, dirs: 1 });
       expect(dirs.find((d) => d.path === '/data/sub')).toMatchObject({ inodes: 1, bytes: 3 << 20, logicalBytes: 3 << 20 });

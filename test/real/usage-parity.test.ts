@@ -147,9 +147,9 @@ describe.each(engines)('usage parity with a FUSE mount on $engine', ({ engine, a
   });
 
   it('walks to the figures du and find give for every directory, hard links in each, trash apart', async () => {
-    const scan = await s.scan(vol.id);
-    expect(scan.state).toBe('succeeded');
-    expect(scan.result.mismatch).toBeNull(); // walk totals (tree + trash) = counters
+    const walk = await s.walk(vol.id);
+    expect(walk.state).toBe('succeeded');
+    expect(walk.result.mismatch).toBeNull(); // walk totals (tree + trash) = counters
     const dirs = (await s.directories(vol.id, 20, 500)).filter((d) => !String(d.path).startsWith('/.trash'));
     expect(dirs.length).toBeGreaterThanOrEqual(10);
     const mnt = Buffer.from(m.path);
@@ -166,7 +166,7 @@ describe.each(engines)('usage parity with a FUSE mount on $engine', ({ engine, a
     // The trash: everything under .trash (its hour directories and the deleted entries).
     const trash = measure(Buffer.concat([mnt, Buffer.from('/.trash')]), false);
     expect(trash.inodes).toBe(7); // hour dir, t0..t2, tmp, tmp/x, f12
-    expect(scan.result.trash).toMatchObject({ inodes: String(trash.inodes), bytes: String(trash.space) });
+    expect(walk.result.trash).toMatchObject({ inodes: String(trash.inodes), bytes: String(trash.space) });
     const root = dirs.find((d) => d.path === '/')!;
     const df = Number(sh(`df -B1 --output=used ${m.path}`).split('\n')[1]);
     expect(root.bytes + trash.space).toBe(df); // the hard-linked files count once in the total

@@ -1,4 +1,4 @@
-/** `volumes …`, `usage`, `history`, `directories`, `scan`, `mount`: a volume and what fills it. */
+/** `volumes …`, `usage`, `history`, `directories`, `walk`, `mount`: a volume and what fills it. */
 import type { Json } from '../client.js';
 import type { Command, CommandContext } from '../command.js';
 import { required } from '../command.js';
@@ -124,9 +124,9 @@ export const volumeCommands: Command[] = [
     async run(ctx) {
       const q = new URLSearchParams(Object.entries(ctx.values).filter((e): e is [string, string] => typeof e[1] === 'string'));
       const d = await ctx.api.call('GET', `${vol(ctx)}/directories?${q}`);
-      const scan = d.scan as Json | null;
+      const walk = d.walk as Json | null;
       emit(ctx, d, () => {
-        ctx.out(scan ? `walk ${scan.id} (${scan.state}, finished ${cell(scan.finishedAt)})` : 'no walk yet: start one with `npm run cli -- scan <volumeId>`');
+        ctx.out(walk ? `walk ${walk.id} (${walk.state}, finished ${cell(walk.finishedAt)})` : 'no walk yet: start one with `npm run cli -- walk <volumeId>`');
         ctx.out(
           table(
             ['PATH', 'BYTES', 'INODES', 'FILES', 'DIRS'],
@@ -137,26 +137,26 @@ export const volumeCommands: Command[] = [
     },
   },
   {
-    name: 'scan',
+    name: 'walk',
     args: ['<volumeId>'],
     summary: 'Start a full directory walk (admin); --wait polls until it ends.',
     options: { wait: { type: 'boolean' } },
     optionHelp: ['--wait   poll until the walk has finished, then print it'],
     async run(ctx) {
-      let s = await ctx.api.call('POST', `${vol(ctx)}/scans`);
+      let s = await ctx.api.call('POST', `${vol(ctx)}/walks`);
       while (ctx.values.wait && (s.state === 'queued' || s.state === 'running')) {
         await sleep(500);
-        s = await ctx.api.call('GET', `${vol(ctx)}/scans/${s.id}`);
+        s = await ctx.api.call('GET', `${vol(ctx)}/walks/${s.id}`);
       }
       emit(ctx, s, () => ctx.out(`${s.id}: ${s.state}${s.error ? ` (${s.error})` : ''}, ${s.keysRead} keys read`));
     },
   },
   {
-    name: 'scans show',
-    args: ['<volumeId>', '<scanId>'],
+    name: 'walks show',
+    args: ['<volumeId>', '<walkId>'],
     summary: 'One walk and its result.',
     async run(ctx) {
-      const s = await ctx.api.call('GET', `${vol(ctx)}/scans/${encodeURIComponent(ctx.args[1]!)}`);
+      const s = await ctx.api.call('GET', `${vol(ctx)}/walks/${encodeURIComponent(ctx.args[1]!)}`);
       emit(ctx, s, () => ctx.out(JSON.stringify(s, null, 2)));
     },
   },

@@ -50,36 +50,36 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
   });
 
   it('walks every volume, at most `concurrency` at a time, and stores the results', async () => {
-    const counts = await runWalks(t.services.scans, budget, ctx());
+    const counts = await runWalks(t.services.walks, budget, ctx());
     expect(counts).toMatchObject({ volumes: 4, walked: 4, failed: 0, skipped: 0 });
     expect(counts.keysRead).toBeGreaterThan(4 * 600);
-    const scans = (await t.database.db('scans').whereIn('volume_id', ids).orderBy('started_at')) as { started_at: Date; finished_at: Date; state: string; result: { mismatch: unknown } }[];
-    expect(scans.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
-    expect(scans.every((s) => s.result.mismatch === null)).toBe(true);
-    for (const s of scans) {
-      const overlapping = scans.filter((o) => o.started_at < s.finished_at && o.finished_at > s.started_at);
+    const walks = (await t.database.db('walks').whereIn('volume_id', ids).orderBy('started_at')) as { started_at: Date; finished_at: Date; state: string; result: { mismatch: unknown } }[];
+    expect(walks.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(walks.every((s) => s.result.mismatch === null)).toBe(true);
+    for (const s of walks) {
+      const overlapping = walks.filter((o) => o.started_at < s.finished_at && o.finished_at > s.started_at);
       expect(overlapping.length).toBeLessThanOrEqual(2);
     }
   });
 
   it('resumes: volumes walked within the interval are skipped, the others are walked', async () => {
     await t.database
-      .db('scans')
+      .db('walks')
       .where({ volume_id: ids[2] })
       .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
-    const counts = await runWalks(t.services.scans, budget, ctx());
+    const counts = await runWalks(t.services.walks, budget, ctx());
     expect(counts).toMatchObject({ volumes: 4, walked: 1, skipped: 3 });
-    const latest = await t.database.db('scans').where({ volume_id: ids[2] }).orderBy('created_at', 'desc').first();
-    expect(latest.requested_by).toBe('system:scanner');
+    const latest = await t.database.db('walks').where({ volume_id: ids[2] }).orderBy('created_at', 'desc').first();
+    expect(latest.requested_by).toBe('system:walker');
   });
 
   it('keeps within the read budget', async () => {
     await t.database
-      .db('scans')
+      .db('walks')
       .whereIn('volume_id', ids)
       .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
     const started = Date.now();
-    const counts = await runWalks(t.services.scans, { ...budget, keysPerSecond: 10_000, totalKeysPerSecond: 2000 }, ctx());
+    const counts = await runWalks(t.services.walks, { ...budget, keysPerSecond: 10_000, totalKeysPerSecond: 2000 }, ctx());
     const elapsed = (Date.now() - started) / 1000;
     // Everything beyond the one-second burst is paid at 2000 keys/s (a lower bound, not a speed test).
     expect(counts.walked).toBe(4);
@@ -88,18 +88,18 @@ describe.skipIf(!pgAvailable())('nightly walks', () => {
 
   it('stops at the deadline and leaves the rest for the next run', async () => {
     await t.database
-      .db('scans')
+      .db('walks')
       .whereIn('volume_id', ids)
       .update({ finished_at: new Date(Date.now() - 2 * 86_400_000) });
     const c = ctx();
     const controller = new AbortController();
     const slow = { ...budget, concurrency: 1, keysPerSecond: 500, totalKeysPerSecond: 500 };
     setTimeout(() => controller.abort(new Error('deadline of the walk job')), 300);
-    await expect(runWalks(t.services.scans, slow, { ...c, signal: controller.signal })).rejects.toThrow('deadline');
-    const failed = await t.database.db('scans').whereIn('volume_id', ids).where({ state: 'failed' });
+    await expect(runWalks(t.services.walks, slow, { ...c, signal: controller.signal })).rejects.toThrow('deadline');
+    const failed = await t.database.db('walks').whereIn('volume_id', ids).where({ state: 'failed' });
     expect(failed).toHaveLength(1);
     expect(failed[0].error).toMatch(/deadline/);
-    const next = await runWalks(t.services.scans, budget, ctx());
+    const next = await runWalks(t.services.walks, budget, ctx());
     expect(next.walked).toBe(4);
   });
 });

@@ -69,10 +69,10 @@ export interface RealStack {
   redis?(db: number): Redis;
   /** Creates a volume of tenant `acme` through the API and returns the response body. */
   createVolume(name: string, body?: object): Promise<{ id: string; metaUrl: string; prefix: string; state: string }>;
-  /** Runs a Headroom job (`scan-counters`, `scan-walk`, …) through the API until it ends. */
+  /** Runs a Headroom job (`counters`, `walk`, …) through the API until it ends. */
   runJob(name: string): Promise<Record<string, unknown>>;
-  /** Walks the volume through the API (POST …/scans, polled until it ends); the finished scan. */
-  scan(volumeId: string): Promise<{ state: string; result: Record<string, unknown>; error: unknown }>;
+  /** Walks the volume through the API (POST …/walks, polled until it ends); the finished walk. */
+  walk(volumeId: string): Promise<{ state: string; result: Record<string, unknown>; error: unknown }>;
   /** The latest walk's directories (`depth` levels, up to `limit`), as the API presents them. */
   directories(volumeId: string, depth?: number, limit?: number): Promise<DirectoryRow[]>;
   stop(): Promise<void>;
@@ -146,9 +146,9 @@ export async function startStack(engine: RealEngine, env: Record<string, string>
       if (run.state !== 'succeeded') throw new Error(`job ${name} ended ${String(run.state)}: ${JSON.stringify(run)}`);
       return run;
     },
-    scan: async (volumeId) => {
-      const started = await request(theApp.http).post(`/v1/volumes/${volumeId}/scans`).set('authorization', admin);
-      if (started.status !== 202) throw new Error(`scan: ${started.status} ${JSON.stringify(started.body)}`);
+    walk: async (volumeId) => {
+      const started = await request(theApp.http).post(`/v1/volumes/${volumeId}/walks`).set('authorization', admin);
+      if (started.status !== 202) throw new Error(`walk: ${started.status} ${JSON.stringify(started.body)}`);
       let s = started.body as { state: string; result: Record<string, unknown>; error: unknown };
       for (let i = 0; i < 600 && !['succeeded', 'failed'].includes(s.state); i++) {
         await new Promise((r) => setTimeout(r, 50));

@@ -27,9 +27,9 @@ describe('InsightService', () => {
   let engine: MemoryEngine;
   let v: TkvVolume;
   let fx: FixtureBuilder;
-  const walk = async (at: Date, scanId: string) => {
+  const walk = async (at: Date, walkId: string) => {
     const w = await walkVolume(engine, v.keys, { now: Math.floor(at.getTime() / 1000) });
-    await service.walkSucceeded(trx, volume, scanId, walkOutcome(w, await v.readCounters()), at);
+    await service.walkSucceeded(trx, volume, walkId, walkOutcome(w, await v.readCounters()), at);
   };
 
   beforeEach(async () => {
@@ -52,9 +52,9 @@ describe('InsightService', () => {
 
   it('stores a walk with its findings and serves them largest reclaimable first, in the tenant language', async () => {
     const { totals } = await buildDemoTree(fx);
-    await walk(NOW, 'scn_a');
+    await walk(NOW, 'wlk_a');
     const out = await service.insights(principal, 'vol_1', { history: 10 });
-    expect(out.walk).toMatchObject({ scanId: 'scn_a', bytes: totals.usedSpace - out.walk!.trashBytes, trashBytes: BigInt(450 * (1 << 20) + 3 * 4096) });
+    expect(out.walk).toMatchObject({ walkId: 'wlk_a', bytes: totals.usedSpace - out.walk!.trashBytes, trashBytes: BigInt(450 * (1 << 20) + 3 * 4096) });
     expect(out.findings.length).toBe(10);
     expect(out.findings.slice(0, 2).map((f) => f.rule)).toEqual(['framework-cache', 'checkpoint-series']);
     const rs = out.findings.map((f) => f.reclaimableBytes);
@@ -72,17 +72,17 @@ describe('InsightService', () => {
 
   it('compares the last two walks and names the directory that grew', async () => {
     await buildDemoTree(fx);
-    await walk(daysAgo(1), 'scn_a');
+    await walk(daysAgo(1), 'wlk_a');
     const ckpts = (await walkVolume(engine, v.keys, { enrich: false })).directories.find((d) => d.path === '/runs/exp42/checkpoints')!.inode;
     for (const step of [6000, 7000]) await fx.file(ckpts, `ckpt-${step}.pt`, GiB);
     await fx.finish();
-    await walk(NOW, 'scn_b');
+    await walk(NOW, 'wlk_b');
     const out = await service.insights(principal, 'vol_1', { history: 10 });
     expect(out.comparison).toMatchObject({ bytesDelta: BigInt(2 * GiB), filesDelta: 2n, growth: [{ path: '/runs/exp42/checkpoints', bytesDelta: BigInt(2 * GiB), filesDelta: 2n }] });
     expect(out.comparison!.summary).toBe('Grew 2.15 GB since the previous walk, 2.15 GB of it in /runs/exp42/checkpoints.');
-    expect(out.history.map((h) => [h.scanId, h.findings])).toEqual([
-      ['scn_b', 10],
-      ['scn_a', 10],
+    expect(out.history.map((h) => [h.walkId, h.findings])).toEqual([
+      ['wlk_b', 10],
+      ['wlk_a', 10],
     ]);
     const ck = out.findings.find((f) => f.rule === 'checkpoint-series' && f.details.kind === 'files')!;
     expect(ck.reclaimableBytes).toBe(BigInt(4 * GiB)); // 7 checkpoints, newest 3 kept
@@ -91,7 +91,7 @@ describe('InsightService', () => {
   it('still finds what directory names show when the walk was not enriched (WALK_ENRICH=false)', async () => {
     await buildDemoTree(fx);
     const w = await walkVolume(engine, v.keys, { enrich: false });
-    await service.walkSucceeded(trx, volume, 'scn_plain', walkOutcome(w, await v.readCounters()), NOW);
+    await service.walkSucceeded(trx, volume, 'wlk_plain', walkOutcome(w, await v.readCounters()), NOW);
     const out = await service.insights(principal, 'vol_1', { history: 1 });
     expect(new Set(out.findings.map((f) => f.rule))).toEqual(new Set(['checkpoint-series', 'python-env', 'package-cache', 'framework-cache', 'pycache', 'experiment-logs', 'trash']));
     expect(out.findings.find((f) => f.rule === 'python-env')!.reclaimableBytes).toBe(0n); // no ages without enrichment: not called stale
@@ -101,7 +101,7 @@ describe('InsightService', () => {
   it('applies stored rule settings to the next walk', async () => {
     await buildDemoTree(fx);
     await store.saveRuleSetting({ rule: 'python-env', enabled: false, params: { minBytes: 0, staleDays: 30 } }, 'root');
-    await walk(NOW, 'scn_a');
+    await walk(NOW, 'wlk_a');
     const out = await service.insights(principal, 'vol_1', { history: 1 });
     expect(out.findings.map((f) => f.rule)).not.toContain('python-env');
     expect(out.findings).toHaveLength(9);

@@ -1,7 +1,7 @@
 /**
  * The contract every {@link InsightStore} keeps, run against the fake (unit) and the knex store
  * (test/e2e/insights.e2e.test.ts). `prepare` creates whatever a walk's row refers to (the knex
- * store needs real tenant, volume and scan rows).
+ * store needs real tenant, volume and walk rows).
  */
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../../server/insights/insight-rules.js';
@@ -9,13 +9,13 @@ import type { InsightDirectory, InsightStore, InsightWalk } from '../../../serve
 
 export interface ContractSetup {
   store: InsightStore;
-  /** A tenant and a volume of it, and two scans of that volume, as the store may refer to them. */
-  prepare(): Promise<{ tenantId: string; volumeId: string; scanIds: [string, string] }>;
+  /** A tenant and a volume of it, and two walks of that volume, as the store may refer to them. */
+  prepare(): Promise<{ tenantId: string; volumeId: string; walkIds: [string, string] }>;
 }
 
 const summary = { ages: [{ bucket: 'lt7d', bytes: 1, files: 1 }], sizes: [], types: [{ type: 'pt', bytes: 5, files: 1 }], largestFiles: [], staleDirectories: [] };
-const walk = (tenantId: string, volumeId: string, scanId: string, at: string, bytes: bigint): InsightWalk => ({
-  scanId,
+const walk = (tenantId: string, volumeId: string, walkId: string, at: string, bytes: bigint): InsightWalk => ({
+  walkId,
   volumeId,
   tenantId,
   walkedAt: new Date(at),
@@ -34,12 +34,12 @@ export function insightStoreContract(name: string, setup: () => Promise<Contract
   describe(`insight store contract: ${name}`, () => {
     it('keeps walks per volume newest first, with findings in order and directories largest first', async () => {
       const { store, prepare } = await setup();
-      const { tenantId: t, volumeId: v, scanIds } = await prepare();
-      const [s1, s2] = scanIds;
+      const { tenantId: t, volumeId: v, walkIds } = await prepare();
+      const [s1, s2] = walkIds;
       await store.saveWalk(t, walk(t, v, s1, '2026-11-30T00:00:00Z', 100n), [finding('trash', 5n), finding('pycache', 1n)], [dir('/', 100n, 0), dir('/a', 60n), dir('/a/b', 50n, 2)]);
       await store.saveWalk(t, walk(t, v, s2, '2026-12-01T00:00:00Z', 200n), [], [dir('/', 200n, 0)]);
       const walks = await store.recentWalks(t, v, 10);
-      expect(walks.map((w) => w.scanId)).toEqual([s2, s1]);
+      expect(walks.map((w) => w.walkId)).toEqual([s2, s1]);
       expect(walks[1]).toEqual(walk(t, v, s1, '2026-11-30T00:00:00Z', 100n));
       expect(await store.recentWalks(t, v, 1)).toHaveLength(1);
       expect(await store.findings(t, s1)).toEqual([finding('trash', 5n), finding('pycache', 1n)]);

@@ -312,7 +312,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/volumes/{volumeId}/scans": {
+    "/v1/volumes/{volumeId}/walks": {
         parameters: {
             query?: never;
             header?: never;
@@ -323,26 +323,26 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a full directory walk (admin); returns the queued or already running scan */
-        post: operations["startScan"];
+        /** Start a full directory walk (admin); returns the queued or already running walk */
+        post: operations["startWalk"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/volumes/{volumeId}/scans/{scanId}": {
+    "/v1/volumes/{volumeId}/walks/{walkId}": {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 volumeId: components["parameters"]["VolumeId"];
-                scanId: string;
+                walkId: string;
             };
             cookie?: never;
         };
         /** A directory walk's progress and, when done, its result */
-        get: operations["getScan"];
+        get: operations["getWalk"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2062,7 +2062,7 @@ export interface components {
             /** Format: date-time */
             updatedAt: string | null;
         };
-        Scan: {
+        Walk: {
             id: string;
             volumeId: string;
             /** @enum {string} */
@@ -2099,7 +2099,7 @@ export interface components {
             directInodes: number;
         };
         DirectoryList: {
-            scan: components["schemas"]["Scan"] | null;
+            walk: components["schemas"]["Walk"] | null;
             items: components["schemas"]["Directory"][];
         };
         /**
@@ -2134,7 +2134,7 @@ export interface components {
             files: number;
         };
         InsightWalk: {
-            scanId: string;
+            walkId: string;
             /** Format: date-time */
             walkedAt: string;
             /** @description Space of the tree (trash excluded), as JuiceFS counts it */
@@ -2180,7 +2180,7 @@ export interface components {
             /** @enum {string} */
             language: "en" | "zh";
             walk: null | {
-                scanId: string;
+                walkId: string;
                 /** Format: date-time */
                 walkedAt: string;
                 bytes: number;
@@ -2941,7 +2941,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Directories, largest first; `scan` is null until a walk has succeeded */
+            /** @description Directories, largest first; `walk` is null until a walk has succeeded */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2956,7 +2956,7 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
-    startScan: {
+    startWalk: {
         parameters: {
             query?: never;
             header?: never;
@@ -2973,7 +2973,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Scan"];
+                    "application/json": components["schemas"]["Walk"];
                 };
             };
             400: components["responses"]["Problem"];
@@ -2984,13 +2984,13 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
-    getScan: {
+    getWalk: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 volumeId: components["parameters"]["VolumeId"];
-                scanId: string;
+                walkId: string;
             };
             cookie?: never;
         };
@@ -3002,7 +3002,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Scan"];
+                    "application/json": components["schemas"]["Walk"];
                 };
             };
             400: components["responses"]["Problem"];
@@ -4598,7 +4598,7 @@ export interface operations {
         parameters: {
             query?: {
                 tenantId?: components["schemas"]["TenantIdValue"];
-                entityType?: "tenant" | "volume" | "scan" | "enforcement" | "notification_template" | "job" | "quota_request" | "quota_rule" | "insight_rule";
+                entityType?: "tenant" | "volume" | "walk" | "enforcement" | "notification_template" | "job" | "quota_request" | "quota_rule" | "insight_rule";
                 entityId?: string;
                 action?: string;
                 actor?: string;

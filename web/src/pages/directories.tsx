@@ -22,11 +22,11 @@ export function Directories({ volumeId }: { volumeId: string }) {
   const children = (list.data?.items ?? []).filter((d) => d.depth === depth && pathKey(d.pathBase64).startsWith(sep)).slice(0, 50);
   return (
     <Status loading={list.loading && !list.data} error={list.error}>
-      {list.data && !list.data.scan ? (
+      {list.data && !list.data.walk ? (
         <p className="muted">{t('noWalk')}</p>
       ) : (
         <>
-          <p className="muted">{t('walkedAt', { at: dateTime(list.data?.scan?.finishedAt) })}</p>
+          <p className="muted">{t('walkedAt', { at: dateTime(list.data?.walk?.finishedAt) })}</p>
           <p>
             {parent ? <PathText b64={parent.pathBase64} /> : '/'}{' '}
             {parent && (

@@ -1,7 +1,7 @@
 /**
- * bench:scan — the full walk of a volume against the floor of reading the same keys.
+ * bench:walk — the full walk of a volume against the floor of reading the same keys.
  *
- *   npm run bench:scan [-- --engine etcd|local|redis|all] [--files 50000,200000]
+ *   npm run bench:walk [-- --engine etcd|local|redis|all] [--files 50000,200000]
  *
  * For each engine and size it builds a volume of N files in N/100 directories (one 64 MiB-or-less
  * chunk each, so about 3 keys per file), then runs, each in a fresh child process so peak RSS is
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   }
   const engines = arg('engine', 'all') === 'all' ? ['etcd', 'local', 'redis'] : [arg('engine', 'etcd')];
   const sizes = arg('files', '50000,200000').split(',').map(Number);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-scan-'));
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'headroom-bench-walk-'));
   const stops: Array<() => Promise<void>> = [];
   try {
     for (const kind of engines) {

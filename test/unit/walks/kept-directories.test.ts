@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keptDirectories } from '../../../server/scanner/scan-service.js';
+import { keptDirectories } from '../../../server/walks/walk-service.js';
 
 const dir = (name: string, depth: number, bytes: number, inodes: number) => ({ name, depth, bytes: BigInt(bytes), inodes: BigInt(inodes) });
 

@@ -15,31 +15,31 @@ import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata, WalkOutcome } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import {
-  failInterruptedScans,
-  findActiveScan,
-  findScan,
+  failInterruptedWalks,
+  findActiveWalk,
+  findWalk,
   insertDirectories,
-  insertScan,
-  latestSucceededScan,
+  insertWalk,
+  latestSucceededWalk,
   topDirectories,
-  updateScan,
+  updateWalk,
   type DirectorySort,
-  type Scan,
+  type Walk,
   latestWalks,
-} from './scan-store.js';
+} from './walk-store.js';
 
 /** What else a successful walk feeds, written in the walk's own success transaction (PostgreSQL only). */
 export interface WalkListener {
-  walkSucceeded(trx: Knex.Transaction, volume: Volume, scanId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void>;
+  walkSucceeded(trx: Knex.Transaction, volume: Volume, walkId: string, outcome: WalkOutcome, walkedAt: Date): Promise<void>;
   /** After that transaction committed: work that reads external systems again (never inside it). */
   walkCommitted?(volume: Volume): Promise<void>;
 }
 
 /** The actor recorded for changes the walker makes on its own. */
-const SCANNER: Actor = { sub: 'system:scanner', role: 'system' };
+const WALKER: Actor = { sub: 'system:walker', role: 'system' };
 
 /** Usage reads and walks. */
-export class ScanService {
+export class WalkService {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
 
   constructor(
@@ -85,8 +85,8 @@ export class ScanService {
 
   /** Called once at boot: walks cut off by a restart are marked failed, not left "running". */
   async recover(): Promise<void> {
-    const n = await failInterruptedScans(this.db);
-    if (n) this.log.warn({ scans: n }, 'marked interrupted scans as failed');
+    const n = await failInterruptedWalks(this.db);
+    if (n) this.log.warn({ walks: n }, 'marked interrupted walks as failed');
   }
 
   /** Current usage of a volume the caller may see, from the JuiceFS counters (cheap: two keys); 409 unless active. */
@@ -97,51 +97,51 @@ export class ScanService {
   }
 
   /** Starts a walk (or returns the one already queued or running). */
-  async start(actor: Actor, principal: Principal, volumeId: string): Promise<Scan> {
+  async start(actor: Actor, principal: Principal, volumeId: string): Promise<Walk> {
     const v = await this.activeVolume(principal, volumeId);
-    const scan = await inTransaction(this.db, async (trx) => {
-      const created = await insertScan(trx, v.tenantId, { id: `scn_${ulid().toLowerCase()}`, volumeId, requestedBy: actor.sub });
-      if (!created) return (await findActiveScan(trx, v.tenantId, volumeId))!;
-      await recordAudit(trx, actor, { action: 'scan.requested', entityType: 'scan', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId, state: 'queued' } });
+    const walk = await inTransaction(this.db, async (trx) => {
+      const created = await insertWalk(trx, v.tenantId, { id: `wlk_${ulid().toLowerCase()}`, volumeId, requestedBy: actor.sub });
+      if (!created) return (await findActiveWalk(trx, v.tenantId, volumeId))!;
+      await recordAudit(trx, actor, { action: 'walk.requested', entityType: 'walk', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId, state: 'queued' } });
       return created;
     });
-    if (!this.running.has(scan.id) && scan.state === 'queued') {
+    if (!this.running.has(walk.id) && walk.state === 'queued') {
       const controller = new AbortController();
-      const done = this.run(scan, v, controller.signal).finally(() => this.running.delete(scan.id));
-      this.running.set(scan.id, { controller, done });
+      const done = this.run(walk, v, controller.signal).finally(() => this.running.delete(walk.id));
+      this.running.set(walk.id, { controller, done });
     }
-    return scan;
+    return walk;
   }
 
   /**
    * Walks a volume now and waits for the end (the nightly job). Skips a volume already being
    * walked. `throttle` is awaited before each page of keys: the read budget.
    */
-  async walkNow(v: Volume, opts: { signal?: AbortSignal; throttle?: (keys: number) => Promise<void> }): Promise<Scan | undefined> {
-    const scan = await inTransaction(this.db, async (trx) => {
-      const created = await insertScan(trx, v.tenantId, { id: `scn_${ulid().toLowerCase()}`, volumeId: v.id, requestedBy: SCANNER.sub });
+  async walkNow(v: Volume, opts: { signal?: AbortSignal; throttle?: (keys: number) => Promise<void> }): Promise<Walk | undefined> {
+    const walk = await inTransaction(this.db, async (trx) => {
+      const created = await insertWalk(trx, v.tenantId, { id: `wlk_${ulid().toLowerCase()}`, volumeId: v.id, requestedBy: WALKER.sub });
       if (created)
-        await recordAudit(trx, SCANNER, { action: 'scan.requested', entityType: 'scan', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
+        await recordAudit(trx, WALKER, { action: 'walk.requested', entityType: 'walk', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
       return created;
     });
-    if (!scan) return undefined;
-    await this.run(scan, v, opts.signal ?? new AbortController().signal, opts.throttle);
-    return findScan(this.db, v.tenantId, v.id, scan.id);
+    if (!walk) return undefined;
+    await this.run(walk, v, opts.signal ?? new AbortController().signal, opts.throttle);
+    return findWalk(this.db, v.tenantId, v.id, walk.id);
   }
 
-  /** One scan of a volume the caller may see. */
-  async get(principal: Principal, volumeId: string, scanId: string): Promise<Scan> {
+  /** One walk of a volume the caller may see. */
+  async get(principal: Principal, volumeId: string, walkId: string): Promise<Walk> {
     const v = await this.volumes.get(principal, volumeId);
-    const s = await findScan(this.db, v.tenantId, volumeId, scanId);
-    if (!s) throw errors.scanNotFound(scanId);
+    const s = await findWalk(this.db, v.tenantId, volumeId, walkId);
+    if (!s) throw errors.walkNotFound(walkId);
     return s;
   }
 
   /** The latest walk's largest directories. */
   async directories(principal: Principal, volumeId: string, opts: { maxDepth: number; limit: number; sort: DirectorySort }) {
     const v = await this.volumes.get(principal, volumeId);
-    const scan = await latestSucceededScan(this.db, v.tenantId, volumeId);
-    return { scan: scan ?? null, items: scan ? await topDirectories(this.db, scan.id, opts) : [] };
+    const walk = await latestSucceededWalk(this.db, v.tenantId, volumeId);
+    return { walk: walk ?? null, items: walk ? await topDirectories(this.db, walk.id, opts) : [] };
   }
 
   /** Aborts running walks and waits for them to record their end. */
@@ -150,11 +150,11 @@ export class ScanService {
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 
-  private async run(scan: Scan, v: Volume, signal: AbortSignal, throttle?: (keys: number) => Promise<void>): Promise<void> {
+  private async run(walk: Walk, v: Volume, signal: AbortSignal, throttle?: (keys: number) => Promise<void>): Promise<void> {
     let keysRead = 0;
     let lastFlush = Date.now();
     try {
-      await updateScan(this.db, scan.id, { state: 'running', started: true });
+      await updateWalk(this.db, walk.id, { state: 'running', started: true });
       const outcome = await this.metadata.walk(v, {
         signal,
         throttle,
@@ -163,7 +163,7 @@ export class ScanService {
           keysRead = n;
           if (Date.now() - lastFlush >= 1000) {
             lastFlush = Date.now();
-            void updateScan(this.db, scan.id, { keysRead: n }).catch(() => {});
+            void updateWalk(this.db, walk.id, { keysRead: n }).catch(() => {});
           }
         },
       });
@@ -176,28 +176,28 @@ export class ScanService {
         mismatch: outcome.mismatch && jsonBig(outcome.mismatch),
       };
       await inTransaction(this.db, async (trx) => {
-        await insertDirectories(trx, scan.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
-        await this.listener?.walkSucceeded(trx, v, scan.id, outcome, new Date());
-        await updateScan(trx, scan.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
-        await recordAudit(trx, SCANNER, {
-          action: 'scan.succeeded',
-          entityType: 'scan',
-          entityId: scan.id,
+        await insertDirectories(trx, walk.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
+        await this.listener?.walkSucceeded(trx, v, walk.id, outcome, new Date());
+        await updateWalk(trx, walk.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
+        await recordAudit(trx, WALKER, {
+          action: 'walk.succeeded',
+          entityType: 'walk',
+          entityId: walk.id,
           tenantId: v.tenantId,
           before: { state: 'running' },
           after: { state: 'succeeded', ...result },
         });
       });
-      if (outcome.mismatch) this.log.warn({ volumeId: v.id, scanId: scan.id, mismatch: jsonBig(outcome.mismatch) }, 'walk totals disagree with counters');
+      if (outcome.mismatch) this.log.warn({ volumeId: v.id, walkId: walk.id, mismatch: jsonBig(outcome.mismatch) }, 'walk totals disagree with counters');
       // A failure here does not fail the walk, which is recorded; the next walk tries again.
       await this.listener?.walkCommitted?.(v).catch((err: unknown) => this.log.warn({ err, volumeId: v.id }, 'work after a walk failed'));
     } catch (err) {
-      this.log.warn({ err, volumeId: v.id, scanId: scan.id }, 'walk failed');
+      this.log.warn({ err, volumeId: v.id, walkId: walk.id }, 'walk failed');
       const error = (err as Error).message;
       await inTransaction(this.db, async (trx) => {
-        await updateScan(trx, scan.id, { state: 'failed', finished: true, keysRead, error });
-        await recordAudit(trx, SCANNER, { action: 'scan.failed', entityType: 'scan', entityId: scan.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'failed', error } });
-      }).catch((e: unknown) => this.log.error({ err: e, scanId: scan.id }, 'could not record a failed scan'));
+        await updateWalk(trx, walk.id, { state: 'failed', finished: true, keysRead, error });
+        await recordAudit(trx, WALKER, { action: 'walk.failed', entityType: 'walk', entityId: walk.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'failed', error } });
+      }).catch((e: unknown) => this.log.error({ err: e, walkId: walk.id }, 'could not record a failed walk'));
     }
   }
 

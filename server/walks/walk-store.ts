@@ -1,16 +1,16 @@
-/** PostgreSQL store for scans and their per-directory results. */
+/** PostgreSQL store for walks and their per-directory results. */
 import type { Db } from '../db/database.js';
 import type { DirectoryUsage } from '../meta/volume-metadata.js';
 
-/** States of a scan. */
-export type ScanState = 'queued' | 'running' | 'succeeded' | 'failed';
+/** States of a walk. */
+export type WalkState = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** One directory walk of a volume. */
-export interface Scan {
+export interface Walk {
   id: string;
   volumeId: string;
   tenantId: string;
-  state: ScanState;
+  state: WalkState;
   requestedBy: string;
   keysRead: number;
   result: Record<string, unknown> | null;
@@ -20,11 +20,11 @@ export interface Scan {
   finishedAt: Date | null;
 }
 
-interface ScanRow {
+interface WalkRow {
   id: string;
   volume_id: string;
   tenant_id: string;
-  state: ScanState;
+  state: WalkState;
   requested_by: string;
   keys_read: bigint;
   result: Record<string, unknown> | null;
@@ -34,7 +34,7 @@ interface ScanRow {
   finished_at: Date | null;
 }
 
-const fromRow = (r: ScanRow): Scan => ({
+const fromRow = (r: WalkRow): Walk => ({
   id: r.id,
   volumeId: r.volume_id,
   tenantId: r.tenant_id,
@@ -48,38 +48,38 @@ const fromRow = (r: ScanRow): Scan => ({
   finishedAt: r.finished_at,
 });
 
-/** Inserts a queued scan; returns undefined if the volume already has one queued or running. */
-export async function insertScan(db: Db, tenantId: string, s: { id: string; volumeId: string; requestedBy: string }): Promise<Scan | undefined> {
-  const rows = (await db('scans')
+/** Inserts a queued walk; returns undefined if the volume already has one queued or running. */
+export async function insertWalk(db: Db, tenantId: string, s: { id: string; volumeId: string; requestedBy: string }): Promise<Walk | undefined> {
+  const rows = (await db('walks')
     .insert({ id: s.id, volume_id: s.volumeId, tenant_id: tenantId, state: 'queued', requested_by: s.requestedBy })
     .onConflict(db.raw(`(volume_id) WHERE state IN ('queued', 'running')`))
     .ignore()
-    .returning('*')) as ScanRow[];
+    .returning('*')) as WalkRow[];
   return rows[0] && fromRow(rows[0]);
 }
 
-/** The volume's queued or running scan, if any. */
-export async function findActiveScan(db: Db, tenantId: string, volumeId: string): Promise<Scan | undefined> {
-  const row = (await db('scans').where({ tenant_id: tenantId, volume_id: volumeId }).whereIn('state', ['queued', 'running']).first()) as ScanRow | undefined;
+/** The volume's queued or running walk, if any. */
+export async function findActiveWalk(db: Db, tenantId: string, volumeId: string): Promise<Walk | undefined> {
+  const row = (await db('walks').where({ tenant_id: tenantId, volume_id: volumeId }).whereIn('state', ['queued', 'running']).first()) as WalkRow | undefined;
   return row && fromRow(row);
 }
 
-/** One scan of a volume. */
-export async function findScan(db: Db, tenantId: string, volumeId: string, scanId: string): Promise<Scan | undefined> {
-  const row = (await db('scans').where({ tenant_id: tenantId, volume_id: volumeId, id: scanId }).first()) as ScanRow | undefined;
+/** One walk of a volume. */
+export async function findWalk(db: Db, tenantId: string, volumeId: string, walkId: string): Promise<Walk | undefined> {
+  const row = (await db('walks').where({ tenant_id: tenantId, volume_id: volumeId, id: walkId }).first()) as WalkRow | undefined;
   return row && fromRow(row);
 }
 
-/** The latest successful scan of a volume. */
-export async function latestSucceededScan(db: Db, tenantId: string, volumeId: string): Promise<Scan | undefined> {
-  const row = (await db('scans').where({ tenant_id: tenantId, volume_id: volumeId, state: 'succeeded' }).orderBy('finished_at', 'desc').first()) as ScanRow | undefined;
+/** The latest successful walk of a volume. */
+export async function latestSucceededWalk(db: Db, tenantId: string, volumeId: string): Promise<Walk | undefined> {
+  const row = (await db('walks').where({ tenant_id: tenantId, volume_id: volumeId, state: 'succeeded' }).orderBy('finished_at', 'desc').first()) as WalkRow | undefined;
   return row && fromRow(row);
 }
 
-/** Updates a scan's state and progress fields. */
-export async function updateScan(db: Db, scanId: string, patch: Partial<{ state: ScanState; keysRead: number; result: object; error: string; started: boolean; finished: boolean }>): Promise<void> {
-  await db('scans')
-    .where({ id: scanId })
+/** Updates a walk's state and progress fields. */
+export async function updateWalk(db: Db, walkId: string, patch: Partial<{ state: WalkState; keysRead: number; result: object; error: string; started: boolean; finished: boolean }>): Promise<void> {
+  await db('walks')
+    .where({ id: walkId })
     .update({
       ...(patch.state ? { state: patch.state } : {}),
       ...(patch.keysRead !== undefined ? { keys_read: patch.keysRead } : {}),
@@ -90,15 +90,15 @@ export async function updateScan(db: Db, scanId: string, patch: Partial<{ state:
     });
 }
 
-/** Marks scans left queued/running by a previous process as failed (they cannot be resumed). */
-export async function failInterruptedScans(db: Db): Promise<number> {
-  return db('scans').whereIn('state', ['queued', 'running']).update({ state: 'failed', error: 'interrupted: the server restarted during the walk', finished_at: db.fn.now() });
+/** Marks walks left queued/running by a previous process as failed (they cannot be resumed). */
+export async function failInterruptedWalks(db: Db): Promise<number> {
+  return db('walks').whereIn('state', ['queued', 'running']).update({ state: 'failed', error: 'interrupted: the server restarted during the walk', finished_at: db.fn.now() });
 }
 
-/** Writes a scan's directories in batches (inside the caller's transaction). */
-export async function insertDirectories(db: Db, scanId: string, dirs: DirectoryUsage[]): Promise<void> {
+/** Writes a walk's directories in batches (inside the caller's transaction). */
+export async function insertDirectories(db: Db, walkId: string, dirs: DirectoryUsage[]): Promise<void> {
   const rows = dirs.map((d) => ({
-    scan_id: scanId,
+    walk_id: walkId,
     inode: d.inode.toString(),
     path_b64: d.pathBase64,
     path: d.path,
@@ -118,11 +118,11 @@ export async function insertDirectories(db: Db, scanId: string, dirs: DirectoryU
 /** Sort keys offered by the directories endpoint. */
 export type DirectorySort = 'bytes' | 'inodes' | 'logicalBytes';
 
-/** The largest directories of a scan down to `maxDepth`, trash excluded. */
-export async function topDirectories(db: Db, scanId: string, opts: { maxDepth: number; limit: number; sort: DirectorySort }): Promise<DirectoryUsage[]> {
+/** The largest directories of a walk down to `maxDepth`, trash excluded. */
+export async function topDirectories(db: Db, walkId: string, opts: { maxDepth: number; limit: number; sort: DirectorySort }): Promise<DirectoryUsage[]> {
   const column = { bytes: 'bytes', inodes: 'inodes', logicalBytes: 'logical_bytes' }[opts.sort];
   const rows = (await db('directory_usage')
-    .where({ scan_id: scanId, in_trash: false })
+    .where({ walk_id: walkId, in_trash: false })
     .where('depth', '<=', opts.maxDepth)
     .orderBy([
       { column, order: 'desc' },
@@ -146,16 +146,16 @@ export async function topDirectories(db: Db, scanId: string, opts: { maxDepth: n
 }
 
 /** The latest successful walk of each volume: when it finished and what it found. */
-export async function latestWalks(db: Db, volumeIds: readonly string[]): Promise<Map<string, { scanId: string; finishedAt: Date; result: Record<string, unknown> }>> {
-  const out = new Map<string, { scanId: string; finishedAt: Date; result: Record<string, unknown> }>();
+export async function latestWalks(db: Db, volumeIds: readonly string[]): Promise<Map<string, { walkId: string; finishedAt: Date; result: Record<string, unknown> }>> {
+  const out = new Map<string, { walkId: string; finishedAt: Date; result: Record<string, unknown> }>();
   for (let i = 0; i < volumeIds.length; i += 1000) {
-    const rows = (await db('scans')
+    const rows = (await db('walks')
       .distinctOn('volume_id')
       .select('volume_id', 'id', 'finished_at', 'result')
       .whereIn('volume_id', volumeIds.slice(i, i + 1000))
       .where({ state: 'succeeded' })
       .orderBy([{ column: 'volume_id' }, { column: 'finished_at', order: 'desc' }])) as Record<string, unknown>[];
-    for (const r of rows) out.set(r.volume_id as string, { scanId: r.id as string, finishedAt: r.finished_at as Date, result: (r.result as Record<string, unknown>) ?? {} });
+    for (const r of rows) out.set(r.volume_id as string, { walkId: r.id as string, finishedAt: r.finished_at as Date, result: (r.result as Record<string, unknown>) ?? {} });
   }
   return out;
 }

@@ -3,10 +3,10 @@ import express, { type Router } from 'express';
 import { requireRole } from '../http/auth-middleware.js';
 import { actorOf, principalOf } from '../http/request-context.js';
 import type { DirectoryUsage } from '../meta/volume-metadata.js';
-import type { ScanService } from './scan-service.js';
-import type { DirectorySort, Scan } from './scan-store.js';
+import type { WalkService } from './walk-service.js';
+import type { DirectorySort, Walk } from './walk-store.js';
 
-const presentScan = (s: Scan) => ({
+const presentWalk = (s: Walk) => ({
   id: s.id,
   volumeId: s.volumeId,
   state: s.state,
@@ -32,8 +32,8 @@ const presentDirectory = (d: DirectoryUsage) => ({
   directInodes: Number(d.directInodes),
 });
 
-/** Router for /v1/volumes/{id}/directories and /scans (usage lives in `quotas/`). */
-export function scanRoutes(service: ScanService): Router {
+/** Router for /v1/volumes/{id}/directories and /walks (usage lives in `quotas/`). */
+export function walkRoutes(service: WalkService): Router {
   const r = express.Router();
   r.get('/v1/volumes/:volumeId/directories', async (req, res) => {
     const q = req.query as Record<string, unknown>;
@@ -42,14 +42,14 @@ export function scanRoutes(service: ScanService): Router {
       limit: Number(q.limit ?? 50),
       sort: (q.sort as DirectorySort | undefined) ?? 'bytes',
     });
-    res.json({ scan: out.scan && presentScan(out.scan), items: out.items.map(presentDirectory) });
+    res.json({ walk: out.walk && presentWalk(out.walk), items: out.items.map(presentDirectory) });
   });
-  r.post('/v1/volumes/:volumeId/scans', requireRole('admin'), async (req, res) => {
-    const scan = await service.start(actorOf(req), principalOf(req), String(req.params.volumeId));
-    res.status(202).location(`/v1/volumes/${scan.volumeId}/scans/${scan.id}`).json(presentScan(scan));
+  r.post('/v1/volumes/:volumeId/walks', requireRole('admin'), async (req, res) => {
+    const walk = await service.start(actorOf(req), principalOf(req), String(req.params.volumeId));
+    res.status(202).location(`/v1/volumes/${walk.volumeId}/walks/${walk.id}`).json(presentWalk(walk));
   });
-  r.get('/v1/volumes/:volumeId/scans/:scanId', async (req, res) => {
-    res.json(presentScan(await service.get(principalOf(req), String(req.params.volumeId), String(req.params.scanId))));
+  r.get('/v1/volumes/:volumeId/walks/:walkId', async (req, res) => {
+    res.json(presentWalk(await service.get(principalOf(req), String(req.params.volumeId), String(req.params.walkId))));
   });
   return r;
 }
