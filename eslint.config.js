@@ -4,28 +4,14 @@
  * layering ARCHITECTURE.md describes:
  * - only server/config.ts reads process.env (scripts and tests set up their own environments);
  * - the metadata layer (server/meta, server/engines) never imports a feature;
- * - a feature never imports another feature's store: it goes through that feature's service or a
- *   named read model. The files listed in LEGACY_STORE_IMPORTS still do; each entry is debt the
- *   feature-layer rebuild (issue 13) removes; a file joins only when split out of one already
- *   listed (the enforcement pass, notices and decisions came out of the enforcement service).
+ * - a feature never imports another feature's store, nor its knex or fake implementations: it
+ *   goes through that feature's service or a named read model (`*-read-model.ts`, or the
+ *   enforcement states port), which the composition root (server/app.ts) builds and injects.
  */
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const FEATURES = ['audit', 'directory-quotas', 'enforcement', 'insights', 'jobs', 'notifications', 'quotas', 'requests', 'scanner', 'storage', 'tenants', 'volumes'];
-
-/** Files that still import another feature's store (the debt list; it only shrinks). */
-const LEGACY_STORE_IMPORTS = [
-  'server/enforcement/enforcement-service.ts',
-  'server/enforcement/enforcement-notices.ts',
-  'server/enforcement/decisions.ts',
-  'server/enforcement/enforcement-view.ts',
-  'server/notifications/outbox.ts',
-  'server/quotas/usage-service.ts',
-  'server/requests/request-service.ts',
-  'server/storage/storage-reconciler.ts',
-  'server/volumes/volume-service.ts',
-];
+const FEATURES = ['audit', 'directory-quotas', 'enforcement', 'insights', 'jobs', 'notifications', 'quotas', 'requests', 'storage', 'tenants', 'volumes', 'walks'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', '.tools/**', 'coverage/**', 'web/dist/**', 'web/src/api/schema.d.ts'] },
@@ -49,11 +35,17 @@ export default tseslint.config(
   },
   {
     files: FEATURES.map((f) => `server/${f}/**/*.ts`),
-    ignores: LEGACY_STORE_IMPORTS,
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../*/*-store.js', '../../*/*-store.js'], message: 'Reach another feature through its service or a named read model, never its store.' }] },
+        {
+          patterns: [
+            {
+              group: ['../*/*-store.js', '../../*/*-store.js', '../*/knex-*.js', '../../*/knex-*.js', '../*/fake-*.js', '../../*/fake-*.js'],
+              message: 'Reach another feature through its service or a named read model, never its store: the composition root injects it.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -2,10 +2,20 @@
  * Composition root: constructs every part once, in order, and wires them together. No logic
  * lives here beyond choosing what to construct; tests build the same app with their own config.
  */
+import { knexEnforcementStates } from './enforcement/enforcement-states.js';
+import { knexUsageReadModel } from './quotas/usage-read-model.js';
+import { tenantReadModel } from './tenants/tenant-read-model.js';
+import { volumeReadModel } from './volumes/volume-read-model.js';
+import { KnexVolumeStore } from './volumes/knex-volume-store.js';
+import { KnexRequestStore } from './requests/knex-request-store.js';
+import { pendingRequestReadModel } from './requests/guidance.js';
+import { KnexWalkStore } from './walks/knex-walk-store.js';
+import { walkReadModel } from './walks/walk-read-model.js';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { auditRoutes } from './audit/audit-routes.js';
+import { KnexAuditStore } from './audit/knex-audit-store.js';
 import type { VerifySettings } from './auth/tokens.js';
 import type { AppConfig } from './config.js';
 import { enforcementRoutes } from './enforcement/enforcement-routes.js';
@@ -18,7 +28,7 @@ import { createHttpApp } from './http/create-http-app.js';
 import { createHttpMetrics } from './http/metrics.js';
 import { loadSpec } from './http/openapi.js';
 import { jobRoutes } from './jobs/job-routes.js';
-import { latestRuns } from './jobs/job-run-store.js';
+import { KnexJobRunStore } from './jobs/knex-job-run-store.js';
 import { buildJobs, leaseNameOf } from './jobs/jobs.js';
 import { registerJobMetrics } from './jobs/job-metrics.js';
 import { LocalLease, RedisLease, type LocalLeaseRegistry } from './jobs/lease.js';
@@ -32,6 +42,7 @@ import { Dispatcher } from './notifications/dispatcher.js';
 import { notificationRoutes } from './notifications/notification-routes.js';
 import { NotificationService } from './notifications/notification-service.js';
 import { Outbox } from './notifications/outbox.js';
+import { KnexNotificationStore } from './notifications/knex-notification-store.js';
 import { EmailSender, WebhookSender } from './notifications/senders.js';
 import { ChatSender } from './notifications/chat-senders.js';
 import { channelRoutes } from './notifications/channels/channel-routes.js';
@@ -51,10 +62,12 @@ import { StorageKeys } from './storage/storage-keys.js';
 import { StorageOnboarding } from './storage/storage-onboarding.js';
 import { StorageReconciler } from './storage/storage-reconciler.js';
 import { StorageCredentials } from './storage/storage-credentials.js';
+import { KnexIdentityStore, knexTenantBuckets } from './storage/knex-identity-store.js';
 import { storageCredentialRoutes } from './storage/storage-credential-routes.js';
 import { requestRoutes } from './requests/request-routes.js';
 import { RequestService } from './requests/request-service.js';
 import { RuleService } from './requests/rule-service.js';
+import { KnexRuleStore } from './requests/knex-rule-store.js';
 import { RulePreview } from './requests/rule-preview.js';
 import { usageRoutes } from './quotas/usage-routes.js';
 import { FitService } from './quotas/fit-service.js';
@@ -65,6 +78,7 @@ import { KnexInsightStore } from './insights/knex-insight-store.js';
 import { insightRoutes } from './insights/insight-routes.js';
 import { walkRoutes } from './walks/walk-routes.js';
 import { TenantService } from './tenants/tenant-service.js';
+import { KnexTenantStore } from './tenants/knex-tenant-store.js';
 import { tenantRoutes } from './tenants/tenant-routes.js';
 import type { MetadataProvisioner } from './volumes/metadata-provisioner.js';
 import type { VolumeMetadata } from './meta/volume-metadata.js';
@@ -81,6 +95,8 @@ import { DirectoryQuotaService } from './directory-quotas/directory-quota-servic
 import { DirectoryQuotaMaintenance } from './directory-quotas/directory-quota-maintenance.js';
 import { KnexDirectoryQuotaStore } from './directory-quotas/knex-directory-quota-store.js';
 import { DirectoryQuotaWalks } from './directory-quotas/directory-quota-walks.js';
+import { DirectoryQuotaHistory } from './directory-quotas/directory-quota-history.js';
+import { directoryQuotaHistoryRoutes } from './directory-quotas/directory-quota-history-routes.js';
 import type { WalkListener } from './walks/walk-service.js';
 
 /** External resources the app runs on, opened by `main.ts` (or a test). */
@@ -112,7 +128,24 @@ export function buildApp(r: AppResources) {
   setFailpoints(parseFailpoints(c.failpoints));
   const tokens: VerifySettings = { secret: r.jwtSecret, issuer: c.auth.issuer, maxLifetimeSeconds: c.auth.maxLifetimeSeconds };
   const metrics = createHttpMetrics();
-  const tenants = new TenantService(r.db);
+  // Stores of the features that keep their tables behind an interface; services take them injected.
+  const tenantStore = new KnexTenantStore(r.db);
+  const ruleStore = new KnexRuleStore(r.db);
+  const jobRuns = new KnexJobRunStore(r.db);
+  const auditStore = new KnexAuditStore(r.db);
+  const volumeStore = new KnexVolumeStore(r.db);
+  const requestStore = new KnexRequestStore(r.db);
+  const walkStore = new KnexWalkStore(r.db);
+  const tenants = new TenantService(tenantStore);
+  // Named read models: what a feature reads of another's tables inside its own transaction.
+  const reads = {
+    volumes: volumeReadModel(volumeStore),
+    tenants: tenantReadModel(tenantStore),
+    usage: knexUsageReadModel,
+    walks: walkReadModel(walkStore),
+    states: knexEnforcementStates,
+    requests: pendingRequestReadModel(requestStore),
+  };
   const engines = new EngineRegistry();
   const formatDefaults = { objectsDir: c.meta.objectsDir, trashDays: c.meta.trashDays, version: c.meta.formatVersion };
   const redisMeta = new RedisMetadata(formatDefaults, c.meta.redisUrl ? parseRedisUrl(c.meta.redisUrl, { requireDb: false }) : undefined, c.meta.timeoutMs, r.log);
@@ -121,11 +154,15 @@ export function buildApp(r: AppResources) {
   // Object storage (SeaweedFS) when configured: buckets and identities at onboarding, freeze rules.
   const seaweed = c.storage ? new SeaweedStorage({ ...c.storage, timeoutMs: c.notify.timeoutMs }) : undefined;
   if (seaweed && !r.storageSecretKey) throw new Error('SeaweedFS is configured but no storage secret key was given');
-  const onboarding = seaweed ? new StorageOnboarding(r.db, seaweed, new SecretBox(r.storageSecretKey!, c.storageSecretKeysPrevious), metadata) : undefined;
+  const identityStore = new KnexIdentityStore(r.db);
+  const tenantBuckets = knexTenantBuckets(r.db);
+  const onboarding = seaweed
+    ? new StorageOnboarding({ identities: identityStore, buckets: tenantBuckets, storage: seaweed, box: new SecretBox(r.storageSecretKey!, c.storageSecretKeysPrevious), metadata })
+    : undefined;
   const storageFreeze = seaweed ? new StorageFreeze(r.db, seaweed) : undefined;
-  const volumes = new VolumeService(r.db, c, r.provisioner ?? onboarding ?? metadata, metadata);
+  const volumes = new VolumeService({ store: volumeStore, config: c, provisioner: r.provisioner ?? onboarding ?? metadata, metadata, tenants: reads.tenants, enforcementStates: reads.states });
   // Mount instructions open tenants' sealed keys with the same key that sealed them.
-  const mount = new MountService(volumes, metadata, c.meta, r.storageSecretKey ? new StorageKeys(r.db, new SecretBox(r.storageSecretKey, c.storageSecretKeysPrevious)) : undefined);
+  const mount = new MountService(volumes, metadata, c.meta, r.storageSecretKey ? new StorageKeys(identityStore, new SecretBox(r.storageSecretKey, c.storageSecretKeysPrevious)) : undefined);
   // Findings of every walk, computed in its success transaction (server/insights/).
   const insights = new InsightService(r.db, new KnexInsightStore(r.db), { volumes, tenants }, { trashDays: c.meta.trashDays, storedDirectories: c.walks.maxStoredDirectories, directoryWalks: 7 });
   // Walks also give directory quotas on volumes without native quotas their usage.
@@ -138,7 +175,7 @@ export function buildApp(r: AppResources) {
     // Quotas someone set with `juicefs quota set` since the last walk join as unmanaged ones.
     walkCommitted: async (v) => void (await dirQuotaMaintenance.discoverAsSystem(v.id)),
   };
-  const walks = new WalkService(r.db, r.log, volumes, metadata, c.walks.maxStoredDirectories, walkListener, c.walks.enrich);
+  const walks = new WalkService({ store: walkStore, log: r.log, volumes, metadata, maxStoredDirectories: c.walks.maxStoredDirectories, listener: walkListener, enrich: c.walks.enrich });
 
   // Webhook targets are set by admins and the platform: never Headroom's own endpoints or the
   // platform's internal network unless OUTBOUND_ALLOW says so.
@@ -161,22 +198,47 @@ export function buildApp(r: AppResources) {
   // Tenants' chat channels (issue 18): addresses and secrets sealed at rest under the webhook
   // signing key's box (always resolved, unlike the storage key), unsealed at delivery.
   const channelStore = new KnexChannelStore(r.db);
+  const notificationStore = new KnexNotificationStore(r.db);
   const channels = new ChannelService(r.db, channelStore, new SecretBox(r.webhookSecret), tenants);
   const findingSource = new FindingSource(new KnexInsightStore(r.db));
   const dispatcher = new Dispatcher(
-    r.db,
+    notificationStore,
     r.log.child({ component: 'notifications' }),
     { webhook: new WebhookSender(r.webhookSecret, c.notify.timeoutMs, outbound), email, chat: new ChatSender(outbound, c.notify.timeoutMs), channels },
     { maxAttempts: c.notify.maxAttempts, backoffMs: c.notify.backoffMs, pollMs: c.notify.pollMs, lockMs: Math.max(60_000, c.notify.timeoutMs * 3) },
     metrics.registry,
   );
   const outbox = new Outbox(
-    { adminEmail: c.notify.adminEmail, adminWebhookUrl: c.notify.adminWebhookUrl, emailEnabled: !!email, channels: channelStore, findings: findingSource, pacing: c.notify.pacing },
+    {
+      store: notificationStore,
+      tenants: reads.tenants,
+      adminEmail: c.notify.adminEmail,
+      adminWebhookUrl: c.notify.adminWebhookUrl,
+      emailEnabled: !!email,
+      channels: channelStore,
+      findings: findingSource,
+      pacing: c.notify.pacing,
+    },
     () => dispatcher.kick(),
   );
-  const digest = new DigestService(r.db, outbox, findingSource, { publicUrl: c.publicUrl, forecastWindowDays: c.enforcement.forecastWindowDays });
-  const notifications = new NotificationService(r.db);
-  const usage = new UsageService(r.db, volumes, walks, c.enforcement.forecastWindowDays, c.enforcement.hysteresis, c.publicUrl);
+  const digest = new DigestService({
+    db: r.db,
+    store: notificationStore,
+    outbox,
+    findings: findingSource,
+    opts: { publicUrl: c.publicUrl, forecastWindowDays: c.enforcement.forecastWindowDays },
+  });
+  const notifications = new NotificationService(notificationStore);
+  const usage = new UsageService({
+    db: r.db,
+    volumes,
+    walks,
+    states: reads.states,
+    requests: reads.requests,
+    forecastWindowDays: c.enforcement.forecastWindowDays,
+    hysteresis: c.enforcement.hysteresis,
+    publicUrl: c.publicUrl,
+  });
   // Pre-flight checks read the counters and the JuiceFS setting; they write nothing.
   const fit = new FitService({ volumes, usage, metadata });
   const layers = new KnexLayerStore(r.db);
@@ -199,13 +261,12 @@ export function buildApp(r: AppResources) {
     layers,
     usage,
     walks,
+    reads,
     storage: storageFreeze,
     opts: { ...c.enforcement, publicUrl: c.publicUrl, storageLayer: !!storageFreeze },
     registry: metrics.registry,
   });
-  const rules = new RuleService(r.db);
-  // Dry runs of rule edits: the tier's pending and recent requests judged with and without the rule.
-  const rulePreview = new RulePreview({ db: r.db, tenants, volumes });
+  const rules = new RuleService(ruleStore);
   // Directory quotas inside volumes: rows decided in PostgreSQL, JuiceFS records written after
   // commit. Always the real metadata access (a test's `metadata` replaces only volume calls).
   const tkvQuotaMeta = new JuiceFsMetadata(engines, formatDefaults);
@@ -222,8 +283,25 @@ export function buildApp(r: AppResources) {
   });
   const directoryQuotas = new DirectoryQuotaService({ store: dirQuotaStore, volumes, metadata: dirQuotaMeta, applier: dirQuotaApplier, enforcer: dirQuotaEnforcer, ceiling: c.quotas });
   const dirQuotaMaintenance = new DirectoryQuotaMaintenance({ store: dirQuotaStore, metadata: dirQuotaMeta }, directoryQuotas);
+  const dirQuotaHistory = new DirectoryQuotaHistory({ store: dirQuotaStore, volumes, quotas: directoryQuotas, forecastWindowDays: c.enforcement.forecastWindowDays });
   // Quota requests for volumes and for directory quotas (a directory's grant goes through its service).
-  const requests = new RequestService(r.db, r.log.child({ component: 'requests' }), volumes, metadata, enforcement, outbox, { ceiling: c.quotas, publicUrl: c.publicUrl }, directoryQuotas);
+  const requests = new RequestService({
+    store: requestStore,
+    rules: ruleStore,
+    db: r.db,
+    log: r.log.child({ component: 'requests' }),
+    volumes,
+    metadata,
+    enforcement,
+    outbox,
+    directoryQuotas,
+    reads,
+    tenants: reads.tenants,
+    ceiling: c.quotas,
+    publicUrl: c.publicUrl,
+  });
+  // Dry runs of rule edits: the tier's pending and recent requests (volumes' and directories') judged with and without the rule.
+  const rulePreview = new RulePreview({ requests: requestStore, rules: ruleStore, tenants, volumes, dirs: directoryQuotas });
 
   // A command to a paused lease Redis times out (the run records it) instead of hanging the pass.
   const leaseCommandTimeout = Math.max(500, Math.floor(c.jobs.leaseTtlMs / 4));
@@ -237,16 +315,34 @@ export function buildApp(r: AppResources) {
   const leaseFor = (job: string) => (redis ? new RedisLease(redis, leaseNameOf(job), c.jobs.leaseTtlMs, { watch: leaseWatch }) : new LocalLease(leaseNameOf(job), localLeases));
   // Key rotation: new keys sealed like onboarding's; previous ones revoked by the reconcile pass after the overlap.
   const storageKeyBox = seaweed ? { storage: seaweed, box: new SecretBox(r.storageSecretKey!, c.storageSecretKeysPrevious) } : undefined;
-  const credentials = new StorageCredentials(r.db, r.log.child({ component: 'storage-credentials' }), storageKeyBox, c.storageKeyOverlapMs);
-  const reconciler = new StorageReconciler(r.db, r.log.child({ component: 'reconciler' }), volumes, seaweed, enforcement, outbox, c.storageGapFloor, credentials);
-  const directoryQuotaJobs = { pass: () => dirQuotaEnforcer.pass(), reconcile: () => dirQuotaApplier.reconcile() };
+  const credentials = new StorageCredentials({
+    identities: identityStore,
+    tenants: reads.tenants,
+    buckets: tenantBuckets,
+    log: r.log.child({ component: 'storage-credentials' }),
+    seaweed: storageKeyBox,
+    overlapMs: c.storageKeyOverlapMs,
+  });
+  const reconciler = new StorageReconciler({
+    db: r.db,
+    log: r.log.child({ component: 'reconciler' }),
+    volumes,
+    storage: seaweed,
+    enforcement,
+    outbox,
+    usage,
+    reads,
+    gapFloor: c.storageGapFloor,
+    credentials,
+  });
+  const directoryQuotaJobs = { pass: () => dirQuotaEnforcer.pass(), reconcile: () => dirQuotaApplier.reconcile(), downsample: (now: Date) => dirQuotaStore.downsampleSamples(now) };
   const jobs = buildJobs({ enforcement, requests, walks, reconciler, usage, directoryQuotas: directoryQuotaJobs, digest }, c.jobs, c.walks);
   registerJobMetrics(
-    r.db,
+    jobRuns,
     metrics.registry,
     jobs.map((j) => j.name),
   );
-  const scheduler = new Scheduler(r.db, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
+  const scheduler = new Scheduler(jobRuns, r.log.child({ component: 'scheduler' }), jobs, leaseFor, metrics.registry, Math.max(200, Math.floor(c.jobs.leaseTtlMs / 3)));
 
   const http = createHttpApp({
     log: r.log,
@@ -261,7 +357,7 @@ export function buildApp(r: AppResources) {
     routers: [
       tenantRoutes(tenants),
       storageCredentialRoutes(credentials),
-      volumeRoutes(r.db, volumes, new VolumePurger(r.db, volumes, metadata, enforcement, onboarding), async (id) => {
+      volumeRoutes(r.db, volumes, new VolumePurger(volumeStore, volumes, metadata, enforcement, onboarding), async (id) => {
         await enforcement.reevaluate(id);
         // An adopted volume may hold quotas set with `juicefs quota set`: listed as unmanaged at once.
         await dirQuotaMaintenance.discoverAsSystem(id);
@@ -271,16 +367,17 @@ export function buildApp(r: AppResources) {
       fitRoutes(fit),
       walkRoutes(walks),
       insightRoutes(insights),
-      enforcementRoutes(r.db, layers, volumes, enforcement, c.enforcement.hysteresis, c.publicUrl, !!storageFreeze),
+      enforcementRoutes(enforcement),
       requestRoutes(requests, rules, rulePreview),
       directoryQuotaRoutes(directoryQuotas, dirQuotaMaintenance),
+      directoryQuotaHistoryRoutes(dirQuotaHistory),
       notificationRoutes(notifications),
       channelRoutes(channels),
-      jobRoutes(r.db, scheduler, {
+      jobRoutes(jobRuns, scheduler, {
         counters: async () => presentDryRun('counters', new Date(), await enforcement.dryRun('counters')),
         enforce: async () => presentDryRun('enforce', new Date(), await enforcement.dryRun('enforce')),
       }),
-      auditRoutes(r.db),
+      auditRoutes(auditStore),
     ],
   });
 
@@ -302,7 +399,7 @@ export function buildApp(r: AppResources) {
       scheduler.start();
       // A nightly walk cut off by a restart resumes now rather than tomorrow night: volumes
       // walked before the cut are skipped by the job itself.
-      const [last] = await latestRuns(r.db, { job: 'walks', perJob: 1 });
+      const [last] = await jobRuns.latest({ job: 'walks', perJob: 1 });
       if (interrupted && last?.state === 'failed') void scheduler.trigger('walks', 'schedule').catch((err) => r.log.error({ err }, 'resuming walks failed'));
     }
     dispatcher.start();

@@ -1,7 +1,7 @@
 /**
  * bench:enforce — one enforcement pass over a fleet, against the floor of reading its counters.
  *
- *   npm run bench:enforce [-- --engine local|etcd|all] [--volumes 10000]
+ *   npm run bench:enforce [-- --engine local|etcd|all] [--volumes 10000] [--cpu-prof DIR]
  *
  * For each engine it formats N volumes (as onboarding would) with usage spread so that about 5 %
  * are over their soft limit and 1 % over their hard limit, registers them in a scratch
@@ -20,7 +20,8 @@
  * It prints the times and b/a, c/a, d/a. Targets: c/a <= 2, b under 30 s on etcd.
  * PostgreSQL: DATABASE_URL's server, else 127.0.0.1:5432. etcd is started here unless ETCD_ENDPOINTS.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -137,6 +138,7 @@ async function benchEngine(kind: 'local' | 'etcd', where: string, n: number, adm
     const b = performance.now() - s;
     // The steady pass three times (the machine is shared): the best counts, all are printed.
     const phases = timePhases(app.services.enforcement);
+    const profile = await startProfile(kind);
     const cpu = process.cpuUsage();
     const steady: number[] = [];
     let second = first;
@@ -146,6 +148,7 @@ async function benchEngine(kind: 'local' | 'etcd', where: string, n: number, adm
       steady.push(performance.now() - s);
     }
     phases.stop();
+    await profile();
     const cpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu)) / 3;
     const c = Math.min(...steady);
     // Every page read once (paging with the listing run ahead), and recorded as one sweep each.
@@ -185,7 +188,9 @@ async function benchEngine(kind: 'local' | 'etcd', where: string, n: number, adm
  * licence, not an API.
  */
 function timePhases(enforcement: unknown): { stop(): void; report(): string } {
-  const deps = (enforcement as { passes: { o: Record<string, Record<string, unknown>> } }).passes.o;
+  const passes = (enforcement as { passes: { o: Record<string, Record<string, unknown>>; rows?: Record<string, unknown> } }).passes;
+  // The state and layer rows (kept between passes) load through `rows`; older code called `layers.load`.
+  const deps = passes.rows ? { ...passes.o, rows: passes.rows } : passes.o;
   const spent = new Map<string, number>();
   const restore: (() => void)[] = [];
   const wrap = (dep: string, fn: string) => {
@@ -200,16 +205,36 @@ function timePhases(enforcement: unknown): { stop(): void; report(): string } {
         spent.set(`${dep}.${fn}`, (spent.get(`${dep}.${fn}`) ?? 0) + performance.now() - t);
       }
     };
-    deps[dep] = proxy;
-    restore.push(() => (deps[dep] = target));
+    const owner = dep === 'rows' ? (passes as unknown as Record<string, unknown>) : passes.o;
+    owner[dep] = proxy;
+    restore.push(() => (owner[dep] = target));
   };
   for (const [dep, fn] of Object.entries({ volumes: 'listActive', usage: 'recordReadings', walks: 'latestWalks', metadata: 'readUsageMany', verifier: 'verifyPage' })) {
     if (deps[dep] && typeof deps[dep][fn] === 'function') wrap(dep, fn);
   }
-  if (deps.layers) wrap('layers', 'load');
+  if (deps.rows) wrap('rows', 'load');
+  else if (deps.layers) wrap('layers', 'load');
   return {
     stop: () => restore.reverse().forEach((r) => r()),
     report: () => [...spent].map(([k, ms]) => `${k} ${(ms / 3).toFixed(0)} ms`).join(', '),
+  };
+}
+
+/**
+ * With `--cpu-prof DIR`, profiles Headroom's process over the steady passes only (formatting the
+ * fleet would drown them) and writes DIR/steady-<engine>.cpuprofile; without it, a no-op.
+ */
+async function startProfile(kind: string): Promise<() => Promise<void>> {
+  const dir = arg('cpu-prof', '');
+  if (!dir) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(path.join(dir, `steady-${kind}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
   };
 }
 

@@ -12,10 +12,19 @@ export interface Actor {
   requestId?: string;
 }
 
+/**
+ * What an audit row can be about; `entityId` is that entity's id (a directory quota's `dq_…`, a
+ * channel's `chn_…`), and `tenantId` its tenant, so a tenant's log includes them. The spec's
+ * `entityType` filter lists the same (a unit test holds them together).
+ */
+export const AUDIT_ENTITY_TYPES = ['tenant', 'volume', 'walk', 'enforcement', 'notification_template', 'job', 'quota_request', 'quota_rule', 'insight_rule', 'directory_quota', 'channel'] as const;
+/** One of {@link AUDIT_ENTITY_TYPES}. */
+export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
+
 /** One audit row as written. */
 export interface AuditInput {
   action: string;
-  entityType: 'tenant' | 'volume' | 'walk' | 'enforcement' | 'notification_template' | 'job' | 'quota_request' | 'quota_rule' | 'insight_rule';
+  entityType: AuditEntityType;
   entityId: string;
   tenantId: string | null;
   before: object | null;

@@ -1,9 +1,15 @@
-/** Reading the audit log (written through `audit-log.ts`, in each change's own transaction). */
+/**
+ * Reading the audit log (`audit_events`; rows are written through `audit-log.ts`, in each
+ * change's own transaction). `KnexAuditStore` implements it over PostgreSQL and `FakeAuditStore`
+ * in memory; both pass test/contract/audit-store.contract.ts.
+ */
 import type { Db } from '../db/database.js';
 import type { AuditInput } from './audit-log.js';
+import { KnexAuditStore } from './knex-audit-store.js';
 
 /** One audit row as read. */
 export interface AuditEvent extends AuditInput {
+  /** The row's serial number as a decimal string: newer rows have larger ids. */
   id: string;
   at: Date;
   actor: string;
@@ -11,42 +17,28 @@ export interface AuditEvent extends AuditInput {
   requestId: string | null;
 }
 
-/** Filters for {@link listAudit}; results are newest first, `beforeId` pages backwards. */
+/** Filters of {@link AuditStore.list}; results are newest first, `beforeId` pages backwards. */
 export interface AuditFilter {
   tenantId?: string;
-  entityType?: string;
+  entityType?: AuditInput['entityType'];
   entityId?: string;
   action?: string;
   actor?: string;
+  /** Rows at or after this instant. */
   since?: Date;
+  /** Rows strictly before this instant. */
   until?: Date;
   beforeId?: bigint;
   limit: number;
 }
 
-/** Reads a page of audit rows matching `f`. */
-export async function listAudit(db: Db, f: AuditFilter): Promise<AuditEvent[]> {
-  const q = db('audit_events').select('*').orderBy('id', 'desc').limit(f.limit);
-  if (f.tenantId) q.where('tenant_id', f.tenantId);
-  if (f.entityType) q.where('entity_type', f.entityType);
-  if (f.entityId) q.where('entity_id', f.entityId);
-  if (f.action) q.where('action', f.action);
-  if (f.actor) q.where('actor_sub', f.actor);
-  if (f.since) q.where('at', '>=', f.since);
-  if (f.until) q.where('at', '<', f.until);
-  if (f.beforeId !== undefined) q.where('id', '<', f.beforeId.toString());
-  const rows = (await q) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    id: String(r.id),
-    at: r.at as Date,
-    actor: r.actor_sub as string,
-    actorRole: r.actor_role as string,
-    action: r.action as string,
-    entityType: r.entity_type as AuditInput['entityType'],
-    entityId: r.entity_id as string,
-    tenantId: (r.tenant_id as string | null) ?? null,
-    before: (r.before as object | null) ?? null,
-    after: (r.after as object | null) ?? null,
-    requestId: (r.request_id as string | null) ?? null,
-  }));
+/** The audit log's reading side. */
+export interface AuditStore {
+  /** A page of audit rows matching `f`, newest (largest id) first. */
+  list(f: AuditFilter): Promise<AuditEvent[]>;
+}
+
+/** Reads a page of audit rows matching `f` (the knex store's {@link AuditStore.list}). */
+export function listAudit(db: Db, f: AuditFilter): Promise<AuditEvent[]> {
+  return new KnexAuditStore(db).list(f);
 }

@@ -14,11 +14,12 @@
 import type { Logger } from 'pino';
 import type { Actor } from '../audit/audit-log.js';
 import { decide, jsonLimits, limitsOf, toRelease, type Decision, type PolicyOptions, type Reading } from '../enforcement/policy.js';
+import { subjectAfter, subjectCurrent, subjectNeedsWrite, subjectTransition, type ClampOf, type EnforcedSubject, type ManualFreeze, type Transition } from '../enforcement/subject-decision.js';
 import type { NewNotice, NoticeType } from '../notifications/notice.js';
 import { dirQuotaKey, userGroupQuotaKey, type DirQuotaMetadata, type DirQuotaRecord, type UserGroupQuotaMetadata, type VolumeRef } from '../meta/volume-metadata.js';
 import { desiredLimits, type DirectoryQuota, type DirectoryQuotaEnforcement, type ObservedLimits } from './directory-quota.js';
 import type { DirectoryQuotaApplier } from './directory-quota-applier.js';
-import type { DirectoryQuotaStore } from './directory-quota-store.js';
+import type { DirectoryQuotaStore, NewDirectoryQuotaSample } from './directory-quota-store.js';
 
 /** The actor of pass decisions in the audit log. */
 export const DIR_ENFORCER: Actor = { sub: 'system:directory-quota-enforcer', role: 'system' };
@@ -29,6 +30,8 @@ export interface PassReport {
   changed: number;
   unknown: number;
   drifts: number;
+  /** Usage samples written: readings that changed, or whose quota's last sample is an hour old. */
+  sampled: number;
 }
 
 /** What the enforcer needs. */
@@ -61,32 +64,42 @@ const walkReading = (q: DirectoryQuota): Reading =>
  */
 const limitsFor = (q: DirectoryQuota) => (q.native ? limitsOf(q) : { ...limitsOf(q), hardBytes: null, hardInodes: null, graceSeconds: 100 * 365 * 86400 });
 
-const current = (e: DirectoryQuotaEnforcement) => ({ state: e.state, since: e.since, graceDeadline: e.graceDeadline, manualFreeze: e.manual });
 const min = (a: bigint, b: bigint | null) => (b !== null && b < a ? b : a);
 /** ≤ 0 is unlimited in JuiceFS, whichever of 0 and −1 a version wrote. */
 const norm = (l: ObservedLimits) => ({ maxSpace: l.maxSpace > 0n ? l.maxSpace : -1n, maxInodes: l.maxInodes > 0n ? l.maxInodes : -1n });
 const sameLimits = (a: ObservedLimits | null, b: ObservedLimits | null) => (a === null || b === null ? a === b : norm(a).maxSpace === norm(b).maxSpace && norm(a).maxInodes === norm(b).maxInodes);
 
-/** The enforcement a decision leaves on the row. */
-export function enforcementAfter(q: DirectoryQuota, d: Decision, now: Date): DirectoryQuotaEnforcement {
-  const e = q.enforcement;
-  if (d.kind === 'unknown') return { ...e, unknownReason: d.why };
-  // Frozen: the usage, but never above a hard limit JuiceFS already enforces.
-  const desired = d.next === 'frozen' ? { maxSpace: min(d.capacity.bytes, q.quota.hardBytes), maxInodes: min(d.capacity.inodes, q.quota.hardInodes) } : null;
-  return { state: d.next, since: d.next !== e.state ? now : e.since, reason: d.reason, graceDeadline: d.graceDeadline, unknownReason: null, manual: d.clearManual ? null : e.manual, desired };
+/** A quota's enforcement as an enforced subject (its clamp is the freeze's limits; null = the hard limits). */
+function subjectOf({ desired, ...e }: DirectoryQuotaEnforcement): EnforcedSubject<ManualFreeze, string | null> {
+  return { ...e, clamp: desired && { bytes: desired.maxSpace, inodes: desired.maxInodes } };
 }
 
-/** Whether the decision changes anything on the row (a new reason alone does not, as for volumes' `needsWrite`). */
-function changes(q: DirectoryQuota, d: Decision, now: Date): boolean {
-  const next = enforcementAfter(q, d, now);
-  const e = q.enforcement;
-  return (
-    next.state !== e.state ||
-    next.unknownReason !== e.unknownReason ||
-    next.manual !== e.manual ||
-    (next.graceDeadline?.getTime() ?? null) !== (e.graceDeadline?.getTime() ?? null) ||
-    !sameLimits(next.desired, e.desired)
-  );
+/** What JuiceFS holds after a decision: frozen, the usage but never above a hard limit JuiceFS already enforces; else the hard limits. */
+const clampFor =
+  (q: DirectoryQuota): ClampOf =>
+  (d) =>
+    d.next === 'frozen' ? { bytes: min(d.capacity.bytes, q.quota.hardBytes), inodes: min(d.capacity.inodes, q.quota.hardInodes) } : null;
+
+const current = (e: DirectoryQuotaEnforcement) => subjectCurrent(subjectOf(e));
+
+/** The enforcement a decision leaves on the row. */
+export function enforcementAfter(q: DirectoryQuota, d: Decision, now: Date): DirectoryQuotaEnforcement {
+  const { clamp, ...s } = subjectAfter(subjectOf(q.enforcement), d, now, clampFor(q));
+  // As a volume's, the reason is the one the quota entered its state for (a frozen quota whose
+  // usage drops but stays over the release line is still frozen at its hard limit).
+  return { ...s, desired: clamp && { maxSpace: clamp.bytes, maxInodes: clamp.inodes } };
+}
+
+/** Whether the decision changes anything on the row (a new reason alone does not, as for volumes). */
+const changes = (q: DirectoryQuota, d: Decision, now: Date): boolean => subjectNeedsWrite(subjectOf(q.enforcement), d, now, clampFor(q));
+
+/** A quota's notice of each transition; as for a volume, leaving a freeze is told even when the quota stays over soft. */
+function transitionNotice(q: DirectoryQuota, e: DirectoryQuotaEnforcement): NoticeType | undefined {
+  const t: Transition | null = subjectTransition(q.enforcement, e);
+  if (t === 'frozen') return 'directory.frozen';
+  if (t === 'soft_exceeded') return q.native ? 'directory.soft_exceeded' : 'directory.soft_warning';
+  if (t === 'unfrozen') return 'directory.unfrozen';
+  return undefined;
 }
 
 /** Directory quota enforcement: the pass and the admin freeze. */
@@ -98,7 +111,7 @@ export class DirectoryQuotaEnforcer {
 
   /** Decides and verifies every enforceable quota, a page at a time. */
   async pass(pageSize = 1000): Promise<PassReport> {
-    const report: PassReport = { evaluated: 0, changed: 0, unknown: 0, drifts: 0 };
+    const report: PassReport = { evaluated: 0, changed: 0, unknown: 0, drifts: 0, sampled: 0 };
     for (let afterId: string | undefined; ;) {
       const page = await this.d.store.enforceable({ afterId, limit: pageSize });
       if (!page.length) return report;
@@ -109,7 +122,7 @@ export class DirectoryQuotaEnforcer {
 
   /** Decides one quota now, as a pass would (a granted request unfreezes at once, not at the next pass). */
   async recheck(q: DirectoryQuota): Promise<void> {
-    await this.page([q], { evaluated: 0, changed: 0, unknown: 0, drifts: 0 });
+    await this.page([q], { evaluated: 0, changed: 0, unknown: 0, drifts: 0, sampled: 0 });
   }
 
   private async page(page: DirectoryQuota[], report: PassReport): Promise<void> {
@@ -117,12 +130,15 @@ export class DirectoryQuotaEnforcer {
     for (const q of page) if (!refs.has(q.volumeId)) refs.set(q.volumeId, await this.d.volumeRef(q.volumeId));
     const recs = await this.records(page, refs);
     const now = this.clock();
+    const samples: NewDirectoryQuotaSample[] = [];
     for (const q of page) {
       const rec = recs.get(q.id);
       const reading = q.native ? readingOf(rec, now) : walkReading(q);
       const d = decide(limitsFor(q), reading, current(q.enforcement), now, this.optsFor(q));
       report.evaluated++;
       if (d.kind === 'unknown') report.unknown++;
+      // The usage history keeps what was read (an unknown read keeps nothing), at the time it was read.
+      else if (reading.ok) samples.push({ quotaId: q.id, tenantId: q.tenantId, at: reading.readAt, bytes: reading.bytes, inodes: reading.inodes });
       if (changes(q, d, now)) {
         report.changed++;
         const row = await this.commit(q.tenantId, q.id, () => reading, DIR_ENFORCER);
@@ -133,16 +149,29 @@ export class DirectoryQuotaEnforcer {
         await this.d.store.transaction(({ audit }) =>
           audit(DIR_ENFORCER, {
             action: 'directory_quota.drift_repaired',
-            entityType: 'volume',
-            entityId: q.volumeId,
+            entityType: 'directory_quota',
+            entityId: q.id,
             tenantId: q.tenantId,
-            before: { quotaId: q.id, record: rec && { maxSpace: String(rec.maxSpace), maxInodes: String(rec.maxInodes) } },
+            before: { quotaId: q.id, volumeId: q.volumeId, record: rec && { maxSpace: String(rec.maxSpace), maxInodes: String(rec.maxInodes) } },
             after: { quotaId: q.id },
           }),
         );
         await this.d.applier.apply(q);
       }
     }
+    report.sampled += await this.sample(samples);
+  }
+
+  /**
+   * Keeps a page's readings as usage history, in one batch. A failed write is logged, not thrown:
+   * the history misses a point, but the pass still decides and verifies the pages after it.
+   */
+  private async sample(samples: NewDirectoryQuotaSample[]): Promise<number> {
+    if (!samples.length) return 0;
+    return this.d.store.recordSamples(samples).catch((err: unknown) => {
+      this.d.log?.warn({ err }, 'recording directory quota samples failed; their history misses this pass');
+      return 0;
+    });
   }
 
   /** Policy options for a quota: walk figures may be as old as the nightly walk allows. */
@@ -190,10 +219,10 @@ export class DirectoryQuotaEnforcer {
         const show = (x: DirectoryQuotaEnforcement) => ({ state: x.state, reason: x.reason, graceDeadline: x.graceDeadline?.toISOString() ?? null, manual: !!x.manual });
         await audit(actor, {
           action: `directory_quota.enforcement.${e.state}`,
-          entityType: 'volume',
-          entityId: q.volumeId,
+          entityType: 'directory_quota',
+          entityId: id,
           tenantId,
-          before: { quotaId: id, ...show(q.enforcement) },
+          before: { quotaId: id, volumeId: q.volumeId, ...show(q.enforcement) },
           after: { quotaId: id, ...show(e) },
         });
       }
@@ -203,11 +232,7 @@ export class DirectoryQuotaEnforcer {
 
   /** The notice a transition sends to the tenant (the quota's owner among them), or none. */
   private notice(q: DirectoryQuota, e: DirectoryQuotaEnforcement, r: Reading, v: { name?: string } | undefined): NewNotice | undefined {
-    const was = q.enforcement.state;
-    let type: NoticeType | undefined;
-    if (e.state === 'frozen' && (was !== 'frozen' || (e.manual && !q.enforcement.manual))) type = 'directory.frozen';
-    else if (e.state === 'over_soft' && was === 'ok') type = q.native ? 'directory.soft_exceeded' : 'directory.soft_warning';
-    else if (e.state === 'ok' && was === 'frozen') type = 'directory.unfrozen';
+    const type = transitionNotice(q, e);
     if (!type) return undefined;
     const usage = r.ok ? { bytes: String(r.bytes), inodes: String(r.inodes) } : null;
     const base = `${this.d.opts.publicUrl ?? ''}/v1/volumes/${q.volumeId}/directory-quotas/${q.id}`;

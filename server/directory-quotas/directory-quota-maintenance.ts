@@ -43,10 +43,10 @@ export class DirectoryQuotaMaintenance {
         await this.d.store.transaction(({ audit }) =>
           audit(actor, {
             action: 'directory_quota.repaired',
-            entityType: 'volume',
-            entityId: v.id,
+            entityType: 'directory_quota',
+            entityId: q.id,
             tenantId: v.tenantId,
-            before: { quotaId: q.id, ...recorded },
+            before: { quotaId: q.id, volumeId: v.id, ...recorded },
             after: { quotaId: q.id, usedBytes: Number(actual.space), usedInodes: Number(actual.inodes) },
           }),
         );
@@ -98,7 +98,7 @@ export class DirectoryQuotaMaintenance {
           observed: { maxSpace: rec.maxSpace, maxInodes: rec.maxInodes },
           applied: true,
         });
-        await audit(actor, { action: 'directory_quota.discovered', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: null, after: presentDirectoryQuota(q) });
+        await audit(actor, { action: 'directory_quota.discovered', entityType: 'directory_quota', entityId: q.id, tenantId: v.tenantId, before: null, after: presentDirectoryQuota(q) });
         out.push(q);
       }
       return out;

@@ -126,7 +126,7 @@ export class DirectoryQuotaService {
         managed: true,
         native: true,
       });
-      await audit(actor, { action: `${kind}_quota.created`, entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: null, after: presentDirectoryQuota(q) });
+      await audit(actor, { action: `${kind}_quota.created`, entityType: 'directory_quota', entityId: q.id, tenantId: v.tenantId, before: null, after: presentDirectoryQuota(q) });
       return q;
     });
     const out = await this.d.applier.apply(row);
@@ -163,7 +163,7 @@ export class DirectoryQuotaService {
           managed: true,
           native: caps.dirQuotas,
         });
-        await audit(actor, { action: 'directory_quota.created', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: null, after: presentDirectoryQuota(q) });
+        await audit(actor, { action: 'directory_quota.created', entityType: 'directory_quota', entityId: q.id, tenantId: v.tenantId, before: null, after: presentDirectoryQuota(q) });
         return q;
       } catch (err) {
         if (err instanceof DirectoryQuotaExistsError) throw dirQuotaErrors.exists(path.toString('utf8'), 'unknown');
@@ -199,8 +199,8 @@ export class DirectoryQuotaService {
       const after = (await store.update(v.tenantId, id, { quota, ownerSub: input.ownerSub, managed: before.managed || !!input.takeOver, bump }))!;
       await audit(actor, {
         action: input.takeOver && !before.managed ? 'directory_quota.taken_over' : 'directory_quota.updated',
-        entityType: 'volume',
-        entityId: v.id,
+        entityType: 'directory_quota',
+        entityId: id,
         tenantId: v.tenantId,
         before: presentDirectoryQuota(before),
         after: presentDirectoryQuota(after),
@@ -220,7 +220,7 @@ export class DirectoryQuotaService {
       const before = await store.find(v.tenantId, id, { forUpdate: true });
       if (!before) throw dirQuotaErrors.notFound(id);
       const after = (await store.update(v.tenantId, id, { state: 'deleting', bump: true }))!;
-      await audit(actor, { action: 'directory_quota.deleted', entityType: 'volume', entityId: v.id, tenantId: v.tenantId, before: presentDirectoryQuota(before), after: null });
+      await audit(actor, { action: 'directory_quota.deleted', entityType: 'directory_quota', entityId: id, tenantId: v.tenantId, before: presentDirectoryQuota(before), after: null });
       return after;
     });
     const out = await this.d.applier.apply(row);
@@ -271,7 +271,14 @@ export class DirectoryQuotaService {
     checkQuota(quota, this.d.ceiling);
     const bump = q.quota.hardBytes !== quota.hardBytes || q.quota.hardInodes !== quota.hardInodes;
     const after = (await store.update(q.tenantId, q.id, { quota, bump }))!;
-    await audit(actor, { action: 'directory_quota.updated', entityType: 'volume', entityId: q.volumeId, tenantId: q.tenantId, before: presentDirectoryQuota(q), after: presentDirectoryQuota(after) });
+    await audit(actor, {
+      action: 'directory_quota.updated',
+      entityType: 'directory_quota',
+      entityId: q.id,
+      tenantId: q.tenantId,
+      before: presentDirectoryQuota(q),
+      after: presentDirectoryQuota(after),
+    });
     return after;
   }
 

@@ -1,13 +1,16 @@
 /**
  * The store of directory quotas: one row per (volume, directory inode). `KnexDirectoryQuotaStore`
  * implements it over PostgreSQL and `FakeDirectoryQuotaStore` in memory; both pass
- * test/contract/directory-quota-store.contract.ts. Every method but `pending` is scoped by tenant.
+ * test/contract/directory-quota-store.contract.ts. Every method but `pending` is scoped by tenant
+ * (a pass's `enforceable` and `downsampleSamples` span all tenants; a sample carries its own).
  * Stores never open transactions on their own: `transaction` hands the use case a store bound to
  * one, plus the audit writer of that same transaction.
  */
 import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
 import type { NewNotice } from '../notifications/notice.js';
+import type { Sample } from '../quotas/forecast.js';
+import type { Resolution } from '../quotas/sample-retention.js';
 import type { Quota } from '../volumes/volume.js';
 import type { DirectoryQuota, DirectoryQuotaEnforcement, DirectoryQuotaState, NewDirectoryQuota, ObservedLimits, QuotaKind } from './directory-quota.js';
 
@@ -32,6 +35,18 @@ export interface DirectoryQuotaPatch {
   /** The change alters what JuiceFS should hold: the generation grows. */
   bump?: boolean;
 }
+
+/** A quota's usage as a pass read it, to be kept as a raw sample. */
+export interface NewDirectoryQuotaSample {
+  quotaId: string;
+  tenantId: string;
+  at: Date;
+  bytes: bigint;
+  inodes: bigint;
+}
+
+/** A stored sample: raw, or an hourly or daily maximum. */
+export type DirectoryQuotaSample = Sample & { resolution: Resolution };
 
 /** What one transaction of a use case sees. */
 export interface DirectoryQuotaUnitOfWork {
@@ -70,4 +85,15 @@ export interface DirectoryQuotaStore {
   recordWalkUsage(tenantId: string, id: string, usage: { bytes: bigint; inodes: bigint; at: Date }): Promise<void>;
   /** Active, managed quotas of every tenant by id (native ones, and the others with soft limits): what a pass decides. */
   enforceable(page: { afterId?: string; limit: number }): Promise<DirectoryQuota[]>;
+  /**
+   * Appends raw samples, as volumes' are kept: a quota's only when its bytes or inodes differ
+   * from its latest raw sample or that one is over an hour older (a still directory does not
+   * fill the history with copies). Samples of quotas gone or of another tenant are dropped, as is
+   * a second one at the same instant. Returns how many were written.
+   */
+  recordSamples(samples: readonly NewDirectoryQuotaSample[]): Promise<number>;
+  /** A quota's samples in [since, until), oldest first, at most 5,000; all resolutions unless one is named. */
+  listSamples(tenantId: string, quotaId: string, window: { since: Date; until: Date; resolution?: Resolution }): Promise<DirectoryQuotaSample[]>;
+  /** Folds every tenant's old samples into hourly and daily maxima and prunes, by the volumes' policy (`downsampleCutoffs`); idempotent. */
+  downsampleSamples(now: Date): Promise<{ folded: number; pruned: number }>;
 }

@@ -3,10 +3,25 @@
  * audit rows and puts them back when `fn` throws, so "a refused request writes nothing" holds
  * here as it does in PostgreSQL. Passes test/contract/directory-quota-store.contract.ts.
  */
-import type { Actor, AuditInput } from '../audit/audit-log.js';
+import { copyMap, fakeAudit, fakeTransaction, type FakeAuditRows } from '../lib/in-memory-transactions.js';
 import type { NewNotice } from '../notifications/notice.js';
+import { downsampleCutoffs, type Resolution } from '../quotas/sample-retention.js';
 import { freshEnforcement, type DirectoryQuota, type NewDirectoryQuota, type ObservedLimits, type QuotaKind } from './directory-quota.js';
-import { DirectoryQuotaExistsError, type DirectoryQuotaPatch, type DirectoryQuotaStore, type DirectoryQuotaUnitOfWork } from './directory-quota-store.js';
+import {
+  DirectoryQuotaExistsError,
+  type DirectoryQuotaPatch,
+  type DirectoryQuotaSample,
+  type DirectoryQuotaStore,
+  type DirectoryQuotaUnitOfWork,
+  type NewDirectoryQuotaSample,
+} from './directory-quota-store.js';
+
+/** A stored sample with its keys. */
+type SampleRow = DirectoryQuotaSample & { quotaId: string; tenantId: string };
+const HOUR = 3_600_000;
+const UNIT_MS = { hour: HOUR, day: 24 * HOUR };
+/** `date_trunc(unit, at, 'UTC')`. */
+const bucket = (at: Date, unit: 'hour' | 'day') => new Date(Math.floor(at.getTime() / UNIT_MS[unit]) * UNIT_MS[unit]);
 
 const copy = (q: DirectoryQuota): DirectoryQuota => ({
   ...q,
@@ -19,32 +34,23 @@ const copy = (q: DirectoryQuota): DirectoryQuota => ({
 /** {@link DirectoryQuotaStore} in memory. */
 export class FakeDirectoryQuotaStore implements DirectoryQuotaStore {
   private rows = new Map<string, DirectoryQuota>();
+  private samples: SampleRow[] = [];
   /** Audit rows written through `transaction`, in order. */
-  audits: Array<{ actor: Actor } & AuditInput> = [];
+  audits: FakeAuditRows = [];
   /** Notices enqueued through `transaction`, one per event key. */
   notices: NewNotice[] = [];
   /** Rows' clock (tests may move it). */
   now = () => new Date();
 
   async transaction<T>(fn: (uow: DirectoryQuotaUnitOfWork) => Promise<T>): Promise<T> {
-    const rows = new Map([...this.rows].map(([k, v]) => [k, copy(v)]));
-    const audits = [...this.audits];
-    const notices = [...this.notices];
-    const notify = async (n: NewNotice) => void (this.notices.some((x) => x.eventKey === n.eventKey) || this.notices.push(n));
-    try {
-      return await fn({ store: this, audit: async (actor, e) => void this.audits.push({ actor, ...e }), notify });
-    } catch (err) {
-      this.rows = rows;
-      this.audits = audits;
-      this.notices = notices;
-      throw err;
-    }
+    const save = () => ({ rows: copyMap(this.rows, copy), samples: [...this.samples], notices: [...this.notices] });
+    return fakeTransaction(this, save, () => fn(this.joined()));
   }
 
   /** The outer transaction is the caller's: writes land at once and are not rolled back here. */
   joined(): DirectoryQuotaUnitOfWork {
     const notify = async (n: NewNotice) => void (this.notices.some((x) => x.eventKey === n.eventKey) || this.notices.push(n));
-    return { store: this, audit: async (actor, e) => void this.audits.push({ actor, ...e }), notify };
+    return { store: this, audit: fakeAudit(this), notify };
   }
 
   async insert(q: NewDirectoryQuota): Promise<DirectoryQuota> {
@@ -132,7 +138,9 @@ export class FakeDirectoryQuotaStore implements DirectoryQuotaStore {
   }
 
   async remove(tenantId: string, id: string): Promise<boolean> {
-    return this.get(tenantId, id) ? this.rows.delete(id) : false;
+    if (!this.get(tenantId, id)) return false;
+    this.samples = this.samples.filter((x) => x.quotaId !== id); // ON DELETE CASCADE
+    return this.rows.delete(id);
   }
 
   async enforceable(page: { afterId?: string; limit: number }): Promise<DirectoryQuota[]> {
@@ -146,6 +154,59 @@ export class FakeDirectoryQuotaStore implements DirectoryQuotaStore {
   async recordWalkUsage(tenantId: string, id: string, u: { bytes: bigint; inodes: bigint; at: Date }): Promise<void> {
     const r = this.get(tenantId, id);
     if (r) r.walkUsage = { ...u };
+  }
+
+  async recordSamples(input: readonly NewDirectoryQuotaSample[]): Promise<number> {
+    // Judged against the samples before the batch, as one PostgreSQL statement sees them.
+    const before = [...this.samples];
+    let written = 0;
+    for (const x of input) {
+      if (this.get(x.tenantId, x.quotaId) === undefined) continue;
+      const raw = before.filter((s) => s.quotaId === x.quotaId && s.resolution === 'raw');
+      const last = raw.reduce<SampleRow | undefined>((a, s) => (!a || s.at > a.at ? s : a), undefined);
+      const due = !last || last.bytes !== x.bytes || last.inodes !== x.inodes || last.at.getTime() < x.at.getTime() - HOUR;
+      const taken = this.samples.some((s) => s.quotaId === x.quotaId && s.resolution === 'raw' && s.at.getTime() === x.at.getTime());
+      if (!due || taken) continue;
+      this.samples.push({ quotaId: x.quotaId, tenantId: x.tenantId, resolution: 'raw', at: new Date(x.at), bytes: x.bytes, inodes: x.inodes });
+      written++;
+    }
+    return written;
+  }
+
+  async listSamples(tenantId: string, quotaId: string, w: { since: Date; until: Date; resolution?: Resolution }): Promise<DirectoryQuotaSample[]> {
+    return this.samples
+      .filter((s) => s.tenantId === tenantId && s.quotaId === quotaId && s.at >= w.since && s.at < w.until && (!w.resolution || s.resolution === w.resolution))
+      .sort((a, b) => a.at.getTime() - b.at.getTime() || (a.resolution < b.resolution ? -1 : 1))
+      .slice(0, 5000)
+      .map((s) => ({ at: new Date(s.at), bytes: s.bytes, inodes: s.inodes, resolution: s.resolution }));
+  }
+
+  async downsampleSamples(now: Date): Promise<{ folded: number; pruned: number }> {
+    const cut = downsampleCutoffs(now);
+    const folded = this.fold('raw', 'hour', cut.rawBefore) + this.fold('hour', 'day', cut.hourBefore);
+    const kept = this.samples.filter((s) => s.resolution !== 'day' || s.at >= cut.dayBefore);
+    const pruned = this.samples.length - kept.length;
+    this.samples = kept;
+    return { folded, pruned };
+  }
+
+  /** The knex store's fold: maxima per quota and bucket, merged with a bucket already there; returns the buckets written. */
+  private fold(from: Resolution, to: 'hour' | 'day', before: Date): number {
+    const gone = this.samples.filter((s) => s.resolution === from && s.at < before);
+    this.samples = this.samples.filter((s) => !gone.includes(s));
+    const groups = new Map<string, SampleRow>();
+    for (const s of gone) {
+      const at = bucket(s.at, to);
+      const k = `${s.quotaId}:${at.getTime()}`;
+      const g = groups.get(k);
+      groups.set(k, g ? { ...g, bytes: g.bytes > s.bytes ? g.bytes : s.bytes, inodes: g.inodes > s.inodes ? g.inodes : s.inodes } : { ...s, resolution: to, at });
+    }
+    for (const g of groups.values()) {
+      const there = this.samples.find((s) => s.quotaId === g.quotaId && s.resolution === to && s.at.getTime() === g.at.getTime());
+      if (!there) this.samples.push(g);
+      else Object.assign(there, { bytes: there.bytes > g.bytes ? there.bytes : g.bytes, inodes: there.inodes > g.inodes ? there.inodes : g.inodes });
+    }
+    return groups.size;
   }
 
   async pending(limit: number): Promise<DirectoryQuota[]> {

@@ -3,8 +3,16 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit-log.js';
 import { inTransaction, isUniqueViolation, type Db } from '../db/database.js';
 import type { NewNotice } from '../notifications/notice.js';
+import { downsampleCutoffs, type Resolution } from '../quotas/sample-retention.js';
 import type { DirectoryQuota, DirectoryQuotaState, NewDirectoryQuota, ObservedLimits, QuotaKind } from './directory-quota.js';
-import { DirectoryQuotaExistsError, type DirectoryQuotaPatch, type DirectoryQuotaStore, type DirectoryQuotaUnitOfWork } from './directory-quota-store.js';
+import {
+  DirectoryQuotaExistsError,
+  type DirectoryQuotaPatch,
+  type DirectoryQuotaSample,
+  type DirectoryQuotaStore,
+  type DirectoryQuotaUnitOfWork,
+  type NewDirectoryQuotaSample,
+} from './directory-quota-store.js';
 
 const big = (v: unknown): bigint | null => (v === null || v === undefined ? null : BigInt(v as string));
 
@@ -179,6 +187,64 @@ export class KnexDirectoryQuotaStore implements DirectoryQuotaStore {
 
   async recordWalkUsage(tenantId: string, id: string, u: { bytes: bigint; inodes: bigint; at: Date }): Promise<void> {
     await this.db('directory_quotas').where({ tenant_id: tenantId, id }).update({ walk_bytes: u.bytes.toString(), walk_inodes: u.inodes.toString(), walk_at: u.at });
+  }
+
+  async recordSamples(samples: readonly NewDirectoryQuotaSample[]): Promise<number> {
+    let written = 0;
+    for (let i = 0; i < samples.length; i += 1000) {
+      const part = samples.slice(i, i + 1000);
+      // The join drops samples of quotas deleted since the read (or of another tenant); the
+      // lateral read is the quota's latest raw sample, through the primary key.
+      const r = await this.db.raw(
+        `WITH input AS (
+           SELECT * FROM unnest(?::text[], ?::text[], ?::timestamptz[], ?::bigint[], ?::bigint[]) AS t(quota_id, tenant_id, at, bytes, inodes)
+         )
+         INSERT INTO directory_quota_samples (quota_id, tenant_id, resolution, at, bytes, inodes)
+         SELECT i.quota_id, i.tenant_id, 'raw', i.at, i.bytes, i.inodes
+           FROM input i
+           JOIN directory_quotas q ON q.id = i.quota_id AND q.tenant_id = i.tenant_id
+           LEFT JOIN LATERAL (
+             SELECT s.at, s.bytes, s.inodes FROM directory_quota_samples s
+              WHERE s.quota_id = i.quota_id AND s.resolution = 'raw' ORDER BY s.at DESC LIMIT 1
+           ) last ON true
+          WHERE last.at IS NULL OR last.bytes <> i.bytes OR last.inodes <> i.inodes OR last.at < i.at - interval '1 hour'
+         ON CONFLICT (quota_id, resolution, at) DO NOTHING`,
+        [part.map((x) => x.quotaId), part.map((x) => x.tenantId), part.map((x) => x.at.toISOString()), part.map((x) => x.bytes.toString()), part.map((x) => x.inodes.toString())],
+      );
+      written += (r as { rowCount: number | null }).rowCount ?? 0;
+    }
+    return written;
+  }
+
+  async listSamples(tenantId: string, quotaId: string, w: { since: Date; until: Date; resolution?: Resolution }): Promise<DirectoryQuotaSample[]> {
+    const q = this.db('directory_quota_samples').where({ tenant_id: tenantId, quota_id: quotaId }).where('at', '>=', w.since).where('at', '<', w.until).orderBy(['at', 'resolution']).limit(5000);
+    if (w.resolution) q.andWhere({ resolution: w.resolution });
+    return ((await q) as Record<string, unknown>[]).map((r) => ({ at: r.at as Date, bytes: r.bytes as bigint, inodes: r.inodes as bigint, resolution: r.resolution as Resolution }));
+  }
+
+  async downsampleSamples(now: Date): Promise<{ folded: number; pruned: number }> {
+    const cut = downsampleCutoffs(now);
+    const folded = (await this.fold('raw', 'hour', cut.rawBefore)) + (await this.fold('hour', 'day', cut.hourBefore));
+    const pruned = await this.db('directory_quota_samples').where({ resolution: 'day' }).andWhere('at', '<', cut.dayBefore).delete();
+    return { folded, pruned };
+  }
+
+  /**
+   * Moves samples of one resolution older than `before` into maxima of the next one's buckets (UTC).
+   * Re-folding into a bucket already there keeps the larger figures, so a rerun changes nothing.
+   */
+  private async fold(from: Resolution, to: 'hour' | 'day', before: Date): Promise<number> {
+    const r = await this.db.raw(
+      `WITH gone AS (
+         DELETE FROM directory_quota_samples WHERE resolution = ? AND at < ? RETURNING quota_id, tenant_id, at, bytes, inodes
+       )
+       INSERT INTO directory_quota_samples AS s (quota_id, tenant_id, resolution, at, bytes, inodes)
+       SELECT quota_id, tenant_id, ?, date_trunc(?::text, at, 'UTC'), max(bytes), max(inodes) FROM gone GROUP BY 1, 2, 4
+       ON CONFLICT (quota_id, resolution, at) DO UPDATE
+         SET bytes = GREATEST(s.bytes, EXCLUDED.bytes), inodes = GREATEST(s.inodes, EXCLUDED.inodes)`,
+      [from, before, to, to],
+    );
+    return (r as { rowCount: number | null }).rowCount ?? 0;
   }
 
   async pending(limit: number): Promise<DirectoryQuota[]> {

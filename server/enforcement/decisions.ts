@@ -1,29 +1,60 @@
 /**
- * Small pure pieces shared by the pass and the per-volume path: the policy's view of a state
- * row, whether a decision writes anything, and whether a reading can be trusted.
+ * Volumes' side of the decision layer (subject-decision.ts): a state row as an enforced subject,
+ * the policy's view of it, whether a decision writes anything, the row a decision leaves; and
+ * whether a reading can be trusted. Shared by the pass and the per-volume path.
  */
-import type { Reading } from '../quotas/usage-store.js';
+import type { Reading } from '../quotas/usage-read-model.js';
 import { GRACE_WARNING_MS } from './enforcement-notices.js';
-import type { StateRow } from './enforcement-store.js';
-import type { Decision, Reading as PolicyReading } from './policy.js';
+import { withGenerations, type StateRow } from './enforcement-store.js';
+import type { Current, Decision, Reason, Reading as PolicyReading } from './policy.js';
+import { subjectAfter, subjectCurrent, subjectNeedsWrite, type EnforcedSubject } from './subject-decision.js';
 
 /** Drift below these is noise (in-flight writes during a walk), whatever the fraction. */
 const MISMATCH_FLOOR = { bytes: 64n << 20n, inodes: 1000n };
 
-/** The policy's view of a state row. */
-export function policyCurrent(s: StateRow) {
-  return { state: s.state, since: s.since, graceDeadline: s.graceDeadline, manualFreeze: s.manual && { until: s.manual.until, reason: s.manual.reason } };
+/** A state row as an enforced subject (its clamp is the desired JuiceFS Capacity/Inodes, 0 = unlimited). */
+export function volumeSubject(s: StateRow): EnforcedSubject<NonNullable<StateRow['manual']>, Reason> {
+  const clamp = s.desiredCapacity === null || s.desiredInodes === null ? null : { bytes: s.desiredCapacity, inodes: s.desiredInodes };
+  return { state: s.state, since: s.since, reason: s.reason, graceDeadline: s.graceDeadline, unknownReason: s.unknownReason, manual: s.manual, clamp };
 }
 
-/** Whether a decision changes anything that must be written. */
+/** The policy's view of a state row. */
+export function policyCurrent(s: StateRow): Current {
+  return subjectCurrent(volumeSubject(s));
+}
+
+/** Whether a decision changes anything that must be written (the storage rule and a due grace warning included). */
 export function needsWrite(cur: StateRow, d: Decision, now: Date, hasStorage: boolean): boolean {
-  if (d.kind === 'unknown') return cur.unknownReason !== d.why;
-  if (cur.unknownReason !== null || d.changed) return true;
-  if (cur.storageDesired !== (hasStorage && d.next === 'frozen')) return true;
-  if (cur.desiredCapacity !== d.capacity.bytes || cur.desiredInodes !== d.capacity.inodes) return true;
-  if ((cur.graceDeadline?.getTime() ?? null) !== (d.graceDeadline?.getTime() ?? null)) return true;
-  // Inside the last 24 h of grace: the warning notice is due (deduplicated by its event key).
-  return d.next === 'over_soft' && d.graceDeadline !== null && d.graceDeadline.getTime() - now.getTime() <= GRACE_WARNING_MS;
+  return subjectNeedsWrite(volumeSubject(cur), d, now, undefined, { storage: { layer: hasStorage, desired: cur.storageDesired }, graceWarningMs: GRACE_WARNING_MS });
+}
+
+/**
+ * The state row a decision leaves (before {@link desire}): an unknown decision records why and
+ * since when; an evaluated one the subject's next view, with the reading that caused a transition.
+ */
+export function stateAfter(cur: StateRow, d: Decision, reading: PolicyReading, now: Date): StateRow {
+  if (d.kind === 'unknown') return { ...cur, unknownReason: d.why, unknownSince: cur.unknownSince ?? now, evaluatedAt: now };
+  const s = subjectAfter(volumeSubject(cur), d, now);
+  const next: StateRow = {
+    ...cur,
+    state: s.state,
+    reason: s.reason,
+    since: s.since,
+    graceDeadline: s.graceDeadline,
+    manual: s.manual,
+    unknownReason: null,
+    unknownSince: null,
+    desiredCapacity: d.capacity.bytes,
+    desiredInodes: d.capacity.inodes,
+    evaluatedAt: now,
+  };
+  if (d.changed && reading.ok) Object.assign(next, { bytes: reading.bytes, inodes: reading.inodes, readAt: reading.readAt });
+  return next;
+}
+
+/** `next` with its storage rule desired as its state says, and its generations carried on from `cur`. */
+export function desire(cur: StateRow, next: StateRow, hasStorage: boolean): StateRow {
+  return withGenerations(cur, { ...next, storageDesired: hasStorage && next.state === 'frozen' });
 }
 
 /** A stored reading as the policy reads it. */

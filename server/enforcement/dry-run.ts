@@ -15,6 +15,7 @@ import type { Volume } from '../volumes/volume.js';
 import { GRACE_WARNING_MS, transitionNoticeType } from './enforcement-notices.js';
 import type { StateRow } from './enforcement-store.js';
 import type { Decision, EnforcementState, Reason } from './policy.js';
+import { graceWarningDue } from './subject-decision.js';
 
 /** One volume a pass would change. */
 export interface DryRunChange {
@@ -46,9 +47,9 @@ export function wouldChange(v: Volume, cur: StateRow, d: Decision, now: Date, ha
   }
   const next = d.changed ? d.next : cur.state;
   const notices: NoticeType[] = [];
-  const type = d.changed ? transitionNoticeType(cur, { state: d.next, reason: d.reason }) : null;
+  const type = d.changed ? transitionNoticeType(cur, { state: d.next, manual: d.clearManual ? null : cur.manual }) : null;
   if (type) notices.push(type);
-  if (next === 'over_soft' && d.graceDeadline && d.graceDeadline.getTime() - now.getTime() <= GRACE_WARNING_MS) notices.push('quota.grace_ending');
+  if (graceWarningDue(next, d.graceDeadline, now, GRACE_WARNING_MS)) notices.push('quota.grace_ending');
   const limitsChange = cur.desiredCapacity !== d.capacity.bytes || cur.desiredInodes !== d.capacity.inodes;
   const storage = hasStorage && next === 'frozen';
   return {

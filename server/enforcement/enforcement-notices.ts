@@ -8,12 +8,13 @@ import { inTransaction, type Db } from '../db/database.js';
 import type { NewNotice, NoticeData, NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
 import { forecastFull } from '../quotas/forecast.js';
-import { hourlySamples } from '../quotas/usage-store.js';
-import { latestWalks, topDirectories } from '../walks/walk-store.js';
-import { findTenant } from '../tenants/tenant-store.js';
+import type { UsageReadModel } from '../quotas/usage-read-model.js';
+import type { TenantReadModel } from '../tenants/tenant-read-model.js';
+import type { WalkReadModel } from '../walks/walk-read-model.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, markForecastChecked, type StateRow } from './enforcement-store.js';
 import { jsonLimits, limitsOf, toRelease, type Reading as PolicyReading } from './policy.js';
+import { graceWarningDue, subjectTransition, type Transition } from './subject-decision.js';
 
 /** Warn this long before a grace period ends. */
 export const GRACE_WARNING_MS = 24 * 3_600_000;
@@ -35,12 +36,13 @@ export interface ForecastCandidate {
   checkedAt: Date | null;
 }
 
+/** A volume's notice of each transition. */
+const TRANSITION_NOTICES: Record<Transition, NoticeType> = { frozen: 'quota.frozen', unfrozen: 'quota.unfrozen', soft_exceeded: 'quota.soft_exceeded' };
+
 /** The notice a transition deserves, if any (pure: dry runs report it without enqueuing). */
-export function transitionNoticeType(cur: Pick<StateRow, 'state'>, next: Pick<StateRow, 'state' | 'reason'>): NoticeType | null {
-  if (next.state === 'frozen' && (cur.state !== 'frozen' || next.reason === 'manual_freeze')) return 'quota.frozen';
-  if (cur.state === 'frozen' && next.state !== 'frozen') return 'quota.unfrozen';
-  if (cur.state === 'ok' && next.state === 'over_soft') return 'quota.soft_exceeded';
-  return null;
+export function transitionNoticeType(cur: Pick<StateRow, 'state' | 'manual'>, next: Pick<StateRow, 'state' | 'manual'>): NoticeType | null {
+  const t = subjectTransition(cur, next);
+  return t && TRANSITION_NOTICES[t];
 }
 
 /** Builds and enqueues enforcement's notices. */
@@ -48,6 +50,8 @@ export class EnforcementNotices {
   constructor(
     private readonly db: Knex,
     private readonly outbox: Outbox,
+    /** A notice names the tenant and the largest directories; a forecast reads the recent samples. */
+    private readonly reads: { usage: Pick<UsageReadModel, 'hourly'>; walks: WalkReadModel; tenants: TenantReadModel },
     private readonly opts: NoticeOptions,
   ) {}
 
@@ -63,8 +67,7 @@ export class EnforcementNotices {
 
   /** "Writes stop in 24 h": once per grace period; true when it was enqueued now. */
   async graceWarning(trx: Db, v: Volume, s: StateRow, reading: PolicyReading, now: Date): Promise<boolean> {
-    if (s.state !== 'over_soft' || !s.graceDeadline) return false;
-    if (s.graceDeadline.getTime() - now.getTime() > GRACE_WARNING_MS) return false;
+    if (!s.graceDeadline || !graceWarningDue(s.state, s.graceDeadline, now, GRACE_WARNING_MS)) return false;
     const data = await this.noticeData(trx, v, s, reading, null);
     const n: NewNotice = { eventKey: `${v.id}:quota.grace_ending:${s.graceDeadline.toISOString()}`, type: 'quota.grace_ending', audience: 'tenant', tenantId: v.tenantId, volumeId: v.id, data };
     return this.outbox.enqueue(trx, n);
@@ -80,7 +83,7 @@ export class EnforcementNotices {
     let sent = 0;
     const due = [...cands].sort((a, b) => (a.checkedAt?.getTime() ?? 0) - (b.checkedAt?.getTime() ?? 0)).slice(0, FORECAST_PER_PASS);
     const since = new Date(now.getTime() - this.opts.forecastWindowDays * 86_400_000);
-    const samples = await hourlySamples(
+    const samples = await this.reads.usage.hourly(
       this.db,
       due.map((c) => c.v.id),
       since,
@@ -107,9 +110,9 @@ export class EnforcementNotices {
 
   /** What a notice about `v` says, snapshotted now. */
   async noticeData(db: Db, v: Volume, s: StateRow, reading: PolicyReading, detail: string | null): Promise<NoticeData> {
-    const tenant = await findTenant(db, v.tenantId);
-    const walk = (await latestWalks(db, [v.id])).get(v.id);
-    const top = walk ? await topDirectories(db, walk.walkId, { maxDepth: 1, limit: 4, sort: 'bytes' }) : [];
+    const tenant = await this.reads.tenants.find(db, v.tenantId);
+    const walk = (await this.reads.walks.latest(db, [v.id])).get(v.id);
+    const top = walk ? await this.reads.walks.topDirectories(db, walk.walkId, { maxDepth: 1, limit: 4, sort: 'bytes' }) : [];
     const usage = reading.ok ? { bytes: reading.bytes, inodes: reading.inodes } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
     const release = usage ? toRelease(limitsOf(v), usage, this.opts.hysteresis) : null;
     return {

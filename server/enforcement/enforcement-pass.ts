@@ -3,8 +3,10 @@
  * memory, send the volumes whose decision changes something down the locked per-volume path,
  * verify the page's systems against their desired state, and check forecasts.
  *
- * Scale: a page's states, walks and readings are loaded in one query each; counters of the next
- * page are read while this one is decided; only changing volumes take a transaction of their own.
+ * Scale: a page's states, walks and readings are loaded in one query each (states and layer rows
+ * against the versions kept from the last pass: only changed rows are sent, see pass-rows.ts);
+ * counters of the next page are read while this one is decided, and its readings stored while the
+ * next one is; only changing volumes take a transaction of their own.
  */
 import type { Knex } from 'knex';
 import { DependencyUnavailableError } from '../lib/deadline.js';
@@ -17,7 +19,8 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import type { Volume } from '../volumes/volume.js';
 import { needsWrite, policyCurrent, toPolicy, trustReading } from './decisions.js';
 import type { EnforcementNotices, ForecastCandidate } from './enforcement-notices.js';
-import { initialState, loadStates } from './enforcement-store.js';
+import { initialState } from './enforcement-store.js';
+import { PassRows, type PageRows } from './pass-rows.js';
 import type { LayerStore } from './layer-store.js';
 import { decide, limitsOf, type Reading as PolicyReading } from './policy.js';
 import type { Verifier, VerifyPass } from './verifier.js';
@@ -52,9 +55,14 @@ interface PageContext extends PassContext {
   counts: PassCounts;
   vp: VerifyPass;
   checkForecasts: boolean;
+  /** The pass's number for the rows kept between passes. */
+  pass: number;
   /** Volumes whose engine did not answer this pass: their settings are not read again to verify. */
   unreachable?: ReadonlySet<string>;
 }
+
+/** What a page is decided on besides its readings. */
+type PageLoad = PageRows & { walks: Awaited<ReturnType<PassDeps['walks']['latestWalks']>> };
 
 /** The per-volume path a pass hands changing volumes to (the enforcement service). */
 export interface LockedDecisions {
@@ -79,36 +87,47 @@ export interface PassDeps {
 
 /** The counters and enforce passes. */
 export class EnforcementPasses {
-  constructor(private readonly o: PassDeps) {}
+  /** State and layer rows kept between passes, each page re-read against their versions. */
+  private readonly rows: PassRows;
+
+  constructor(private readonly o: PassDeps) {
+    this.rows = new PassRows(o.db, o.layers);
+  }
 
   /**
    * Reads every active volume's counters, stores them, and enforces on the fresh numbers. Pages
-   * are pipelined: the next page's counters are read while this page is recorded and evaluated.
+   * are pipelined: the next page's counters are read while this page is loaded and evaluated, and
+   * a page's readings are stored while it is evaluated and the next page is loaded (at most two
+   * pages' at a time; all before the pass returns).
    */
   async countersPass(ctx: PassContext = {}): Promise<PassCounts> {
     const counts = zero();
     const vp: VerifyPass = {};
     let prefetch: Promise<Map<string, CounterUsage | Error>> | undefined;
-    await this.eachPage(ctx, async (page, now, nextPage) => {
+    let recorded: Promise<void> | undefined;
+    await this.eachPage(ctx, async (page, now, nextPage, pass) => {
       const usage = await (prefetch ?? this.o.metadata.readUsageMany(page));
-      prefetch = nextPage && this.o.metadata.readUsageMany(nextPage);
-      prefetch?.catch(() => undefined); // awaited on the next page; never an unhandled rejection
       const readings: Reading[] = page.map((v) => {
         const u = usage.get(v.id);
         if (!u || u instanceof Error) return { volumeId: v.id, ok: false, error: u?.message ?? 'not read', at: now };
         return { volumeId: v.id, ok: true, bytes: u.usedBytes, inodes: u.usedInodes, at: now };
       });
       counts.readFailed += readings.filter((r) => !r.ok).length;
-      await this.evaluatePage(
-        page,
-        new Map(readings.map((r) => [r.volumeId, toPolicy(r)])),
-        now,
-        // An engine that just failed to answer the usage read would only time out again.
-        { ...ctx, counts, vp, checkForecasts: false, unreachable: new Set(page.filter((v) => usage.get(v.id) instanceof DependencyUnavailableError).map((v) => v.id)) },
-        // The page as listed (id order), so the store may record it as one sweep, writing changes only.
-        ctx.dryRun ? undefined : this.o.usage.recordReadings(readings, { sweep: true }),
-      );
+      // The page as listed (id order), so the store may record it as one sweep, writing changes only.
+      const previous = recorded;
+      const recording = (recorded = ctx.dryRun ? undefined : quiet(this.o.usage.recordReadings(readings, { sweep: true })));
+      const loading = quiet(this.loadPage(page, pass));
+      // A synchronous engine (local SQLite) reads the next page on this thread: first let the
+      // statements above reach PostgreSQL, so that it works on them meanwhile.
+      await new Promise((resolve) => setImmediate(resolve));
+      prefetch = nextPage && quiet(this.o.metadata.readUsageMany(nextPage));
+      // An engine that just failed to answer the usage read would only time out again.
+      const unreachable = new Set(page.filter((v) => usage.get(v.id) instanceof DependencyUnavailableError).map((v) => v.id));
+      const policyReadings = new Map(readings.map((r) => [r.volumeId, toPolicy(r)]));
+      await previous;
+      await this.evaluatePage(page, policyReadings, now, { ...ctx, counts, vp, pass, checkForecasts: false, unreachable }, loading, recording);
     });
+    await recorded;
     return counts;
   }
 
@@ -116,7 +135,8 @@ export class EnforcementPasses {
   async enforcePass(ctx: PassContext = {}): Promise<PassCounts> {
     const counts = zero();
     const vp: VerifyPass = {};
-    await this.eachPage(ctx, async (page, now) => {
+    await this.eachPage(ctx, async (page, now, _next, pass) => {
+      const loading = quiet(this.loadPage(page, pass));
       const stored = await this.o.usage.latestReadings(page.map((v) => v.id));
       const readings = new Map<string, PolicyReading>();
       for (const v of page) {
@@ -125,7 +145,7 @@ export class EnforcementPasses {
         else if (r.errorAt && r.errorAt > r.readAt) readings.set(v.id, { ok: false, error: r.error ?? 'read failed' });
         else readings.set(v.id, { ok: true, bytes: r.bytes!, inodes: r.inodes!, readAt: r.readAt });
       }
-      await this.evaluatePage(page, readings, now, { ...ctx, counts, vp, checkForecasts: true });
+      await this.evaluatePage(page, readings, now, { ...ctx, counts, vp, pass, checkForecasts: true }, loading);
     });
     return counts;
   }
@@ -133,8 +153,10 @@ export class EnforcementPasses {
   /**
    * Calls `fn` for each page of active volumes, handing it the next page too (for prefetching).
    * The page after that is listed while `fn` runs, so listing costs no waiting after the start.
+   * `pass` numbers the pass for the rows kept between passes.
    */
-  private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date, next: Volume[] | undefined) => Promise<void>): Promise<void> {
+  private async eachPage(ctx: PassContext, fn: (page: Volume[], now: Date, next: Volume[] | undefined, pass: number) => Promise<void>): Promise<void> {
+    const pass = this.rows.startPass();
     const list = (after: Volume[]): Promise<Volume[]> => {
       if (after.length < PAGE) return Promise.resolve([]);
       const p = this.o.volumes.listActive({ afterId: after[after.length - 1]!.id, limit: PAGE });
@@ -147,19 +169,29 @@ export class EnforcementPasses {
       ctx.signal?.throwIfAborted();
       const next = await listing;
       listing = list(next);
-      await fn(page, ctx.now ?? new Date(), next.length ? next : undefined);
+      await fn(page, ctx.now ?? new Date(), next.length ? next : undefined, pass);
       page = next;
     }
+    this.rows.endPass(pass);
+  }
+
+  /** A page's states, walks and layer rows, one statement each, all at once. */
+  private async loadPage(page: readonly Volume[], pass: number): Promise<PageLoad> {
+    const ids = page.map((v) => v.id);
+    const [rows, walks] = await Promise.all([this.rows.load(ids, pass), this.o.walks.latestWalks(ids)]);
+    return { ...rows, walks };
   }
 
   /**
    * Decides a page, carries out what changed, then verifies the page's systems against their
-   * desired state; `recording` (the readings being stored) runs alongside the loads.
+   * desired state. `loading` (its rows) and `recording` (its readings being stored) were started
+   * by the caller before it read the next page's counters; only volumes taking the locked path
+   * wait for their readings to be stored.
    */
-  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, recording?: Promise<void>): Promise<void> {
+  private async evaluatePage(page: Volume[], readings: Map<string, PolicyReading>, now: Date, ctx: PageContext, loading: Promise<PageLoad>, recording?: Promise<void>): Promise<void> {
     const { counts, checkForecasts } = ctx;
     const ids = page.map((v) => v.id);
-    const [states, walks, layers] = await Promise.all([loadStates(this.o.db, ids), this.o.walks.latestWalks(ids), this.o.layers.load(ids, { brief: true }), recording]);
+    const { states, walks, layers } = await loading;
     const toApply: { v: Volume; reading: PolicyReading }[] = [];
     const forecastCandidates: ForecastCandidate[] = [];
     for (const v of page) {
@@ -180,6 +212,7 @@ export class EnforcementPasses {
       }
     }
     // Volumes whose decision writes something, a few at a time (each is its own locked transaction).
+    if (toApply.length) await recording;
     let next = 0;
     const worker = async () => {
       while (next < toApply.length) {
@@ -199,11 +232,17 @@ export class EnforcementPasses {
     // Verification repairs and forecast notices write: a dry run stops at its decisions.
     if (ctx.dryRun) return;
     // The decisions above changed some states: verify against what is desired now.
-    const [current, currentLayers] = toApply.length ? await Promise.all([loadStates(this.o.db, ids), this.o.layers.load(ids, { brief: true })]) : [states, layers];
+    const { states: current, layers: currentLayers } = toApply.length ? await this.rows.load(ids, ctx.pass) : { states, layers };
     const reachable = ctx.unreachable?.size ? page.filter((v) => !ctx.unreachable!.has(v.id)) : page;
     await this.o.verifier.verifyPage(reachable, current, now, ctx.vp, counts, currentLayers);
     if (forecastCandidates.length) counts.notices += await this.o.notices.forecastAlerts(forecastCandidates, now);
   }
+}
+
+/** `p`, with its rejection handled: it is awaited later, and must not be reported unhandled before. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Empty counts. */

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../db/database.js';
 import { humanBytes, humanCount, humanTime } from '../notifications/humanize.js';
-import { latestReadings } from '../quotas/usage-store.js';
+import type { UsageReadModel } from '../quotas/usage-read-model.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { Volume } from '../volumes/volume.js';
 import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
@@ -15,9 +15,17 @@ const n = (x: bigint | null | undefined) => (x === null || x === undefined ? nul
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
 /** Builds the enforcement answer of one volume. */
-export async function enforcementView(db: Db, layers: LayerStore, v: Volume, hysteresis: number, now: Date, publicUrl: string, storageLayer: boolean) {
+export async function enforcementView(
+  db: Db,
+  reads: { layers: LayerStore; usage: Pick<UsageReadModel, 'latest'> },
+  v: Volume,
+  opts: { hysteresis: number; publicUrl: string; storageLayer: boolean },
+  now: Date,
+) {
+  const { hysteresis, publicUrl, storageLayer } = opts;
+  const layers = reads.layers;
   const s = (await findState(db, v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
-  const reading = (await latestReadings(db, [v.id])).get(v.id);
+  const reading = (await reads.usage.latest(db, [v.id])).get(v.id);
   const history = await listTransitions(db, v.id, 50);
   const limits = limitsOf(v);
   const usage = reading?.bytes != null ? { bytes: reading.bytes, inodes: reading.inodes ?? 0n } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;

@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db/database.js';
 import { inTransaction } from '../db/database.js';
+import { ROW_VERSION, type KnownVersions, type VersionedRows } from './enforcement-store.js';
 import { layerKey, type ApplyFailure, type AppliedRecord, type DriftRecord, type Layer, type LayerRow, type LayerStore, type VerifiedRecord } from './layer-store.js';
 
 const fromRow = (r: Record<string, unknown>): LayerRow => ({
@@ -39,6 +40,30 @@ export class KnexLayerStore implements LayerStore {
       for (const r of rows) out.set(layerKey(r.volume_id as string, r.layer as Layer), fromRow(r));
     }
     return out;
+  }
+
+  /**
+   * The brief rows of a page of volumes against the versions the caller holds (`known`, by
+   * {@link layerKey}): only the rows whose version differs come back (see `loadStatesVersioned`).
+   */
+  async loadVersioned(volumeIds: readonly string[], known: KnownVersions): Promise<VersionedRows<LayerRow>> {
+    const r = (await this.db.raw(
+      `WITH page AS (
+         SELECT l.volume_id, l.layer, ${ROW_VERSION('l')} AS version, k.known
+           FROM enforcement_layers l LEFT JOIN unnest(?::text[], ?::text[]) AS k(key, known) ON k.key = l.volume_id || '/' || l.layer
+          WHERE l.volume_id = ANY(?::text[])
+       )
+       SELECT c.unchanged, p.version AS row_version, ${BRIEF.map((col) => `l.${col}`).join(', ')}
+         FROM (SELECT count(*) FILTER (WHERE version = known) AS unchanged FROM page) c
+         LEFT JOIN page p ON p.version IS DISTINCT FROM p.known
+         LEFT JOIN enforcement_layers l ON l.volume_id = p.volume_id AND l.layer = p.layer`,
+      [known.keys, known.versions, [...volumeIds]],
+    )) as { rows: Record<string, unknown>[] };
+    const changed = new Map<string, { version: string; row: LayerRow }>();
+    for (const row of r.rows) {
+      if (row.volume_id !== null) changed.set(layerKey(row.volume_id as string, row.layer as Layer), { version: row.row_version as string, row: fromRow(row) });
+    }
+    return { changed, unchanged: Number(r.rows[0]?.unchanged ?? 0) };
   }
 
   async appliedGenerations(volumeId: string): Promise<Map<Layer, bigint>> {

@@ -4,13 +4,12 @@
  * a replica that never holds the lease still tells whether the leader's passes succeed.
  */
 import client from 'prom-client';
-import type { Db } from '../db/database.js';
-import { jobHealth } from './job-run-store.js';
+import type { JobRunStore } from './job-run-store.js';
 
 /** Registers `headroom_job_last_success_timestamp_seconds` and `headroom_job_last_run_failed`. */
-export function registerJobMetrics(db: Db, registry: client.Registry, jobNames: readonly string[]): void {
+export function registerJobMetrics(runs: JobRunStore, registry: client.Registry, jobNames: readonly string[]): void {
   // A small grouped query per gauge and scrape; a database outage reads as "no runs".
-  const read = () => jobHealth(db).catch(() => []);
+  const read = () => runs.health().catch(() => []);
   new client.Gauge({
     name: 'headroom_job_last_success_timestamp_seconds',
     help: 'When each job last finished successfully (Unix seconds; 0 = never)',

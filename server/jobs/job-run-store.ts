@@ -1,5 +1,12 @@
-/** PostgreSQL store for job runs. */
+/**
+ * The store of job runs (`job_runs`): one row per scheduled or manual run. `KnexJobRunStore`
+ * implements it over PostgreSQL and `FakeJobRunStore` in memory; both pass
+ * test/contract/job-run-store.contract.ts. Runs are written outside any use case's transaction
+ * (a run's record must survive the run's failure) and carry no audit row, so the store has no
+ * unit of work: each call is one statement.
+ */
 import type { Db } from '../db/database.js';
+import { KnexJobRunStore } from './knex-job-run-store.js';
 
 /** How a run ended (or that it is still going). */
 export type JobRunState = 'running' | 'succeeded' | 'failed' | 'skipped';
@@ -17,54 +24,35 @@ export interface JobRun {
   finishedAt: Date | null;
 }
 
-const fromRow = (r: Record<string, unknown>): JobRun => ({
-  id: r.id as string,
-  job: r.job as string,
-  trigger: r.trigger as JobRun['trigger'],
-  instance: r.instance as string,
-  state: r.state as JobRunState,
-  counts: r.counts as Record<string, number>,
-  error: (r.error as string | null) ?? null,
-  startedAt: r.started_at as Date,
-  finishedAt: (r.finished_at as Date | null) ?? null,
-});
-
-/** Records the start of a run. */
-export async function insertRun(db: Db, r: Pick<JobRun, 'id' | 'job' | 'trigger' | 'instance'>): Promise<void> {
-  await db('job_runs').insert({ id: r.id, job: r.job, trigger: r.trigger, instance: r.instance, state: 'running' });
+/** Per job, what the health gauges report. */
+export interface JobHealth {
+  job: string;
+  /** When a run of it last finished successfully. */
+  lastSuccessAt: Date | null;
+  /** Whether its newest finished (succeeded or failed) run failed; skipped runs do not count. */
+  lastFailed: boolean;
 }
 
-/** Records how a run ended. */
-export async function finishRun(db: Db, id: string, state: Exclude<JobRunState, 'running'>, counts: Record<string, number>, error: string | null): Promise<void> {
-  await db('job_runs')
-    .where({ id })
-    .update({ state, counts: JSON.stringify(counts), error, finished_at: db.fn.now() });
+/** Job runs. */
+export interface JobRunStore {
+  /** Records the start of a run (state `running`, started now). */
+  insert(r: Pick<JobRun, 'id' | 'job' | 'trigger' | 'instance'>): Promise<void>;
+  /** Records how a run ended (finished now). */
+  finish(id: string, state: Exclude<JobRunState, 'running'>, counts: Record<string, number>, error: string | null): Promise<void>;
+  /** The latest `perJob` runs of each job (or of one job, or the one run `id`), by job then newest first. */
+  latest(opts: { job?: string; perJob: number; id?: string }): Promise<JobRun[]>;
+  /** One run of a job. */
+  find(job: string, id: string): Promise<JobRun | undefined>;
+  /** Per job that has runs: its last success and whether its newest finished run failed. */
+  health(): Promise<JobHealth[]>;
+  /**
+   * Closes the job's runs still `running` (started before `startedBefore`, when given) as failed
+   * with `error`: runs a process that died left behind. Returns how many it closed.
+   */
+  failRunning(job: string, error: string, startedBefore?: Date): Promise<number>;
 }
 
-/** The latest runs of each job (or of one job), newest first. */
-export async function latestRuns(db: Db, opts: { job?: string; perJob: number; id?: string }): Promise<JobRun[]> {
-  const rows = (await db
-    .select('*')
-    .from(
-      db('job_runs')
-        .select('*', db.raw('row_number() OVER (PARTITION BY job ORDER BY started_at DESC) AS rn'))
-        .modify((q) => {
-          if (opts.job) q.where('job', opts.job);
-          if (opts.id) q.where('id', opts.id);
-        })
-        .as('r'),
-    )
-    .where('rn', '<=', opts.perJob)
-    .orderBy([{ column: 'job' }, { column: 'started_at', order: 'desc' }])) as Record<string, unknown>[];
-  return rows.map(fromRow);
-}
-
-/** Per job: when it last succeeded, and whether its newest finished run failed (for metrics). */
-export async function jobHealth(db: Db): Promise<{ job: string; lastSuccessAt: Date | null; lastFailed: boolean }[]> {
-  const rows = (await db('job_runs')
-    .select('job')
-    .max({ last_success: db.raw("CASE WHEN state = 'succeeded' THEN finished_at END") })
-    .select(db.raw("(array_agg(state ORDER BY finished_at DESC) FILTER (WHERE state IN ('succeeded', 'failed')))[1] = 'failed' AS last_failed"))
-    .groupBy('job')) as { job: string; last_success: Date | null; last_failed: boolean | null }[];
-  return rows.map((r) => ({ job: r.job, lastSuccessAt: r.last_success, lastFailed: r.last_failed === true }));
+/** The latest runs of each job (or of one job), newest first (the knex store's {@link JobRunStore.latest}). */
+export function latestRuns(db: Db, opts: { job?: string; perJob: number; id?: string }): Promise<JobRun[]> {
+  return new KnexJobRunStore(db).latest(opts);
 }

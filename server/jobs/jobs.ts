@@ -29,6 +29,8 @@ export interface DirectoryQuotaJobs {
   pass(): Promise<{ evaluated: number; changed: number; unknown: number; drifts: number }>;
   /** Retries JuiceFS quota-record writes that failed after their commit. */
   reconcile(): Promise<{ tried: number; failed: number }>;
+  /** Folds old directory quota samples into hourly and daily maxima, by the volumes' policy. */
+  downsample(now: Date): Promise<{ folded: number; pruned: number }>;
 }
 import { runWalks, type WalkBudget } from './walk-job.js';
 
@@ -82,8 +84,11 @@ export function buildJobs(
         // Directory quotas are read in the same cheap way (batched quota records), so they share the pass.
         await lease.assertHeld();
         const dq = directoryQuotas ? await directoryQuotas.pass() : undefined;
-        const { folded } = await usage.downsample(new Date());
-        return { ...counts, samplesFolded: folded, grantsReverted, ...(dq && prefixed('directoryQuotas', dq)) };
+        const now = new Date();
+        const { folded } = await usage.downsample(now);
+        // Directory quotas' samples are folded where volumes' are, on the same clock.
+        const dqFolded = directoryQuotas ? (await directoryQuotas.downsample(now)).folded : 0;
+        return { ...counts, samplesFolded: folded, grantsReverted, ...(dq && prefixed('directoryQuotas', { ...dq, samplesFolded: dqFolded })) };
       },
     },
     {

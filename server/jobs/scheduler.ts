@@ -4,12 +4,11 @@
  * run in `job_runs` with its counts or error, plus Prometheus metrics.
  */
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import { ulid } from 'ulid';
-import { finishRun, insertRun } from './job-run-store.js';
+import type { JobRunStore } from './job-run-store.js';
 import { LeaseLostError, LeaseStoreUnavailableError, type Lease } from './lease.js';
 
 /** What a job gets while it runs. */
@@ -38,7 +37,7 @@ export class Scheduler {
   private readonly duration: client.Histogram<'job' | 'state'>;
 
   constructor(
-    private readonly db: Knex,
+    private readonly runs: JobRunStore,
     private readonly log: Logger,
     private readonly jobs: Job[],
     private readonly leaseFor: (job: string) => Lease,
@@ -91,7 +90,7 @@ export class Scheduler {
     if (running) return { runId: await running.runId, joined: true, done: running.done }; // never overlap
     const controller = new AbortController();
     const runId = `run_${ulid().toLowerCase()}`;
-    const recorded = insertRun(this.db, { id: runId, job: job.name, trigger, instance: this.instance }).then(() => runId);
+    const recorded = this.runs.insert({ id: runId, job: job.name, trigger, instance: this.instance }).then(() => runId);
     const done = recorded.then(() => this.execute(job, runId, controller)).finally(() => this.active.delete(name));
     this.active.set(name, { controller, done, runId: recorded });
     await recorded;
@@ -111,9 +110,7 @@ export class Scheduler {
   async recover(shared: boolean): Promise<number> {
     let n = 0;
     for (const job of this.jobs) {
-      const q = this.db('job_runs').where({ job: job.name, state: 'running' });
-      if (shared) q.where('started_at', '<', new Date(Date.now() - job.timeoutMs - 60_000));
-      n += await q.update({ state: 'failed', error: 'interrupted: the process running it stopped', finished_at: this.db.fn.now() });
+      n += await this.runs.failRunning(job.name, 'interrupted: the process running it stopped', shared ? new Date(Date.now() - job.timeoutMs - 60_000) : undefined);
     }
     return n;
   }
@@ -129,12 +126,12 @@ export class Scheduler {
       // A hung Redis may still run the timed-out SET later and leave a lease nobody holds for a
       // whole TTL; a release queued behind it on the same connection undoes that in order.
       void lease.release().catch(() => {});
-      await finishRun(this.db, runId, 'failed', {}, error);
+      await this.runs.finish(runId, 'failed', {}, error);
       end({ state: 'failed' });
       return { runId, state: 'failed', counts: {}, error };
     }
     if (!acquired) {
-      await finishRun(this.db, runId, 'skipped', {}, 'another instance holds the lease');
+      await this.runs.finish(runId, 'skipped', {}, 'another instance holds the lease');
       end({ state: 'skipped' });
       return { runId, state: 'skipped', counts: {}, error: 'another instance holds the lease' };
     }
@@ -148,13 +145,13 @@ export class Scheduler {
     }, this.renewEveryMs);
     try {
       const counts = await job.run({ signal: controller.signal, lease, log: this.log.child({ job: job.name, runId }) });
-      await finishRun(this.db, runId, 'succeeded', counts, null);
+      await this.runs.finish(runId, 'succeeded', counts, null);
       end({ state: 'succeeded' });
       return { runId, state: 'succeeded', counts, error: null };
     } catch (err) {
       const message = (err as Error).message;
       this.log.warn({ err, job: job.name, runId }, 'job failed');
-      await finishRun(this.db, runId, 'failed', {}, message);
+      await this.runs.finish(runId, 'failed', {}, message);
       end({ state: 'failed' });
       return { runId, state: 'failed', counts: {}, error: message };
     } finally {

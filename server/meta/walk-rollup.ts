@@ -101,6 +101,34 @@ const lossy = new TextDecoder('utf-8', { fatal: false });
  * outside any directory (Redis: sustained inodes, unlinked while open but still counted).
  */
 export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetached = { bytes: 0n, inodes: 0n }, linked: Iterable<LinkedInode> = []): WalkResult {
+  const depth = depthsOf(dirs);
+  const ordered = [...dirs.entries()].filter(([ino, d]) => (d.isDir || ino === ROOT_INODE || ino === TRASH_INODE) && depth.get(ino)! >= 0).sort((a, b) => depth.get(b[0])! - depth.get(a[0])!);
+  sumSubtrees(dirs, ordered);
+  // The trash root is never added as a child (it is no dentry of `/`), so `/` holds only real entries.
+  const detached = { bytes: extraDetached.bytes, inodes: extraDetached.inodes };
+  for (const [ino, d] of dirs) {
+    if (depth.get(ino) === undefined || depth.get(ino)! < 0) {
+      detached.bytes += d.directBytes;
+      detached.inodes += d.directInodes;
+    }
+  }
+  for (const l of linked) addLinked(dirs, depth, l, detached);
+  const root = dirs.get(ROOT_INODE) ?? newAcc();
+  const trash = dirs.get(TRASH_INODE) ?? newAcc();
+  return {
+    keysRead,
+    tree: { bytes: root.bytes, logicalBytes: root.logical, inodes: root.inodes },
+    trash: { bytes: trash.bytes, logicalBytes: trash.logical, inodes: trash.inodes },
+    detached,
+    directories: listDirectories(dirs, depth, ordered),
+  };
+}
+
+/**
+ * Depth of every directory below `/` or `.trash` (both at 0); -1 for a directory whose parent
+ * chain reaches neither (detached, or a cycle).
+ */
+function depthsOf(dirs: Map<bigint, DirAcc>): Map<bigint, number> {
   const depth = new Map<bigint, number>([
     [ROOT_INODE, 0],
     [TRASH_INODE, 0],
@@ -121,20 +149,12 @@ export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetache
     for (let i = chain.length - 1; i >= 0; i--) depth.set(chain[i]!, base < 0 ? -1 : ++base);
     return depth.get(ino)!;
   };
-  const real = [...dirs.entries()].filter(([ino, d]) => d.isDir || ino === ROOT_INODE || ino === TRASH_INODE);
-  for (const [ino] of real) depthOf(ino);
-  // Trash sub-directories hang off TRASH_INODE, whose own parent is the root: keep them apart.
-  const inTrash = (ino: bigint) => {
-    for (let cur = ino, n = 0; n < 10_000; n++) {
-      if (cur === TRASH_INODE) return true;
-      if (cur === ROOT_INODE) return false;
-      const d = dirs.get(cur);
-      if (!d) return false;
-      cur = d.parent;
-    }
-    return false;
-  };
-  const ordered = real.filter(([ino]) => depth.get(ino)! >= 0).sort((a, b) => depth.get(b[0])! - depth.get(a[0])!);
+  for (const [ino, d] of dirs) if (d.isDir || ino === ROOT_INODE || ino === TRASH_INODE) depthOf(ino);
+  return depth;
+}
+
+/** Adds each directory's direct figures to its subtree, then its subtree to its parent's, deepest first. */
+function sumSubtrees(dirs: Map<bigint, DirAcc>, ordered: Array<[bigint, DirAcc]>): void {
   for (const [, d] of ordered) {
     d.bytes += d.directBytes;
     d.logical += d.directLogical;
@@ -152,48 +172,58 @@ export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetache
     p.rfiles += d.rfiles;
     p.rdirs += d.rdirs;
   }
-  // The trash root is never added as a child (it is no dentry of `/`), so `/` holds only real entries.
-  const detached = { bytes: extraDetached.bytes, inodes: extraDetached.inodes };
-  for (const [ino, d] of dirs) {
-    if (depth.get(ino) === undefined || depth.get(ino)! < 0) {
-      detached.bytes += d.directBytes;
-      detached.inodes += d.directInodes;
+}
+
+/**
+ * Counts a hard-linked inode in each directory on the way up from any of its links, once per
+ * directory however many of its links the subtree holds. A file linked both in the tree and in
+ * the trash counts in the tree total only, so tree + trash + detached still add up to the counters.
+ */
+function addLinked(dirs: Map<bigint, DirAcc>, depth: Map<bigint, number>, l: LinkedInode, detached: { bytes: bigint; inodes: bigint }): void {
+  const space = inodeSpace(l.type, l.length);
+  const logical = l.type === TYPE_FILE ? l.length : 0n;
+  const reachable = [...new Set(l.parents)].filter((p) => (depth.get(p) ?? -1) >= 0 && dirs.get(p)?.isDir !== false);
+  if (reachable.length === 0) {
+    detached.bytes += space;
+    detached.inodes += 1n;
+    return;
+  }
+  const ancestors = new Set<bigint>();
+  for (const p of reachable) {
+    const d = dirs.get(p)!;
+    d.directBytes += space;
+    d.directLogical += logical;
+    d.directInodes += 1n;
+    d.files += 1n;
+    for (let cur = p, n = 0; n < 10_000 && !ancestors.has(cur); n++) {
+      ancestors.add(cur);
+      if (cur === ROOT_INODE || cur === TRASH_INODE) break;
+      cur = dirs.get(cur)!.parent;
     }
   }
-  // Hard links: each directory on the way up from any link, counted once per directory however
-  // many of its links the subtree holds. A file linked both in the tree and in the trash counts
-  // in the tree total only, so tree + trash + detached still add up to the counters.
-  for (const l of linked) {
-    const space = inodeSpace(l.type, l.length);
-    const logical = l.type === TYPE_FILE ? l.length : 0n;
-    const reachable = [...new Set(l.parents)].filter((p) => (depth.get(p) ?? -1) >= 0 && dirs.get(p)?.isDir !== false);
-    if (reachable.length === 0) {
-      detached.bytes += space;
-      detached.inodes += 1n;
-      continue;
-    }
-    const ancestors = new Set<bigint>();
-    for (const p of reachable) {
-      const d = dirs.get(p)!;
-      d.directBytes += space;
-      d.directLogical += logical;
-      d.directInodes += 1n;
-      d.files += 1n;
-      for (let cur = p, n = 0; n < 10_000 && !ancestors.has(cur); n++) {
-        ancestors.add(cur);
-        if (cur === ROOT_INODE || cur === TRASH_INODE) break;
-        cur = dirs.get(cur)!.parent;
-      }
-    }
-    if (ancestors.has(ROOT_INODE)) ancestors.delete(TRASH_INODE);
-    for (const a of ancestors) {
-      const d = dirs.get(a)!;
-      d.bytes += space;
-      d.logical += logical;
-      d.inodes += 1n;
-      d.rfiles += 1n;
-    }
+  if (ancestors.has(ROOT_INODE)) ancestors.delete(TRASH_INODE);
+  for (const a of ancestors) {
+    const d = dirs.get(a)!;
+    d.bytes += space;
+    d.logical += logical;
+    d.inodes += 1n;
+    d.rfiles += 1n;
   }
+}
+
+/** The walked directories, shallowest first, with their paths (bytes and lossy text). */
+function listDirectories(dirs: Map<bigint, DirAcc>, depth: Map<bigint, number>, ordered: Array<[bigint, DirAcc]>): WalkedDirectory[] {
+  // Trash sub-directories hang off TRASH_INODE, whose own parent is the root: keep them apart.
+  const inTrash = (ino: bigint) => {
+    for (let cur = ino, n = 0; n < 10_000; n++) {
+      if (cur === TRASH_INODE) return true;
+      if (cur === ROOT_INODE) return false;
+      const d = dirs.get(cur);
+      if (!d) return false;
+      cur = d.parent;
+    }
+    return false;
+  };
   const paths = new Map<bigint, Buffer>([
     [ROOT_INODE, Buffer.alloc(0)],
     [TRASH_INODE, Buffer.from('/.trash')],
@@ -206,10 +236,9 @@ export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetache
     paths.set(ino, p);
     return p;
   };
-  const directories: WalkedDirectory[] = [];
-  for (const [ino, d] of [...ordered].reverse()) {
+  return [...ordered].reverse().map(([ino, d]) => {
     const raw = ino === ROOT_INODE ? Buffer.from('/') : pathOf(ino);
-    directories.push({
+    return {
       inode: ino,
       parent: d.parent,
       pathBase64: raw.toString('base64'),
@@ -224,15 +253,6 @@ export function rollUp(dirs: Map<bigint, DirAcc>, keysRead: number, extraDetache
       directBytes: d.directBytes,
       directLogicalBytes: d.directLogical,
       directInodes: d.directInodes,
-    });
-  }
-  const root = dirs.get(ROOT_INODE) ?? newAcc();
-  const trash = dirs.get(TRASH_INODE) ?? newAcc();
-  return {
-    keysRead,
-    tree: { bytes: root.bytes, logicalBytes: root.logical, inodes: root.inodes },
-    trash: { bytes: trash.bytes, logicalBytes: trash.logical, inodes: trash.inodes },
-    detached,
-    directories,
-  };
+    };
+  });
 }

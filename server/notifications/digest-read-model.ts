@@ -76,9 +76,3 @@ export async function pendingRequestCount(db: Db, tenantId: string): Promise<num
   const [r] = (await db('quota_requests').where({ tenant_id: tenantId, state: 'pending' }).count('* as n')) as { n: string | number }[];
   return Number(r?.n ?? 0);
 }
-
-/** Records that the tenant's digest of `week` was sent; false when it already was. */
-export async function claimDigestWeek(db: Db, tenantId: string, week: string): Promise<boolean> {
-  const rows = (await db('tenant_digests').insert({ tenant_id: tenantId, week }).onConflict(['tenant_id', 'week']).ignore().returning('week')) as unknown[];
-  return rows.length > 0;
-}

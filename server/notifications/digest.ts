@@ -5,12 +5,23 @@
  * notice's transaction, so a re-run (or a second replica) sends nothing twice.
  */
 import type { Knex } from 'knex';
-import { inTransaction } from '../db/database.js';
 import { forecastFull } from '../quotas/forecast.js';
-import { claimDigestWeek, digestSamples, digestTenants, digestVolumes, pendingRequestCount } from './digest-read-model.js';
+import { digestSamples, digestTenants, digestVolumes, pendingRequestCount } from './digest-read-model.js';
 import type { FindingSource } from './finding-source.js';
 import type { DigestData, NoticeData, NoticeFinding } from './notice.js';
+import type { NotificationStore } from './notification-store.js';
 import type { Outbox } from './outbox.js';
+
+/** What the digest is built from and sent through. */
+export interface DigestDeps {
+  /** For the read model (digest-read-model.ts), which reads across other features' tables. */
+  db: Knex;
+  /** Where the week is claimed, in the notice's transaction. */
+  store: NotificationStore;
+  outbox: Outbox;
+  findings: FindingSource;
+  opts: { publicUrl: string; forecastWindowDays: number };
+}
 
 /** The ISO week of `d`, as "2026-W49". */
 export function isoWeek(d: Date): string {
@@ -24,12 +35,15 @@ export function isoWeek(d: Date): string {
 
 /** Builds and enqueues digests. */
 export class DigestService {
-  constructor(
-    private readonly db: Knex,
-    private readonly outbox: Outbox,
-    private readonly findings: FindingSource,
-    private readonly opts: { publicUrl: string; forecastWindowDays: number },
-  ) {}
+  private readonly db: Knex;
+  private readonly store: NotificationStore;
+  private readonly outbox: Outbox;
+  private readonly findings: FindingSource;
+  private readonly opts: DigestDeps['opts'];
+
+  constructor(d: DigestDeps) {
+    ({ db: this.db, store: this.store, outbox: this.outbox, findings: this.findings, opts: this.opts } = d);
+  }
 
   /** Sends this week's digest to every tenant with active volumes that has not had it; returns counts. */
   async run(now = new Date(), signal?: AbortSignal): Promise<{ tenants: number; sent: number }> {
@@ -75,8 +89,8 @@ export class DigestService {
         };
       }),
     };
-    return inTransaction(this.db, async (trx) => {
-      if (!(await claimDigestWeek(trx, tenantId, week))) return false;
+    return this.store.transaction(async ({ store, trx }) => {
+      if (!(await store.claimDigestWeek(tenantId, week))) return false;
       const found: NoticeFinding[] = [];
       for (const v of volumes.slice(0, 10)) found.push(...(await this.findings.top(trx, tenantId, v.id, 3)));
       found.sort((a, b) => (BigInt(b.reclaimableBytes) > BigInt(a.reclaimableBytes) ? 1 : BigInt(b.reclaimableBytes) < BigInt(a.reclaimableBytes) ? -1 : 0));

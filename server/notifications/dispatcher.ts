@@ -9,15 +9,13 @@
  * before it is recorded; receivers dedupe on the notice id (`X-Headroom-Delivery`,
  * `Idempotency-Key`, the email Message-ID) to close it.
  */
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { ChatSender } from './chat-senders.js';
 import { isChannelId, type ChannelConfig, type ChannelKind } from './channels/channel.js';
-import { markDeferred, markFailed, markSent } from './delivery-store.js';
 import { noticeVars } from './message.js';
 import type { Language, NoticeType } from './notice.js';
-import { claimDue, listTemplateOverrides, type Delivery, type StoredNotice } from './notification-store.js';
+import type { Delivery, NotificationStore, StoredNotice } from './notification-store.js';
 import { RatePacer, VENDOR_LIMITS } from './rate-pacer.js';
 import type { EmailSender, Rendered, WebhookSender } from './senders.js';
 import { defaultTemplate, render, type Template } from './templates.js';
@@ -59,7 +57,7 @@ export class Dispatcher {
   private readonly pacer = new RatePacer();
 
   constructor(
-    private readonly db: Knex,
+    private readonly store: NotificationStore,
     private readonly log: Logger,
     private readonly senders: Senders,
     private readonly opts: DispatcherOptions,
@@ -117,9 +115,9 @@ export class Dispatcher {
 
   /** One pass: claim, render, send, record. */
   async runOnce(limit = 50): Promise<number> {
-    const due = await claimDue(this.db, limit, this.opts.lockMs);
+    const due = await this.store.claimDue(limit, this.opts.lockMs);
     if (!due.length) return 0;
-    const overrides = await listTemplateOverrides(this.db);
+    const overrides = await this.store.listTemplateOverrides();
     const templateOf = (type: NoticeType, lang: Language): Template => overrides.find((o) => o.type === type && o.language === lang) ?? defaultTemplate(type, lang);
     // In order per recipient (a "writes work again" must not overtake its "writes are stopped"),
     // recipients in parallel.
@@ -146,13 +144,13 @@ export class Dispatcher {
       } else if (channel === 'webhook') await this.senders.webhook.send(delivery.target, notice, message);
       else if (this.senders.email) await this.senders.email.send(delivery.target, notice, message);
       else throw new Error('email is not configured on this server (SMTP_URL)');
-      await markSent(this.db, notice.id, channel, delivery.target);
+      await this.store.markSent(notice.id, channel, delivery.target);
       this.sent.inc({ channel, result: 'delivered' });
     } catch (err) {
       const error = (err as Error).message;
       const giveUp = err instanceof Permanent || delivery.attempts >= this.opts.maxAttempts;
       const delay = this.opts.backoffMs * 2 ** (delivery.attempts - 1) * (0.8 + Math.random() * 0.4);
-      await markFailed(this.db, notice.id, channel, delivery.target, error, giveUp ? null : new Date(Date.now() + delay));
+      await this.store.markFailed(notice.id, channel, delivery.target, error, giveUp ? null : new Date(Date.now() + delay));
       this.sent.inc({ channel, result: giveUp ? 'failed' : 'retry' });
       this.log.warn({ notificationId: notice.id, channel, attempts: delivery.attempts, giveUp, error }, 'notice delivery failed');
     }
@@ -170,7 +168,7 @@ export class Dispatcher {
       const wait = this.pacer.reserve(delivery.target, VENDOR_LIMITS[kind] ?? [], Date.now());
       if (wait === 0) break;
       if (wait > MAX_INLINE_WAIT_MS) {
-        await markDeferred(this.db, notice.id, delivery.channel, delivery.target, new Date(Date.now() + wait));
+        await this.store.markDeferred(notice.id, delivery.channel, delivery.target, new Date(Date.now() + wait));
         this.sent.inc({ channel: kind, result: 'paced' });
         return 'deferred';
       }

@@ -1,28 +1,26 @@
 /** Notices for the API (admins see all, engineers their tenants'), and template administration. */
-import type { Knex } from 'knex';
 import { visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
-import { inTransaction } from '../db/database.js';
+import type { Actor } from '../audit/audit-log.js';
 import { errors } from '../lib/errors.js';
 import { languages, noticeTypes, type Language, type NoticeType } from './notice.js';
-import { deleteTemplate, listNotices, listTemplateOverrides, upsertTemplate, type NoticeFilter } from './notification-store.js';
+import type { NoticeFilter, NotificationStore } from './notification-store.js';
 import { checkTemplate, defaultTemplate, TemplateError, type Template } from './templates.js';
 
 /** Notification use cases. */
 export class NotificationService {
-  constructor(private readonly db: Knex) {}
+  constructor(private readonly store: NotificationStore) {}
 
   /** A page of notices the caller may see, newest first. */
   async list(principal: Principal, f: Omit<NoticeFilter, 'tenantIds' | 'audience'> & { audience?: 'tenant' | 'admins' }) {
     const tenantIds = visibleTenants(principal);
     // Admin alerts are about the platform, not for the tenant.
     const audience = principal.role === 'engineer' ? 'tenant' : f.audience;
-    return listNotices(this.db, { ...f, tenantIds, audience });
+    return this.store.listNotices({ ...f, tenantIds, audience });
   }
 
   /** Every template in effect, marked when an admin has overridden it. */
   async templates() {
-    const overrides = await listTemplateOverrides(this.db);
+    const overrides = await this.store.listTemplateOverrides();
     return noticeTypes.flatMap((type) =>
       languages.map((language) => {
         const o = overrides.find((x) => x.type === type && x.language === language);
@@ -42,10 +40,11 @@ export class NotificationService {
         throw err;
       }
     }
-    await inTransaction(this.db, async (trx) => {
-      const before = (await listTemplateOverrides(trx)).find((o) => o.type === type && o.language === language);
-      await upsertTemplate(trx, { type, language, ...t, updatedBy: actor.sub });
-      await recordAudit(trx, actor, {
+    await this.store.transaction(async ({ store, audit }) => {
+      const before = (await store.listTemplateOverrides()).find((o) => o.type === type && o.language === language);
+      // Only the three parts: a body may carry more, which the table would drop.
+      await store.upsertTemplate({ type, language, subject: t.subject, text: t.text, html: t.html, updatedBy: actor.sub });
+      await audit(actor, {
         action: 'notification_template.updated',
         entityType: 'notification_template',
         entityId: `${type}/${language}`,
@@ -58,10 +57,10 @@ export class NotificationService {
 
   /** Goes back to the built-in template. */
   async resetTemplate(actor: Actor, type: NoticeType, language: Language): Promise<void> {
-    await inTransaction(this.db, async (trx) => {
-      const before = (await listTemplateOverrides(trx)).find((o) => o.type === type && o.language === language);
-      if (!(await deleteTemplate(trx, type, language))) return;
-      await recordAudit(trx, actor, {
+    await this.store.transaction(async ({ store, audit }) => {
+      const before = (await store.listTemplateOverrides()).find((o) => o.type === type && o.language === language);
+      if (!(await store.deleteTemplate(type, language))) return;
+      await audit(actor, {
         action: 'notification_template.reset',
         entityType: 'notification_template',
         entityId: `${type}/${language}`,

@@ -8,18 +8,19 @@
  */
 import { ulid } from 'ulid';
 import type { Db } from '../db/database.js';
-import { findTenant } from '../tenants/tenant-store.js';
+import type { TenantReadModel } from '../tenants/tenant-read-model.js';
 import type { ChannelStore } from './channels/channel-store.js';
-import type { ChannelKind } from './channels/channel.js';
-import { insertDeliveries } from './delivery-store.js';
 import type { FindingSource } from './finding-source.js';
 import { planWarning, type LevelForecasts, type PacingOptions, type WarningLevel } from './forecast-pacing.js';
-import { lockWarningMemory, saveWarningMemory } from './forecast-warning-store.js';
 import { PAYLOAD_VERSION, type Language, type NewNotice, type NoticeData, type NoticeType } from './notice.js';
-import { insertNotice, type Channel } from './notification-store.js';
+import type { DeliveryTarget, NotificationStore } from './notification-store.js';
 
 /** Where admin alerts go, and which channels this server can deliver on. */
 export interface OutboxOptions {
+  /** Where notices, their deliveries and the early-warning memory are written (in the caller's transaction). */
+  store: NotificationStore;
+  /** Who a tenant's notice goes to (webhook, email, language), read in the notice's transaction. */
+  tenants: TenantReadModel;
   adminEmail?: string;
   adminWebhookUrl?: string;
   emailEnabled: boolean;
@@ -56,27 +57,25 @@ export class Outbox {
 
   /** Writes `n` in the caller's transaction; false when its event was already enqueued. */
   async enqueue(trx: Db, n: NewNotice): Promise<boolean> {
-    const targets: { channel: Channel; target: string }[] = [];
-    const chats: { channel: ChannelKind; target: string }[] = [];
+    const targets: DeliveryTarget[] = [];
     let language: Language = 'en';
     if (n.audience === 'admins') {
       if (this.opts.adminWebhookUrl) targets.push({ channel: 'webhook', target: this.opts.adminWebhookUrl });
       if (this.opts.adminEmail && this.opts.emailEnabled) targets.push({ channel: 'email', target: this.opts.adminEmail });
     } else {
-      const t = await findTenant(trx, n.tenantId);
+      const t = await this.opts.tenants.find(trx, n.tenantId);
       if (t) {
         language = t.language;
         if (t.webhookUrl) targets.push({ channel: 'webhook', target: t.webhookUrl });
         if (this.opts.emailEnabled) targets.push({ channel: 'email', target: t.email });
         // Channels are named by id: the address (often the credential) is read at delivery.
         for (const c of (await this.opts.channels?.in(trx).list(n.tenantId, { enabledOnly: true })) ?? []) {
-          if (c.kind !== 'email' || this.opts.emailEnabled) chats.push({ channel: c.kind, target: c.id });
+          if (c.kind !== 'email' || this.opts.emailEnabled) targets.push({ channel: c.kind, target: c.id });
         }
       }
     }
     const id = `ntf_${ulid().toLowerCase()}`;
-    const created = await insertNotice(trx, { ...n, id, version: PAYLOAD_VERSION, language }, targets);
-    if (created) await insertDeliveries(trx, id, chats);
+    const created = await this.opts.store.joined(trx).store.insertNotice({ ...n, id, version: PAYLOAD_VERSION, language }, targets);
     if (created) this.wake();
     return created;
   }
@@ -88,9 +87,10 @@ export class Outbox {
    */
   async warnForecast(trx: Db, w: ForecastWarning, now: Date): Promise<boolean> {
     const pacing = this.opts.pacing ?? DEFAULT_PACING;
-    const prev = await lockWarningMemory(trx, w.tenantId, w.volumeId);
+    const store = this.opts.store.joined(trx).store;
+    const prev = await store.lockWarningMemory(w.tenantId, w.volumeId);
     const plan = planWarning(prev, w.forecasts, now, pacing);
-    if (JSON.stringify(plan.memory) !== JSON.stringify(prev)) await saveWarningMemory(trx, w.tenantId, w.volumeId, plan.memory);
+    if (JSON.stringify(plan.memory) !== JSON.stringify(prev)) await store.saveWarningMemory(w.tenantId, w.volumeId, plan.memory);
     const level = plan.send;
     if (!level) return false;
     const f = w.forecasts[level]!;

@@ -1,15 +1,41 @@
 /** Usage for engineers: current counters, a time-to-full forecast, and the sample history. */
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal.js';
-import { findState } from '../enforcement/enforcement-store.js';
+import type { EnforcementStates } from '../enforcement/enforcement-states.js';
 import { limitsOf, toRelease } from '../enforcement/policy.js';
-import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
+import { pendingLink, whatYouCanDo, type PendingRequestReadModel } from '../requests/guidance.js';
 import type { WalkService } from '../walks/walk-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
 /** A usage reading as a pass records it (the usage store's type, part of this service's API). */
 export type { Reading } from './usage-store.js';
-import { downsample, latestReadings, listSamples, recordReadings, type Reading, type RecordOptions, type Resolution, type StoredReading } from './usage-store.js';
+import {
+  downsample,
+  latestReadings,
+  listSamples,
+  recordReadings,
+  recordStorageUsage,
+  storageComparison,
+  type Reading,
+  type RecordOptions,
+  type Resolution,
+  type StorageComparisonRow,
+  type StoredReading,
+} from './usage-store.js';
+
+/** What the usage service is built from (by the composition root). */
+export interface UsageServiceDeps {
+  db: Knex;
+  volumes: VolumeService;
+  walks: WalkService;
+  /** A volume's state is part of its usage answer. */
+  states: Pick<EnforcementStates, 'find'>;
+  /** A volume's pending request is part of its usage answer. */
+  requests: PendingRequestReadModel;
+  forecastWindowDays: number;
+  hysteresis: number;
+  publicUrl: string;
+}
 
 /** Usage use cases. */
 export class UsageService {
@@ -26,19 +52,42 @@ export class UsageService {
     return latestReadings(this.db, volumeIds);
   }
 
+  /** Active volumes with a bucket and their last counted bytes (the reconcile pass's comparison). */
+  storageComparison(): Promise<StorageComparisonRow[]> {
+    return storageComparison(this.db);
+  }
+
+  /** Stores what a volume's bucket holds, beside its counters. */
+  recordStorageUsage(volumeId: string, u: { bytes: bigint; objects: bigint }, at: Date): Promise<void> {
+    return recordStorageUsage(this.db, volumeId, u, at);
+  }
+
   /** Folds old raw samples into hourly and daily maxima (the counters job, after each pass). */
   downsample(now: Date): Promise<{ folded: number; pruned: number }> {
     return downsample(this.db, now);
   }
 
-  constructor(
-    private readonly db: Knex,
-    private readonly volumes: VolumeService,
-    private readonly walks: WalkService,
-    private readonly forecastWindowDays: number,
-    private readonly hysteresis: number,
-    private readonly publicUrl: string,
-  ) {}
+  private readonly db: Knex;
+  private readonly volumes: VolumeService;
+  private readonly walks: WalkService;
+  private readonly forecastWindowDays: number;
+  private readonly hysteresis: number;
+  private readonly publicUrl: string;
+  private readonly states: Pick<EnforcementStates, 'find'>;
+  private readonly requests: PendingRequestReadModel;
+
+  constructor(d: UsageServiceDeps) {
+    ({
+      db: this.db,
+      volumes: this.volumes,
+      walks: this.walks,
+      forecastWindowDays: this.forecastWindowDays,
+      hysteresis: this.hysteresis,
+      publicUrl: this.publicUrl,
+      states: this.states,
+      requests: this.requests,
+    } = d);
+  }
 
   /** Counters read now, the enforcement state, and when the volume fills at its recent rate. */
   async current(principal: Principal, volumeId: string) {
@@ -49,8 +98,8 @@ export class UsageService {
     const samples = await listSamples(this.db, v.id, since, now);
     // The fresh reading counts as the newest sample.
     const forecast = forecastFull([...samples, { at: u.readAt, bytes: u.usedBytes, inodes: u.usedInodes }], v.quota.hardBytes, now);
-    const state = await findState(this.db, v.id);
-    const pending = await pendingLink(this.db, v.id, this.publicUrl);
+    const state = await this.states.find(this.db, v.id);
+    const pending = await pendingLink(this.db, v.id, this.publicUrl, this.requests);
     const need = toRelease(limitsOf(v), { bytes: u.usedBytes, inodes: u.usedInodes }, this.hysteresis);
     const steps = whatYouCanDo({ volumeId: v.id, publicUrl: this.publicUrl, state: state?.state ?? 'ok', manual: state?.manual ?? null, toRelease: need, pending });
     return { ...u, quota: v.quota, state: state?.state ?? 'ok', forecast, pendingRequest: pending, whatYouCanDo: steps };

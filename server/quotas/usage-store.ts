@@ -8,6 +8,7 @@
  */
 import type { Db } from '../db/database.js';
 import type { Sample } from './forecast.js';
+import { downsampleCutoffs, type Resolution } from './sample-retention.js';
 
 /** A counters reading of one volume. */
 export type Reading = { volumeId: string; ok: true; bytes: bigint; inodes: bigint; at: Date } | { volumeId: string; ok: false; error: string; at: Date };
@@ -153,8 +154,8 @@ export async function hourlySamples(db: Db, volumeIds: readonly string[], since:
   return out;
 }
 
-/** Resolutions of stored samples. */
-export type Resolution = 'raw' | 'hour' | 'day';
+/** Resolutions of stored samples (the policy is shared with directory quotas' samples). */
+export type { Resolution };
 
 /** Samples of one volume in [since, until), oldest first; all resolutions unless one is named. */
 export async function listSamples(db: Db, volumeId: string, since: Date, until: Date, resolution?: Resolution): Promise<(Sample & { resolution: Resolution })[]> {
@@ -165,7 +166,6 @@ export async function listSamples(db: Db, volumeId: string, since: Date, until: 
 }
 
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 /**
  * Folds old raw samples into hourly maxima and old hourly ones into daily maxima, then prunes.
@@ -187,14 +187,12 @@ export async function downsample(db: Db, now: Date): Promise<{ folded: number; p
     );
     folded += (r as { rowCount: number }).rowCount ?? 0;
   };
-  // Fold only whole buckets: the cut-off is rounded down to the unit.
-  await fold('raw', 'hour', 'hour', new Date(Math.floor((now.getTime() - 2 * DAY) / HOUR) * HOUR));
-  await fold('hour', 'day', 'day', new Date(Math.floor((now.getTime() - 35 * DAY) / DAY) * DAY));
+  // Fold only whole buckets: the cut-offs are rounded down to the unit.
+  const cut = downsampleCutoffs(now);
+  await fold('raw', 'hour', 'hour', cut.rawBefore);
+  await fold('hour', 'day', 'day', cut.hourBefore);
   await foldSweeps(db, new Date(now.getTime() - HOUR));
-  const pruned = await db('usage_samples')
-    .where({ resolution: 'day' })
-    .where('at', '<', new Date(now.getTime() - 730 * DAY))
-    .delete();
+  const pruned = await db('usage_samples').where({ resolution: 'day' }).where('at', '<', cut.dayBefore).delete();
   return { folded, pruned };
 }
 
@@ -218,4 +216,29 @@ async function foldSweeps(db: Db, before: Date): Promise<void> {
      UPDATE usage_readings r SET read_at = f.read_at FROM folded f WHERE r.volume_id = f.volume_id AND f.read_at > r.read_at`,
     [before],
   );
+}
+
+/** An active volume with a bucket, and the bytes its counters last read (null: never read). */
+export interface StorageComparisonRow {
+  volumeId: string;
+  bucket: string;
+  bytes: bigint | null;
+}
+
+/** Every active volume with a bucket and its last counted bytes: what the reconcile pass compares with SeaweedFS. */
+export async function storageComparison(db: Db): Promise<StorageComparisonRow[]> {
+  const rows = (await db('volumes as v')
+    .leftJoin('usage_readings as r', 'r.volume_id', 'v.id')
+    .where('v.state', 'active')
+    .whereNotNull('v.storage_bucket')
+    .select('v.id', 'v.storage_bucket', 'r.bytes')) as { id: string; storage_bucket: string; bytes: bigint | null }[];
+  return rows.map((r) => ({ volumeId: r.id, bucket: r.storage_bucket, bytes: r.bytes === null ? null : BigInt(r.bytes) }));
+}
+
+/** Stores what a volume's bucket holds beside its counters (the metadata reading is left alone). */
+export async function recordStorageUsage(db: Db, volumeId: string, u: { bytes: bigint; objects: bigint }, at: Date): Promise<void> {
+  await db('usage_readings')
+    .insert({ volume_id: volumeId, storage_bytes: u.bytes.toString(), storage_objects: u.objects.toString(), storage_read_at: at })
+    .onConflict('volume_id')
+    .merge(['storage_bytes', 'storage_objects', 'storage_read_at']);
 }

@@ -19,7 +19,7 @@ export type Rule =
   | { id: string; kind: 'temporary_grant'; maxFactor: number; maxDays: number }
   | { id: string; kind: 'tier_ceiling'; maxHardBytes: bigint | null; maxHardInodes: bigint | null };
 
-/** The volume's current limits (null = unlimited). */
+/** The target's current limits: the volume's own, or a directory quota's for a directory request (null = unlimited). */
 export interface CurrentLimits {
   softBytes: bigint | null;
   hardBytes: bigint | null;

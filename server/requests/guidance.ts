@@ -4,11 +4,29 @@
  */
 import type { Db } from '../db/database.js';
 import { humanBytes, humanCount } from '../notifications/humanize.js';
-import { pendingRequest, type QuotaRequest } from './request-store.js';
+import { KnexRequestStore } from './knex-request-store.js';
+import type { QuotaRequest, RequestStore } from './request-store.js';
 
-/** The link to a volume's pending request, or null. */
-export async function pendingLink(db: Db, volumeId: string, publicUrl: string) {
-  const p = await pendingRequest(db, volumeId);
+/** What the usage and enforcement answers read of quota requests, in the caller's transaction (or pool). */
+export interface PendingRequestReadModel {
+  /** The pending request of the volume's own quota, if any. */
+  pending(db: Db, volumeId: string): Promise<QuotaRequest | undefined>;
+}
+
+/** The read model over a request store, joining the caller's transaction. */
+export function pendingRequestReadModel(store: Pick<RequestStore, 'joined'>): PendingRequestReadModel {
+  return { pending: (db, volumeId) => store.joined(db).store.pending(volumeId) };
+}
+
+/** The read model over PostgreSQL, for callers not yet handed one. */
+const knexPendingRequests: PendingRequestReadModel = { pending: (db, volumeId) => new KnexRequestStore(db).pending(volumeId) };
+
+/**
+ * The link to a volume's pending request, or null. `reads` is the composition root's read model;
+ * without one (callers not yet given it) the PostgreSQL one reads `db`.
+ */
+export async function pendingLink(db: Db, volumeId: string, publicUrl: string, reads: PendingRequestReadModel = knexPendingRequests) {
+  const p = await reads.pending(db, volumeId);
   return p ? present(p, publicUrl) : null;
 }
 

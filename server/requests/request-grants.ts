@@ -3,15 +3,14 @@
  * state, audit, notice) and the revert of a temporary grant at its end, for volume and
  * directory requests alike (the target's own steps are in `request-targets.ts`).
  */
-import { recordAudit, type Actor } from '../audit/audit-log.js';
-import type { Db } from '../db/database.js';
+import type { Actor } from '../audit/audit-log.js';
 import { checkQuota, type PlatformCeiling } from '../quotas/quota-check.js';
 import type { RequestedLimits } from './auto-approval.js';
 import { iso, jsonLimits, KEYS, type Key, type Limits, type Usage } from './request-limits.js';
-import { updateRequest, type JsonLimits, type QuotaRequest } from './request-store.js';
+import type { JsonLimits, QuotaRequest, RequestUnitOfWork } from './request-store.js';
 import type { RequestTargets, Target } from './request-targets.js';
 
-/** Grants and reverts, inside the caller's transaction. */
+/** Grants and reverts, inside the caller's transaction (its unit of work: the request store, audit, and the transaction). */
 export class RequestGrants {
   constructor(
     private readonly targets: RequestTargets,
@@ -19,7 +18,8 @@ export class RequestGrants {
   ) {}
 
   /** Puts back what one grant changed (fields changed again since keep the newer value) and tells the tenant. */
-  async revert(trx: Db, system: Actor, cur: QuotaRequest, t: Target, dirUsage: Usage | null): Promise<JsonLimits> {
+  async revert(uow: RequestUnitOfWork, system: Actor, cur: QuotaRequest, t: Target, dirUsage: Usage | null): Promise<JsonLimits> {
+    const { trx } = uow;
     const restored: Limits = { ...t.limits };
     const back: JsonLimits = {};
     for (const k of KEYS) {
@@ -28,7 +28,7 @@ export class RequestGrants {
       restored[k] = cur.previous[k] === null ? null : BigInt(cur.previous[k]!);
       back[k] = cur.previous[k] ?? null;
     }
-    const after = await this.targets.change(trx, system, t, restored);
+    const after = await this.targets.change(uow, system, t, restored);
     const usage = t.dir ? dirUsage : await this.targets.storedUsage(trx, after);
     await this.targets.notify(trx, 'quota.grant_reverted', { ...cur, granted: back }, after, usage);
     return back;
@@ -36,7 +36,7 @@ export class RequestGrants {
 
   /** Writes the grant: limits, request state, audit, notice. */
   async grant(
-    trx: Db,
+    uow: RequestUnitOfWork,
     actor: Actor,
     req: QuotaRequest,
     t: Target,
@@ -50,8 +50,9 @@ export class RequestGrants {
     checkQuota(next, this.ceiling);
     const previous: JsonLimits = {};
     for (const k of Object.keys(numbers) as Key[]) previous[k] = t.limits[k] === null ? null : String(t.limits[k]);
-    const after = await this.targets.change(trx, actor, t, next);
-    const updated = await updateRequest(trx, req.id, {
+    const { store, audit, trx } = uow;
+    const after = await this.targets.change(uow, actor, t, next);
+    const updated = await store.update(req.id, {
       state: 'approved',
       granted: jsonLimits(numbers),
       previous,
@@ -62,7 +63,7 @@ export class RequestGrants {
       comment,
       ...(ruleId ? {} : { explanation: `approved by ${actor.sub}` }),
     });
-    await recordAudit(trx, actor, {
+    await audit(actor, {
       action: ruleId ? 'quota_request.auto_approved' : 'quota_request.approved',
       entityType: 'quota_request',
       entityId: req.id,

@@ -7,7 +7,7 @@ import type { JsonLimits, QuotaRequest, RequestState } from './request-store.js'
 import type { RequestService } from './request-service.js';
 import type { StoredRule } from './rule-store.js';
 import type { RuleService } from './rule-service.js';
-import type { RulePreview, RulePreviewResult } from './rule-preview.js';
+import type { PreviewTarget, RulePreview, RulePreviewResult } from './rule-preview.js';
 
 const nums = (l: JsonLimits | null) => l && Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v === null ? null : Number(v)]));
 
@@ -51,6 +51,8 @@ const presentRule = (r: StoredRule) => ({
 /** The API shape of a rule preview: both verdicts of every request, and how many changed. */
 const presentPreview = (p: RulePreviewResult) => {
   const verdict = (v: RulePreviewResult['items'][number]['now']) => ({ approve: v.approve, ruleId: v.approve ? v.ruleId : null, explanation: v.explanation });
+  // A directory quota's path now (lossy for non-UTF-8 names, as the quota's own `path`).
+  const target = (x: PreviewTarget) => (x.kind === 'volume' ? { kind: x.kind, quotaId: null, path: null } : { kind: x.kind, quotaId: x.quotaId, path: x.path.toString('utf8') });
   const changed = (i: RulePreviewResult['items'][number]) => i.now.approve !== i.after.approve || (i.now.approve && i.after.approve && i.now.ruleId !== i.after.ruleId);
   return {
     tier: p.tier,
@@ -65,7 +67,7 @@ const presentPreview = (p: RulePreviewResult) => {
       newlyApproved: p.items.filter((i) => i.after.approve && !i.now.approve).length,
       noLongerApproved: p.items.filter((i) => i.now.approve && !i.after.approve).length,
     },
-    items: p.items.map((i) => ({ request: presentRequest(i.request), now: verdict(i.now), after: verdict(i.after), byThisRule: i.byThisRule, changed: changed(i) })),
+    items: p.items.map((i) => ({ request: presentRequest(i.request), target: target(i.target), now: verdict(i.now), after: verdict(i.after), byThisRule: i.byThisRule, changed: changed(i) })),
   };
 };
 

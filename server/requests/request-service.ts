@@ -14,25 +14,20 @@ import { failpoint } from '../lib/failpoints.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
-import { inTransaction, isUniqueViolation } from '../db/database.js';
-import type { EnforcementService } from '../enforcement/enforcement-service.js';
-import { findState, initialState } from '../enforcement/enforcement-store.js';
+import type { Actor } from '../audit/audit-log.js';
+import { isUniqueViolation } from '../db/database.js';
 import { dirQuotaErrors } from '../directory-quotas/directory-quota-errors.js';
 import { errors } from '../lib/errors.js';
 import type { Outbox } from '../notifications/outbox.js';
 import type { PlatformCeiling } from '../quotas/quota-check.js';
-import { latestReadings } from '../quotas/usage-store.js';
-import { findTenant } from '../tenants/tenant-store.js';
+import type { TenantReadModel } from '../tenants/tenant-read-model.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
-import type { VolumeService } from '../volumes/volume-service.js';
-import { findVolume, updateQuota } from '../volumes/volume-store.js';
 import { evaluateRules } from './auto-approval.js';
 import { askedLimits, checkAsk, fromJson, iso, jsonLimits, parseUntil, type Key } from './request-limits.js';
-import { dueGrants, findRequest, insertRequest, lastAutoApproval, listRequests, pendingRequest, updateRequest, type QuotaRequest, type RequestFilter } from './request-store.js';
+import { ONE_PENDING_CONSTRAINTS, type QuotaRequest, type RequestFilter, type RequestStore } from './request-store.js';
 import { RequestGrants } from './request-grants.js';
-import { RequestTargets, type DirectoryRequestPort, type Target, type TargetKey } from './request-targets.js';
-import { listRules, toPolicyRule } from './rule-store.js';
+import { RequestTargets, type DirectoryRequestPort, type RequestEnforcementPort, type RequestVolumePort, type Target, type TargetKey, type TargetReads } from './request-targets.js';
+import { toPolicyRule, type RuleStore } from './rule-store.js';
 
 /** What an engineer asks for. */
 export interface RequestInput extends Partial<Record<Key, number>> {
@@ -53,27 +48,54 @@ export interface RequestPlace {
 }
 
 const keyOf = (t: Target): TargetKey => ({ tenantId: t.volume.tenantId, volumeId: t.volume.id, directoryQuotaId: t.dir?.id ?? null });
-const ONE_PENDING = ['quota_requests_one_pending', 'quota_requests_one_pending_directory'];
 const pendingError = (k: TargetKey, pendingId: string) => (k.directoryQuotaId === null ? errors.requestPending(k.volumeId, pendingId) : dirQuotaErrors.requestPending(k.directoryQuotaId, pendingId));
+
+/** What the request service is built from (by the composition root). */
+export interface RequestServiceDeps {
+  /** The quota requests. */
+  store: RequestStore;
+  /** The tiers' auto-approval rules. */
+  rules: Pick<RuleStore, 'list'>;
+  /** The pool, for other features' read models outside a transaction. */
+  db: Knex;
+  log: Logger;
+  volumes: RequestVolumePort;
+  metadata: Pick<VolumeMetadata, 'readUsage'>;
+  enforcement: RequestEnforcementPort;
+  outbox: Pick<Outbox, 'enqueue'>;
+  directoryQuotas: DirectoryRequestPort;
+  /** What a request reads of volumes, usage and enforcement states in its own transaction. */
+  reads: TargetReads;
+  /** The tier of the tenant, whose rules may grant a request at once. */
+  tenants: TenantReadModel;
+  ceiling: PlatformCeiling;
+  publicUrl: string;
+}
 
 /** Quota request use cases. */
 export class RequestService {
   private readonly targets: RequestTargets;
   private readonly grants: RequestGrants;
+  private readonly db: Knex;
+  private readonly store: RequestStore;
+  private readonly opts: { ceiling: PlatformCeiling; publicUrl: string };
 
-  constructor(
-    private readonly db: Knex,
-    private readonly log: Logger,
-    volumes: VolumeService,
-    metadata: Pick<VolumeMetadata, 'readUsage'>,
-    enforcement: EnforcementService,
-    outbox: Outbox,
-    private readonly opts: { ceiling: PlatformCeiling; publicUrl: string },
-    directoryQuotas: DirectoryRequestPort,
-  ) {
-    const stores = { findVolume, updateQuota, findState, initialState, latestReadings };
-    this.targets = new RequestTargets({ stores, db, log, volumes, metadata, enforcement, dirs: directoryQuotas, outbox, publicUrl: opts.publicUrl });
-    this.grants = new RequestGrants(this.targets, opts.ceiling);
+  constructor(private readonly d: RequestServiceDeps) {
+    this.db = d.db;
+    this.store = d.store;
+    this.opts = { ceiling: d.ceiling, publicUrl: d.publicUrl };
+    this.targets = new RequestTargets({
+      reads: d.reads,
+      db: d.db,
+      log: d.log,
+      volumes: d.volumes,
+      metadata: d.metadata,
+      enforcement: d.enforcement,
+      dirs: d.directoryQuotas,
+      outbox: d.outbox,
+      publicUrl: d.publicUrl,
+    });
+    this.grants = new RequestGrants(this.targets, d.ceiling);
   }
 
   /** What filing and deciding a request share: the checks a refused ask fails, and the tier's rules. */
@@ -83,8 +105,8 @@ export class RequestService {
     if (!Object.keys(asked).length) throw errors.validation('ask for at least one of softBytes, hardBytes, softInodes, hardInodes');
     const until = parseUntil(input.until);
     checkAsk(this.targets.describe(t), t.limits, asked, usage, this.opts.ceiling);
-    const tenant = (await findTenant(this.db, t.volume.tenantId))!;
-    const rules = (await listRules(this.db, tenant.tier)).filter((r) => r.enabled).map(toPolicyRule);
+    const tenant = (await this.d.tenants.find(this.db, t.volume.tenantId))!;
+    const rules = (await this.d.rules.list(tenant.tier)).filter((r) => r.enabled).map(toPolicyRule);
     return { t, asked, until, usage, rules };
   }
 
@@ -95,9 +117,9 @@ export class RequestService {
   async preview(principal: Principal, place: RequestPlace, input: RequestInput): Promise<{ wouldApprove: boolean; ruleId: string | null; explanation: string }> {
     const { t, asked, until, rules } = await this.prepare(principal, place, input);
     const k = keyOf(t);
-    const pending = await pendingRequest(this.db, k.volumeId, k.directoryQuotaId);
+    const pending = await this.store.pending(k.volumeId, k.directoryQuotaId);
     if (pending) throw pendingError(k, pending.id);
-    const last = await lastAutoApproval(this.db, k.volumeId, k.directoryQuotaId);
+    const last = await this.store.lastAutoApproval(k.volumeId, k.directoryQuotaId);
     const verdict = evaluateRules(rules, { ...asked, until: until ?? undefined }, t.limits, { lastAutoApprovedAt: last }, new Date());
     return { wouldApprove: verdict.approve, ruleId: verdict.approve ? verdict.ruleId : null, explanation: verdict.explanation };
   }
@@ -109,12 +131,13 @@ export class RequestService {
     const now = new Date();
     let req: QuotaRequest;
     try {
-      req = await inTransaction(this.db, async (trx) => {
+      req = await this.store.transaction(async (uow) => {
+        const { store, audit, trx } = uow;
         const locked = await this.targets.lock(trx, k);
         if (!locked) throw dirQuotaErrors.notFound(k.directoryQuotaId!);
-        const last = await lastAutoApproval(trx, k.volumeId, k.directoryQuotaId);
+        const last = await store.lastAutoApproval(k.volumeId, k.directoryQuotaId);
         const verdict = evaluateRules(rules, { ...asked, until: until ?? undefined }, locked.limits, { lastAutoApprovedAt: last }, now);
-        const created = await insertRequest(trx, {
+        const created = await store.insert({
           id: `qrq_${ulid().toLowerCase()}`,
           volumeId: k.volumeId,
           directoryQuotaId: k.directoryQuotaId,
@@ -126,7 +149,7 @@ export class RequestService {
           until,
           explanation: verdict.explanation,
         });
-        await recordAudit(trx, actor, {
+        await audit(actor, {
           action: 'quota_request.created',
           entityType: 'quota_request',
           entityId: created.id,
@@ -136,14 +159,14 @@ export class RequestService {
         });
         if (verdict.approve) {
           const system: Actor = { sub: `rule:${verdict.ruleId}`, role: 'system', requestId: actor.requestId };
-          return this.grants.grant(trx, system, created, locked, asked, until, verdict.ruleId, null, usage);
+          return this.grants.grant(uow, system, created, locked, asked, until, verdict.ruleId, null, usage);
         }
         await this.targets.notify(trx, 'admin.request_pending', created, locked, usage);
         return created;
       });
     } catch (err) {
-      if (ONE_PENDING.some((c) => isUniqueViolation(err, c))) {
-        const p = await pendingRequest(this.db, k.volumeId, k.directoryQuotaId);
+      if (ONE_PENDING_CONSTRAINTS.some((c) => isUniqueViolation(err, c))) {
+        const p = await this.store.pending(k.volumeId, k.directoryQuotaId);
         throw pendingError(k, p?.id ?? 'unknown');
       }
       throw err;
@@ -157,7 +180,7 @@ export class RequestService {
 
   /** Admin approval, with the asked numbers or others; the quota changes in the same transaction. */
   async approve(actor: Actor, id: string, input: ApproveInput): Promise<QuotaRequest> {
-    const before = await findRequest(this.db, undefined, id);
+    const before = await this.store.find(undefined, id);
     if (!before) throw errors.requestNotFound(id);
     const override = askedLimits(input);
     // The admin's numbers replace the asked ones they name; the rest stand as asked.
@@ -165,13 +188,13 @@ export class RequestService {
     const until = input.until === undefined ? before.until : parseUntil(input.until ?? undefined);
     const found = await this.targets.ofRequest(before);
     if (!found) throw dirQuotaErrors.notFound(before.directoryQuotaId!);
-    const req = await inTransaction(this.db, async (trx) => {
-      const cur = (await findRequest(trx, undefined, id, { forUpdate: true }))!;
+    const req = await this.store.transaction(async (uow) => {
+      const cur = (await uow.store.find(undefined, id, { forUpdate: true }))!;
       if (cur.state !== 'pending') throw errors.requestNotPending(id, cur.state);
-      const locked = await this.targets.lock(trx, cur);
+      const locked = await this.targets.lock(uow.trx, cur);
       if (!locked) throw dirQuotaErrors.notFound(cur.directoryQuotaId!);
       checkAsk(this.targets.describe(locked), locked.limits, numbers, found.usage, this.opts.ceiling, { allowLowering: true });
-      return this.grants.grant(trx, actor, cur, locked, numbers, until, null, input.comment ?? null, found.usage);
+      return this.grants.grant(uow, actor, cur, locked, numbers, until, null, input.comment ?? null, found.usage);
     });
     failpoint('grant.after-commit');
     await this.targets.settle(req);
@@ -180,12 +203,12 @@ export class RequestService {
 
   /** Admin denial; the reason goes to the requester. */
   async deny(actor: Actor, id: string, reason: string): Promise<QuotaRequest> {
-    return inTransaction(this.db, async (trx) => {
-      const cur = await findRequest(trx, undefined, id, { forUpdate: true });
+    return this.store.transaction(async ({ store, audit, trx }) => {
+      const cur = await store.find(undefined, id, { forUpdate: true });
       if (!cur) throw errors.requestNotFound(id);
       if (cur.state !== 'pending') throw errors.requestNotPending(id, cur.state);
-      const req = await updateRequest(trx, id, { state: 'denied', decidedBy: actor.sub, decided: true, comment: reason });
-      await recordAudit(trx, actor, {
+      const req = await store.update(id, { state: 'denied', decidedBy: actor.sub, decided: true, comment: reason });
+      await audit(actor, {
         action: 'quota_request.denied',
         entityType: 'quota_request',
         entityId: id,
@@ -202,13 +225,13 @@ export class RequestService {
 
   /** Withdrawal by the requester (or an admin). */
   async cancel(actor: Actor, principal: Principal, id: string): Promise<QuotaRequest> {
-    return inTransaction(this.db, async (trx) => {
-      const cur = await findRequest(trx, visibleTenants(principal), id, { forUpdate: true });
+    return this.store.transaction(async ({ store, audit }) => {
+      const cur = await store.find(visibleTenants(principal), id, { forUpdate: true });
       if (!cur) throw errors.requestNotFound(id);
       if (principal.role !== 'admin' && cur.requestedBy !== principal.sub) throw errors.forbidden('only the requester or an admin can cancel a request');
       if (cur.state !== 'pending') throw errors.requestNotPending(id, cur.state);
-      const req = await updateRequest(trx, id, { state: 'cancelled', decidedBy: actor.sub, decided: true });
-      await recordAudit(trx, actor, {
+      const req = await store.update(id, { state: 'cancelled', decidedBy: actor.sub, decided: true });
+      await audit(actor, {
         action: 'quota_request.cancelled',
         entityType: 'quota_request',
         entityId: id,
@@ -222,19 +245,19 @@ export class RequestService {
 
   /** One request the caller may see. */
   async get(principal: Principal, id: string): Promise<QuotaRequest> {
-    const r = await findRequest(this.db, visibleTenants(principal), id);
+    const r = await this.store.find(visibleTenants(principal), id);
     if (!r) throw errors.requestNotFound(id);
     return r;
   }
 
   /** Requests the caller may see. */
   list(principal: Principal, f: Omit<RequestFilter, 'tenantIds'>): Promise<QuotaRequest[]> {
-    return listRequests(this.db, { ...f, tenantIds: visibleTenants(principal) });
+    return this.store.list({ ...f, tenantIds: visibleTenants(principal) });
   }
 
   /** The volume's pending request for its own quota (for the usage and enforcement answers). */
   pendingFor(volumeId: string): Promise<QuotaRequest | undefined> {
-    return pendingRequest(this.db, volumeId);
+    return this.store.pending(volumeId);
   }
 
   /**
@@ -244,18 +267,19 @@ export class RequestService {
    */
   async revertDue(now = new Date()): Promise<number> {
     let n = 0;
-    for (const g of await dueGrants(this.db, now)) {
+    for (const g of await this.store.dueGrants(now)) {
       // A directory's usage is read before the transaction (no metadata call inside one).
       const usage = g.directoryQuotaId === null ? null : ((await this.targets.ofRequest(g))?.usage ?? null);
-      const reverted = await inTransaction(this.db, async (trx) => {
-        const cur = (await findRequest(trx, undefined, g.id, { forUpdate: true }))!;
+      const reverted = await this.store.transaction(async (uow) => {
+        const { store, audit, trx } = uow;
+        const cur = (await store.find(undefined, g.id, { forUpdate: true }))!;
         if (cur.revertedAt) return false;
         const system: Actor = { sub: 'system:grants', role: 'system' };
         const t = await this.targets.lock(trx, cur);
         // A directory quota deleted since: nothing is left to revert.
-        const back = t ? await this.grants.revert(trx, system, cur, t, usage) : {};
-        await updateRequest(trx, cur.id, { reverted: true });
-        await recordAudit(trx, system, {
+        const back = t ? await this.grants.revert(uow, system, cur, t, usage) : {};
+        await store.update(cur.id, { reverted: true });
+        await audit(system, {
           action: 'quota_request.grant_reverted',
           entityType: 'quota_request',
           entityId: cur.id,

@@ -1,4 +1,13 @@
-/** PostgreSQL store for quota requests. Tenant-scoped reads take `tenantIds` (undefined = all). */
+/**
+ * The store of quota requests (`quota_requests`): one row per request, for a volume's own quota
+ * or for one directory quota of it. `KnexRequestStore` implements it over PostgreSQL and
+ * `FakeRequestStore` in memory; both pass test/contract/request-store.contract.ts. Stores never
+ * open transactions on their own: `transaction` hands the use case a store bound to one, the
+ * audit writer of that same transaction, and the transaction itself for the other features a
+ * decision changes in it (the quota, its enforcement decision, the notice). Tenant-scoped reads
+ * take `tenantIds` (undefined = all).
+ */
+import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
 
 /** Request states. */
@@ -32,90 +41,17 @@ export interface QuotaRequest {
   createdAt: Date;
 }
 
-const fromRow = (r: Record<string, unknown>): QuotaRequest => ({
-  id: r.id as string,
-  volumeId: r.volume_id as string,
-  directoryQuotaId: (r.directory_quota_id as string | null) ?? null,
-  directoryPath: r.directory_path ? Buffer.from(r.directory_path as Buffer) : null,
-  tenantId: r.tenant_id as string,
-  requestedBy: r.requested_by as string,
-  state: r.state as RequestState,
-  reason: r.reason as string,
-  requested: r.requested as JsonLimits,
-  granted: (r.granted as JsonLimits | null) ?? null,
-  previous: (r.previous as JsonLimits | null) ?? null,
-  until: (r.until as Date | null) ?? null,
-  ruleId: (r.rule_id as string | null) ?? null,
-  explanation: r.explanation as string,
-  decidedBy: (r.decided_by as string | null) ?? null,
-  decidedAt: (r.decided_at as Date | null) ?? null,
-  comment: (r.comment as string | null) ?? null,
-  revertedAt: (r.reverted_at as Date | null) ?? null,
-  createdAt: r.created_at as Date,
-});
+/** A request as filed (always `pending`). */
+export type NewRequest = Pick<QuotaRequest, 'id' | 'volumeId' | 'tenantId' | 'requestedBy' | 'reason' | 'requested' | 'until' | 'explanation'> &
+  Partial<Pick<QuotaRequest, 'directoryQuotaId' | 'directoryPath'>>;
 
-/**
- * Inserts a pending request; partial unique indexes refuse a second pending one per volume
- * (`quota_requests_one_pending`) or per directory quota (`quota_requests_one_pending_directory`).
- */
-export async function insertRequest(
-  db: Db,
-  r: Pick<QuotaRequest, 'id' | 'volumeId' | 'tenantId' | 'requestedBy' | 'reason' | 'requested' | 'until' | 'explanation'> & Partial<Pick<QuotaRequest, 'directoryQuotaId' | 'directoryPath'>>,
-): Promise<QuotaRequest> {
-  const rows = (await db('quota_requests')
-    .insert({
-      id: r.id,
-      volume_id: r.volumeId,
-      directory_quota_id: r.directoryQuotaId ?? null,
-      directory_path: r.directoryPath ?? null,
-      tenant_id: r.tenantId,
-      requested_by: r.requestedBy,
-      state: 'pending',
-      reason: r.reason,
-      requested: JSON.stringify(r.requested),
-      until: r.until,
-      explanation: r.explanation,
-    })
-    .returning('*')) as Record<string, unknown>[];
-  return fromRow(rows[0]!);
-}
+/** A decision's change; `decided` stamps `decidedAt` and `reverted` stamps `revertedAt` with the store's clock. */
+export type RequestPatch = Partial<Pick<QuotaRequest, 'state' | 'granted' | 'previous' | 'until' | 'ruleId' | 'explanation' | 'decidedBy' | 'comment'>> & {
+  decided?: boolean;
+  reverted?: boolean;
+};
 
-/** One request of a visible tenant, optionally locked for update. */
-export async function findRequest(db: Db, tenantIds: readonly string[] | undefined, id: string, opts: { forUpdate?: boolean } = {}): Promise<QuotaRequest | undefined> {
-  const q = db('quota_requests').where({ id }).first();
-  if (tenantIds) q.whereIn('tenant_id', [...tenantIds]);
-  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
-  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
-  if (opts.forUpdate) q.forNoKeyUpdate();
-  const r = (await q) as Record<string, unknown> | undefined;
-  return r && fromRow(r);
-}
-
-/** Updates a request's decision fields and returns the new image. */
-export async function updateRequest(
-  db: Db,
-  id: string,
-  patch: Partial<Pick<QuotaRequest, 'state' | 'granted' | 'previous' | 'until' | 'ruleId' | 'explanation' | 'decidedBy' | 'comment'>> & { decided?: boolean; reverted?: boolean },
-): Promise<QuotaRequest> {
-  const rows = (await db('quota_requests')
-    .where({ id })
-    .update({
-      ...(patch.state ? { state: patch.state } : {}),
-      ...(patch.granted !== undefined ? { granted: JSON.stringify(patch.granted) } : {}),
-      ...(patch.previous !== undefined ? { previous: JSON.stringify(patch.previous) } : {}),
-      ...(patch.until !== undefined ? { until: patch.until } : {}),
-      ...(patch.ruleId !== undefined ? { rule_id: patch.ruleId } : {}),
-      ...(patch.explanation !== undefined ? { explanation: patch.explanation } : {}),
-      ...(patch.decidedBy !== undefined ? { decided_by: patch.decidedBy } : {}),
-      ...(patch.comment !== undefined ? { comment: patch.comment } : {}),
-      ...(patch.decided ? { decided_at: db.fn.now() } : {}),
-      ...(patch.reverted ? { reverted_at: db.fn.now() } : {}),
-    })
-    .returning('*')) as Record<string, unknown>[];
-  return fromRow(rows[0]!);
-}
-
-/** Filters of {@link listRequests}; newest first, `beforeId` pages backwards. */
+/** Filters of {@link RequestStore.list}; newest first, `beforeId` pages backwards. */
 export interface RequestFilter {
   tenantIds?: readonly string[];
   state?: RequestState;
@@ -124,39 +60,39 @@ export interface RequestFilter {
   limit: number;
 }
 
-/** A page of requests. */
-export async function listRequests(db: Db, f: RequestFilter): Promise<QuotaRequest[]> {
-  const q = db('quota_requests').orderBy('id', 'desc').limit(f.limit);
-  if (f.tenantIds) q.whereIn('tenant_id', [...f.tenantIds]);
-  if (f.state) q.where({ state: f.state });
-  if (f.volumeId) q.where({ volume_id: f.volumeId });
-  if (f.beforeId) q.where('id', '<', f.beforeId);
-  return ((await q) as Record<string, unknown>[]).map(fromRow);
+/** The unique indexes that allow one pending request per volume quota and per directory quota. */
+export const ONE_PENDING_CONSTRAINTS = ['quota_requests_one_pending', 'quota_requests_one_pending_directory'] as const;
+
+/** What one transaction of a request use case sees. */
+export interface RequestUnitOfWork {
+  store: RequestStore;
+  /** Appends an audit row in this transaction. */
+  audit(actor: Actor, e: AuditInput): Promise<void>;
+  /** The transaction, for the features a decision changes in it (quotas, enforcement, notices). */
+  trx: Db;
 }
 
-/** Requests of one target: the volume's own quota (`directoryQuotaId` null) or one directory quota. */
-const ofTarget = (db: Db, volumeId: string, directoryQuotaId: string | null) =>
-  directoryQuotaId === null
-    ? db('quota_requests').where({ volume_id: volumeId }).whereNull('directory_quota_id')
-    : db('quota_requests').where({ volume_id: volumeId, directory_quota_id: directoryQuotaId });
-
-/** The pending request of the volume's own quota (or, with `directoryQuotaId`, of that directory quota), if any. */
-export async function pendingRequest(db: Db, volumeId: string, directoryQuotaId: string | null = null): Promise<QuotaRequest | undefined> {
-  const r = (await ofTarget(db, volumeId, directoryQuotaId).where({ state: 'pending' }).first()) as Record<string, unknown> | undefined;
-  return r && fromRow(r);
-}
-
-/** When this volume (or directory quota) last had a request granted by a rule (for "once in N days" rules). */
-export async function lastAutoApproval(db: Db, volumeId: string, directoryQuotaId: string | null = null): Promise<Date | null> {
-  const r = (await ofTarget(db, volumeId, directoryQuotaId).where({ state: 'approved' }).whereNotNull('rule_id').max('decided_at as at').first()) as { at: Date | null } | undefined;
-  return r?.at ?? null;
-}
-
-/** Approved temporary grants whose time is up and that were not reverted yet. */
-export async function dueGrants(db: Db, now: Date, limit = 500): Promise<QuotaRequest[]> {
-  const rows = (await db('quota_requests').where({ state: 'approved' }).whereNotNull('until').whereNull('reverted_at').where('until', '<=', now).orderBy('until').limit(limit)) as Record<
-    string,
-    unknown
-  >[];
-  return rows.map(fromRow);
+/** Quota request rows. */
+export interface RequestStore {
+  /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
+  transaction<T>(fn: (uow: RequestUnitOfWork) => Promise<T>): Promise<T>;
+  /** The unit of work of a transaction another feature opened and owns: the caller commits or rolls back. */
+  joined(trx: Db): RequestUnitOfWork;
+  /**
+   * Inserts a pending request. A second pending one of the same target throws the unique
+   * violation of one of {@link ONE_PENDING_CONSTRAINTS} (volume, directory quota).
+   */
+  insert(r: NewRequest): Promise<QuotaRequest>;
+  /** One request of a visible tenant; `forUpdate` locks it (FOR NO KEY UPDATE) for the rest of the transaction. */
+  find(tenantIds: readonly string[] | undefined, id: string, opts?: { forUpdate?: boolean }): Promise<QuotaRequest | undefined>;
+  /** Changes a request's decision fields and returns the new image. */
+  update(id: string, patch: RequestPatch): Promise<QuotaRequest>;
+  /** A page of requests, newest (highest id) first. */
+  list(f: RequestFilter): Promise<QuotaRequest[]>;
+  /** The pending request of the volume's own quota (or, with `directoryQuotaId`, of that directory quota), if any. */
+  pending(volumeId: string, directoryQuotaId?: string | null): Promise<QuotaRequest | undefined>;
+  /** When the volume's own quota (or that directory quota) last had a request granted by a rule (for "once in N days" rules). */
+  lastAutoApproval(volumeId: string, directoryQuotaId?: string | null): Promise<Date | null>;
+  /** Approved temporary grants whose `until` is at or before `now` and that were not reverted yet, soonest first. */
+  dueGrants(now: Date, limit?: number): Promise<QuotaRequest[]>;
 }

@@ -11,20 +11,23 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
+import type { Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/database.js';
 import type { DirectoryQuota } from '../directory-quotas/directory-quota.js';
 import type { DirectoryQuotaService } from '../directory-quotas/directory-quota-service.js';
 import type { EnforcementService } from '../enforcement/enforcement-service.js';
+import type { EnforcementStates } from '../enforcement/enforcement-states.js';
 import { errors } from '../lib/errors.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { NoticeType } from '../notifications/notice.js';
 import type { Outbox } from '../notifications/outbox.js';
+import type { UsageReadModel } from '../quotas/usage-read-model.js';
 import type { Volume } from '../volumes/volume.js';
+import type { VolumeReadModel } from '../volumes/volume-read-model.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { iso, jsonLimits, limitsOf, type Limits, type Usage } from './request-limits.js';
-import type { QuotaRequest } from './request-store.js';
+import type { QuotaRequest, RequestUnitOfWork } from './request-store.js';
 
 /** A request's target: the volume, and the directory quota when it is one (null: the volume's own quota). */
 export interface Target {
@@ -39,30 +42,29 @@ export type TargetKey = Pick<QuotaRequest, 'tenantId' | 'volumeId' | 'directoryQ
 /** What requests need of the directory-quota feature. */
 export type DirectoryRequestPort = Pick<DirectoryQuotaService, 'requestable' | 'usageOf' | 'findForGrant' | 'lockForGrant' | 'setLimitsAsGrant' | 'afterGrant'>;
 
-type StateRow = Parameters<EnforcementService['notices']['noticeData']>[2];
-
-/**
- * The other features' store calls a target needs. {@link RequestService} hands them over: it is
- * the file eslint.config.js lists as this debt, and this one was split out of it.
- */
-export interface TargetStores {
-  findVolume(db: Db, volumeId: string, opts?: { forUpdate?: boolean }): Promise<Volume | undefined>;
-  updateQuota(db: Db, volumeId: string, q: Limits): Promise<Volume>;
-  findState(db: Db, volumeId: string): Promise<StateRow | undefined>;
-  initialState(volumeId: string, tenantId: string, since: Date): StateRow;
-  latestReadings(db: Db, volumeIds: readonly string[]): Promise<Map<string, { bytes: bigint | null; inodes: bigint | null }>>;
+/** What a target reads of other features inside the request's transaction (named read models). */
+export interface TargetReads {
+  volumes: VolumeReadModel;
+  usage: Pick<UsageReadModel, 'latest'>;
+  states: Pick<EnforcementStates, 'current'>;
 }
+
+/** What requests need of the volume service: the caller's volume, and a grant's change of its limits. */
+export type RequestVolumePort = Pick<VolumeService, 'get' | 'setQuotaIn'>;
+
+/** What requests need of enforcement: the decision on a changed quota, carried out after commit, and notice data. */
+export type RequestEnforcementPort = Pick<EnforcementService, 'decideWithin' | 'afterQuotaChange'> & { notices: Pick<EnforcementService['notices'], 'noticeData'> };
 
 /** What {@link RequestTargets} needs. */
 export interface RequestTargetDeps {
-  stores: TargetStores;
+  reads: TargetReads;
   db: Knex;
   log: Logger;
-  volumes: VolumeService;
+  volumes: RequestVolumePort;
   metadata: Pick<VolumeMetadata, 'readUsage'>;
-  enforcement: EnforcementService;
+  enforcement: RequestEnforcementPort;
   dirs: DirectoryRequestPort;
-  outbox: Outbox;
+  outbox: Pick<Outbox, 'enqueue'>;
   publicUrl: string;
 }
 
@@ -86,7 +88,7 @@ export class RequestTargets {
 
   /** The target of a stored request and its usage now (approvals and reverts); undefined once a directory quota is gone. */
   async ofRequest(key: TargetKey): Promise<{ t: Target; usage: Usage | null } | undefined> {
-    const v = (await this.d.stores.findVolume(this.d.db, key.volumeId))!;
+    const v = (await this.d.reads.volumes.find(this.d.db, key.volumeId))!;
     if (key.directoryQuotaId === null) return { t: ofVolume(v), usage: await this.usageOf(v) };
     const q = await this.d.dirs.findForGrant(key.tenantId, key.directoryQuotaId);
     return q && { t: ofDir(v, q), usage: await this.d.dirs.usageOf(v, q) };
@@ -94,21 +96,21 @@ export class RequestTargets {
 
   /** The target locked in `trx` (the volume row, or the directory quota's; `forUpdate: false` only reads it); undefined once a directory quota is gone. */
   async lock(trx: Db, key: TargetKey, opts: { forUpdate: boolean } = { forUpdate: true }): Promise<Target | undefined> {
-    if (key.directoryQuotaId === null) return ofVolume((await this.d.stores.findVolume(trx, key.volumeId, opts))!);
-    const v = (await this.d.stores.findVolume(trx, key.volumeId))!;
+    if (key.directoryQuotaId === null) return ofVolume((await this.d.reads.volumes.find(trx, key.volumeId, opts))!);
+    const v = (await this.d.reads.volumes.find(trx, key.volumeId))!;
     const q = opts.forUpdate ? await this.d.dirs.lockForGrant(trx, key.tenantId, key.directoryQuotaId) : await this.d.dirs.findForGrant(key.tenantId, key.directoryQuotaId);
     return q && ofDir(v, q);
   }
 
   /**
-   * Changes the target's limits (a grant or its revert) in `trx`: a volume's quota with the
-   * enforcement decision on it and the audit row; a directory's through its own service.
+   * Changes the target's limits (a grant or its revert) in the request's transaction: a volume's
+   * quota with the enforcement decision on it and the audit row; a directory's through its own service.
    */
-  async change(trx: Db, actor: Actor, t: Target, next: Limits): Promise<Target> {
+  async change({ trx, audit }: Pick<RequestUnitOfWork, 'trx' | 'audit'>, actor: Actor, t: Target, next: Limits): Promise<Target> {
     if (t.dir) return ofDir(t.volume, await this.d.dirs.setLimitsAsGrant(trx, actor, t.dir, next));
-    const after = await this.d.stores.updateQuota(trx, t.volume.id, next);
+    const after = await this.d.volumes.setQuotaIn(trx, t.volume.id, next);
     await this.d.enforcement.decideWithin(trx, t.volume.id);
-    await recordAudit(trx, actor, {
+    await audit(actor, {
       action: 'volume.quota_changed',
       entityType: 'volume',
       entityId: t.volume.id,
@@ -133,7 +135,7 @@ export class RequestTargets {
   /** Usage known without an external call (inside a transaction): the latest stored reading, or a directory's walk. */
   async storedUsage(db: Db, t: Target): Promise<Usage | null> {
     if (t.dir) return t.dir.walkUsage && { bytes: t.dir.walkUsage.bytes, inodes: t.dir.walkUsage.inodes };
-    const r = (await this.d.stores.latestReadings(db, [t.volume.id])).get(t.volume.id);
+    const r = (await this.d.reads.usage.latest(db, [t.volume.id])).get(t.volume.id);
     return r?.bytes != null ? { bytes: r.bytes, inodes: r.inodes ?? 0n } : null;
   }
 
@@ -153,7 +155,7 @@ export class RequestTargets {
    */
   async notify(trx: Db, type: NoticeType, req: QuotaRequest, t: Target, usage: Usage | null): Promise<void> {
     const v = t.volume;
-    const found = (await this.d.stores.findState(trx, v.id)) ?? this.d.stores.initialState(v.id, v.tenantId, new Date());
+    const found = await this.d.reads.states.current(trx, v, new Date());
     // A directory's figures must never fall back to the volume's stored usage.
     const state = t.dir ? { ...found, bytes: null, inodes: null } : found;
     const reading = usage ? { ok: true as const, bytes: usage.bytes, inodes: usage.inodes, readAt: new Date() } : { ok: false as const, error: 'no reading' };

@@ -4,19 +4,25 @@
  * and as they would be with the rule added (or replacing the one it edits), by the same pure
  * policy a new request meets (`auto-approval.ts`). Reads only: nothing is saved or audited.
  *
- * Recent requests are judged as of when they were filed: against the limits the volume had then
- * (the `previous` a grant recorded, else the volume's limits now) and the automatic approvals the
- * volume had before them, so a cooldown counts as it did.
+ * Recent requests are judged as of when they were filed: against the limits their target had then
+ * (the `previous` a grant recorded, else the target's limits now) and the automatic approvals the
+ * target had before them, so a cooldown counts as it did.
+ *
+ * A request's target is the volume's own quota or one directory quota of it, and each is judged
+ * as filing judges it (`RequestService.create`): against that target's limits (a directory's own,
+ * never the volume's) and that target's last automatic approval. A request whose volume or
+ * directory quota is gone is left out, as it could not be filed today.
  */
-import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal.js';
 import { errors } from '../lib/errors.js';
 import type { TenantService } from '../tenants/tenant-service.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import { evaluateRules, type CurrentLimits, type RequestedLimits, type Verdict } from './auto-approval.js';
-import { lastAutoApproval, listRequests, type JsonLimits, type QuotaRequest } from './request-store.js';
+import { evaluateRules, type CurrentLimits, type Rule, type Verdict } from './auto-approval.js';
+import { fromJson as requestedOf, limitsOf } from './request-limits.js';
+import type { JsonLimits, QuotaRequest, RequestStore } from './request-store.js';
+import type { DirectoryRequestPort } from './request-targets.js';
 import { parseRuleParams, type RuleInput } from './rule-service.js';
-import { findRule, listRules, toPolicyRule, type StoredRule } from './rule-store.js';
+import { toPolicyRule, type RuleStore, type StoredRule } from './rule-store.js';
 
 /** How far back requests are replayed. */
 export const PREVIEW_DAYS = 30;
@@ -26,9 +32,13 @@ const PAGE = 500;
 /** The id a rule not yet saved goes by in explanations. */
 const NEW_RULE = 'new';
 
+/** What a previewed request is about: the volume's own quota, or one directory quota of it (its path now). */
+export type PreviewTarget = { kind: 'volume' } | { kind: 'directory_quota'; quotaId: string; path: Buffer };
+
 /** One request judged both ways. */
 export interface PreviewItem {
   request: QuotaRequest;
+  target: PreviewTarget;
   /** Under the tier's rules today. */
   now: Verdict;
   /** With the previewed rule in place. */
@@ -49,10 +59,18 @@ export interface RulePreviewResult {
 
 /** What previews read through. */
 export interface RulePreviewDeps {
-  db: Knex;
+  /** The requests replayed, and their targets' automatic approvals. */
+  requests: Pick<RequestStore, 'list' | 'lastAutoApproval'>;
+  /** The tier's rules as they are. */
+  rules: Pick<RuleStore, 'list' | 'find'>;
   tenants: Pick<TenantService, 'list'>;
   volumes: Pick<VolumeService, 'find'>;
+  /** Directory requests are judged against their quota's limits, read as approvals read them. */
+  dirs: Pick<DirectoryRequestPort, 'findForGrant'>;
 }
+
+/** A target's limits now (null: it is gone) and its latest automatic approval, loaded once per preview. */
+type Loaded = { target: PreviewTarget; limits: CurrentLimits; lastAuto: Date | null } | null;
 
 /** Rule previews. */
 export class RulePreview {
@@ -61,7 +79,7 @@ export class RulePreview {
   /** Judges the tier's pending and recent requests with and without the rule; `replaces` names the rule being edited (404 if absent). */
   async preview(principal: Principal, input: RuleInput, replaces?: string, now = new Date()): Promise<RulePreviewResult> {
     const params = parseRuleParams(input);
-    const existing = replaces ? await findRule(this.d.db, replaces) : undefined;
+    const existing = replaces ? await this.d.rules.find(replaces) : undefined;
     if (replaces && !existing) throw errors.ruleNotFound(replaces);
     const id = replaces ?? NEW_RULE;
     const candidate: StoredRule = {
@@ -76,34 +94,37 @@ export class RulePreview {
       createdAt: now,
       updatedAt: now,
     };
-    const today = await listRules(this.d.db, input.tier);
-    // The tier's order as a save would leave it: by position, then id (listRules' order).
+    const today = await this.d.rules.list(input.tier);
+    // The tier's order as a save would leave it: by position, then id (the store's order).
     const withRule = [...today.filter((r) => r.id !== id), candidate].sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const policy = (rules: StoredRule[]) => rules.filter((r) => r.enabled).map(toPolicyRule);
-    const [rulesNow, rulesAfter] = [policy(today), policy(withRule)];
+    const rules = { now: policy(today), after: policy(withRule) };
 
     const since = new Date(now.getTime() - PREVIEW_DAYS * 86_400_000);
     const { requests, truncated } = await this.requestsOf(principal, input.tier, since);
-    const quotas = new Map<string, CurrentLimits | null>();
-    const lastAuto = new Map<string, Date | null>();
+    const cache = new Map<string, Loaded>();
     const items: PreviewItem[] = [];
     for (const r of requests) {
-      // Directory requests are judged against their directory's limits, which this preview does not load yet.
-      if (r.directoryQuotaId !== null) continue;
-      const pending = r.state === 'pending';
-      const at = pending ? now : r.createdAt;
-      const current = await this.quotaOf(r.volumeId, quotas);
-      if (!current) continue; // the volume is gone
-      // A grant recorded the limits it replaced; the others are as they are now.
-      const limits = !pending && r.previous ? { ...current, ...fromJson(r.previous) } : current;
-      const last = await this.lastAuto(r.volumeId, lastAuto);
-      // The volume's latest automatic approval if it came before this request, else the latest before it among those loaded.
-      const history = { lastAutoApprovedAt: pending || (last !== null && last < r.createdAt) ? last : lastAutoBefore(requests, r) };
-      const asked = { ...asLimits(r.requested), until: r.until ?? undefined };
-      const after = evaluateRules(rulesAfter, asked, limits, history, at);
-      items.push({ request: r, now: evaluateRules(rulesNow, asked, limits, history, at), after, byThisRule: after.approve && after.ruleId === id });
+      const item = await this.judge(r, requests, rules, id, now, cache);
+      if (item) items.push(item);
     }
     return { tier: input.tier, ruleId: id, since, until: now, items, truncated };
+  }
+
+  /** One request judged by both rule lists, as filing would have judged it; undefined when its target is gone. */
+  private async judge(r: QuotaRequest, all: readonly QuotaRequest[], rules: { now: Rule[]; after: Rule[] }, id: string, now: Date, cache: Map<string, Loaded>): Promise<PreviewItem | undefined> {
+    const loaded = await this.load(r, cache);
+    if (!loaded) return undefined;
+    const pending = r.state === 'pending';
+    const at = pending ? now : r.createdAt;
+    // A grant recorded the limits it replaced; the others are as they are now.
+    const limits = !pending && r.previous ? { ...loaded.limits, ...previousOf(r.previous) } : loaded.limits;
+    const last = loaded.lastAuto;
+    // The target's latest automatic approval if it came before this request, else the latest before it among those loaded.
+    const history = { lastAutoApprovedAt: pending || (last !== null && last < r.createdAt) ? last : lastAutoBefore(all, r) };
+    const asked = { ...requestedOf(r.requested), until: r.until ?? undefined };
+    const after = evaluateRules(rules.after, asked, limits, history, at);
+    return { request: r, target: loaded.target, now: evaluateRules(rules.now, asked, limits, history, at), after, byThisRule: after.approve && after.ruleId === id };
   }
 
   /** Pending requests of the tier's tenants, and all of theirs filed since `since`, newest first. */
@@ -117,10 +138,10 @@ export class RulePreview {
     }
     const out = new Map<string, QuotaRequest>();
     if (!tenantIds.length) return { requests: [], truncated: false };
-    for (const r of await listRequests(this.d.db, { tenantIds, state: 'pending', limit: MAX_REQUESTS })) out.set(r.id, r);
+    for (const r of await this.d.requests.list({ tenantIds, state: 'pending', limit: MAX_REQUESTS })) out.set(r.id, r);
     let truncated = false;
     for (let beforeId: string | undefined; ;) {
-      const page = await listRequests(this.d.db, { tenantIds, beforeId, limit: PAGE });
+      const page = await this.d.requests.list({ tenantIds, beforeId, limit: PAGE });
       const recent = page.filter((r) => r.createdAt >= since);
       for (const r of recent) out.set(r.id, r);
       if (out.size >= MAX_REQUESTS) {
@@ -133,21 +154,28 @@ export class RulePreview {
     return { requests: [...out.values()].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, MAX_REQUESTS), truncated };
   }
 
-  private async lastAuto(volumeId: string, cache: Map<string, Date | null>): Promise<Date | null> {
-    if (!cache.has(volumeId)) cache.set(volumeId, await lastAutoApproval(this.d.db, volumeId));
-    return cache.get(volumeId)!;
-  }
-
-  private async quotaOf(volumeId: string, cache: Map<string, CurrentLimits | null>): Promise<CurrentLimits | null> {
-    if (!cache.has(volumeId)) {
-      const v = await this.d.volumes.find(volumeId);
-      cache.set(volumeId, v ? { softBytes: v.quota.softBytes, hardBytes: v.quota.hardBytes, softInodes: v.quota.softInodes, hardInodes: v.quota.hardInodes } : null);
+  /**
+   * The request's target as filing reads it: the volume's limits, or the directory quota's own
+   * (an active one, as approvals find it), and the automatic approvals of that target alone.
+   */
+  private async load(r: QuotaRequest, cache: Map<string, Loaded>): Promise<Loaded> {
+    const key = `${r.volumeId}/${r.directoryQuotaId ?? ''}`;
+    if (cache.has(key)) return cache.get(key)!;
+    let found: Loaded = null;
+    if (r.directoryQuotaId === null) {
+      const v = await this.d.volumes.find(r.volumeId);
+      if (v) found = { target: { kind: 'volume' }, limits: limitsOf(v.quota), lastAuto: null };
+    } else {
+      const q = await this.d.dirs.findForGrant(r.tenantId, r.directoryQuotaId);
+      if (q) found = { target: { kind: 'directory_quota', quotaId: q.id, path: q.path }, limits: limitsOf(q.quota), lastAuto: null };
     }
-    return cache.get(volumeId)!;
+    if (found) found.lastAuto = await this.d.requests.lastAutoApproval(r.volumeId, r.directoryQuotaId);
+    cache.set(key, found);
+    return found;
   }
 }
 
-/** The latest automatic approval of the request's volume decided before it was filed (among those loaded). */
+/** The latest automatic approval of the request's target decided before it was filed (among those loaded). */
 function lastAutoBefore(all: readonly QuotaRequest[], r: QuotaRequest): Date | null {
   let last: Date | null = null;
   for (const o of all) {
@@ -160,13 +188,6 @@ function lastAutoBefore(all: readonly QuotaRequest[], r: QuotaRequest): Date | n
 const big = (x: string | null | undefined) => (x === null || x === undefined ? null : BigInt(x));
 
 /** The limits a record names, as the policy reads them (null = unlimited; absent keys are left out). */
-function fromJson(l: JsonLimits): Partial<CurrentLimits> {
+function previousOf(l: JsonLimits): Partial<CurrentLimits> {
   return Object.fromEntries(Object.entries(l).map(([k, v]) => [k, big(v)]));
-}
-
-/** What a request asked for (only the limits it names). */
-function asLimits(l: JsonLimits): RequestedLimits {
-  const out: RequestedLimits = {};
-  for (const k of ['softBytes', 'hardBytes', 'softInodes', 'hardInodes'] as const) if (l[k] !== undefined && l[k] !== null) out[k] = BigInt(l[k]);
-  return out;
 }

@@ -1,11 +1,9 @@
 /** Admin editing of auto-approval rules, per tier, validated by kind and audited. */
-import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { z } from 'zod';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
-import { inTransaction } from '../db/database.js';
+import type { Actor } from '../audit/audit-log.js';
 import { errors } from '../lib/errors.js';
-import { deleteRule, findRule, listRules, saveRule, type StoredRule } from './rule-store.js';
+import type { RuleStore, StoredRule } from './rule-store.js';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** What each kind of rule takes (the policy in `auto-approval.ts` reads the same fields). */
@@ -28,16 +26,18 @@ export interface RuleInput {
   description?: string | null;
 }
 
-/** Rule use cases. */
+/** Rule use cases; each change commits with its audit row. */
 export class RuleService {
-  constructor(private readonly db: Knex) {}
+  constructor(private readonly store: RuleStore) {}
 
+  /** Rules, optionally of one tier, in evaluation order. */
   list(tier?: string): Promise<StoredRule[]> {
-    return listRules(this.db, tier);
+    return this.store.list(tier);
   }
 
+  /** One rule; 404 `rule_not_found` when there is none. */
   async get(id: string): Promise<StoredRule> {
-    const r = await findRule(this.db, id);
+    const r = await this.store.find(id);
     if (!r) throw errors.ruleNotFound(id);
     return r;
   }
@@ -45,10 +45,10 @@ export class RuleService {
   /** Creates (no id) or replaces (id) a rule. */
   async save(actor: Actor, input: RuleInput, id?: string): Promise<{ rule: StoredRule; created: boolean }> {
     const params = parseRuleParams(input);
-    return inTransaction(this.db, async (trx) => {
-      const before = id ? await findRule(trx, id) : undefined;
+    return this.store.transaction(async ({ store, audit }) => {
+      const before = id ? await store.find(id) : undefined;
       if (id && !before) throw errors.ruleNotFound(id);
-      const rule = await saveRule(trx, {
+      const rule = await store.save({
         id: id ?? `rul_${ulid().toLowerCase()}`,
         tier: input.tier,
         kind: input.kind,
@@ -58,7 +58,7 @@ export class RuleService {
         description: input.description ?? null,
         createdBy: before?.createdBy ?? actor.sub,
       });
-      await recordAudit(trx, actor, {
+      await audit(actor, {
         action: before ? 'quota_rule.updated' : 'quota_rule.created',
         entityType: 'quota_rule',
         entityId: rule.id,
@@ -70,12 +70,13 @@ export class RuleService {
     });
   }
 
+  /** Deletes a rule; the deleted image. */
   async remove(actor: Actor, id: string): Promise<StoredRule> {
-    return inTransaction(this.db, async (trx) => {
-      const before = await findRule(trx, id);
+    return this.store.transaction(async ({ store, audit }) => {
+      const before = await store.find(id);
       if (!before) throw errors.ruleNotFound(id);
-      await deleteRule(trx, id);
-      await recordAudit(trx, actor, { action: 'quota_rule.deleted', entityType: 'quota_rule', entityId: id, tenantId: null, before: image(before), after: null });
+      await store.remove(id);
+      await audit(actor, { action: 'quota_rule.deleted', entityType: 'quota_rule', entityId: id, tenantId: null, before: image(before), after: null });
       return before;
     });
   }
@@ -87,7 +88,8 @@ export function parseRuleParams(input: Pick<RuleInput, 'kind' | 'params'>): Reco
   if (!parsed.success) {
     throw errors.validation(
       `params do not fit a ${input.kind} rule`,
-      parsed.error.issues.map((i) => ({ path: `/body/params/${i.path.join('/')}`, message: i.message })),
+      // An issue of the whole object (an unknown key, the ceiling's refine) points at /body/params itself.
+      parsed.error.issues.map((i) => ({ path: ['/body/params', ...i.path].join('/'), message: i.message })),
     );
   }
   return parsed.data as Record<string, unknown>;

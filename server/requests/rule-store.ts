@@ -1,6 +1,13 @@
-/** PostgreSQL store for auto-approval rules. */
+/**
+ * The store of auto-approval rules (`quota_rules`), per tenant tier. `KnexRuleStore` implements
+ * it over PostgreSQL and `FakeRuleStore` in memory; both pass test/contract/rule-store.contract.ts.
+ * Stores never open transactions on their own: `transaction` hands the use case a store bound to
+ * one, plus the audit writer of that same transaction.
+ */
+import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
 import type { Rule } from './auto-approval.js';
+import { KnexRuleStore } from './knex-rule-store.js';
 
 /** A rule as stored, with what the API shows around it. */
 export interface StoredRule {
@@ -16,46 +23,42 @@ export interface StoredRule {
   updatedAt: Date;
 }
 
-const fromRow = (r: Record<string, unknown>): StoredRule => ({
-  id: r.id as string,
-  tier: r.tier as string,
-  kind: r.kind as Rule['kind'],
-  params: r.params as Record<string, unknown>,
-  position: r.position as number,
-  enabled: r.enabled as boolean,
-  description: (r.description as string | null) ?? null,
-  createdBy: r.created_by as string,
-  createdAt: r.created_at as Date,
-  updatedAt: r.updated_at as Date,
-});
+/** A rule as saved; on a replace, `createdBy` and `createdAt` stay those of the first save. */
+export type NewRule = Omit<StoredRule, 'createdAt' | 'updatedAt'>;
+
+/** What one transaction of a rule use case sees. */
+export interface RuleUnitOfWork {
+  store: RuleStore;
+  /** Appends an audit row in this transaction. */
+  audit(actor: Actor, e: AuditInput): Promise<void>;
+}
+
+/** Auto-approval rules. */
+export interface RuleStore {
+  /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
+  transaction<T>(fn: (uow: RuleUnitOfWork) => Promise<T>): Promise<T>;
+  /** The unit of work of a transaction another feature opened and owns: the caller commits or rolls back. */
+  joined(trx: Db): RuleUnitOfWork;
+  /** Rules, optionally of one tier, in evaluation order (tier, position, id). */
+  list(tier?: string): Promise<StoredRule[]>;
+  find(id: string): Promise<StoredRule | undefined>;
+  /** Inserts or replaces a rule; the stored image. */
+  save(r: NewRule): Promise<StoredRule>;
+  /** Deletes a rule; true if it existed. */
+  remove(id: string): Promise<boolean>;
+}
+
+// Quota requests and rule previews read rules inside transactions of their own with these two
+// (they predate the store; writes go through it). They run the knex store's SQL.
 
 /** Rules, optionally of one tier, in evaluation order. */
-export async function listRules(db: Db, tier?: string): Promise<StoredRule[]> {
-  const q = db('quota_rules').orderBy([{ column: 'tier' }, { column: 'position' }, { column: 'id' }]);
-  if (tier) q.where({ tier });
-  return ((await q) as Record<string, unknown>[]).map(fromRow);
+export function listRules(db: Db, tier?: string): Promise<StoredRule[]> {
+  return new KnexRuleStore(db).list(tier);
 }
 
 /** One rule. */
-export async function findRule(db: Db, id: string): Promise<StoredRule | undefined> {
-  const r = (await db('quota_rules').where({ id }).first()) as Record<string, unknown> | undefined;
-  return r && fromRow(r);
-}
-
-/** Inserts or replaces a rule. */
-export async function saveRule(db: Db, r: Omit<StoredRule, 'createdAt' | 'updatedAt'>): Promise<StoredRule> {
-  const rows = (await db('quota_rules')
-    .insert({ id: r.id, tier: r.tier, kind: r.kind, params: JSON.stringify(r.params), position: r.position, enabled: r.enabled, description: r.description, created_by: r.createdBy })
-    .onConflict('id')
-    .merge(['tier', 'kind', 'params', 'position', 'enabled', 'description'])
-    .returning('*')) as Record<string, unknown>[];
-  await db('quota_rules').where({ id: r.id }).update({ updated_at: db.fn.now() });
-  return fromRow(rows[0]!);
-}
-
-/** Deletes a rule; true if it existed. */
-export async function deleteRule(db: Db, id: string): Promise<boolean> {
-  return (await db('quota_rules').where({ id }).delete()) > 0;
+export function findRule(db: Db, id: string): Promise<StoredRule | undefined> {
+  return new KnexRuleStore(db).find(id);
 }
 
 /** The policy's view of a stored rule (numbers as the pure function wants them). */

@@ -1,4 +1,12 @@
-/** PostgreSQL store for tenants' storage identities; secret keys are sealed, never stored plain. */
+/**
+ * The store of tenants' storage identities: one row per tenant, its SeaweedFS identity name and
+ * its current key, the secret sealed (never stored plain). `KnexIdentityStore` implements it over
+ * PostgreSQL and `FakeIdentityStore` in memory; both pass
+ * test/contract/identity-store.contract.ts. Stores never open transactions on their own:
+ * `transaction` hands a use case a store bound to one, plus the audit writer of that same
+ * transaction.
+ */
+import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
 
 /** A tenant's storage identity as stored (`accessKey` and `secretEnc`: its current key). */
@@ -10,59 +18,40 @@ export interface StoredIdentity {
   createdAt: Date;
 }
 
-/** The tenant's identity, if it has one. */
-export async function findIdentity(db: Db, tenantId: string): Promise<StoredIdentity | undefined> {
-  const r = (await db('storage_identities').where({ tenant_id: tenantId }).first()) as Record<string, unknown> | undefined;
-  return r && { tenantId: r.tenant_id as string, name: r.name as string, accessKey: r.access_key as string, secretEnc: r.secret_enc as string, createdAt: r.created_at as Date };
+/** An identity as inserted (the store stamps `createdAt`). */
+export type NewIdentity = Omit<StoredIdentity, 'createdAt'>;
+
+/** What one transaction of a storage-key use case sees. */
+export interface IdentityUnitOfWork {
+  store: IdentityStore;
+  /** Appends an audit row in this transaction. */
+  audit(actor: Actor, e: AuditInput): Promise<void>;
+  /** The transaction, for other features' read models (the tenant) to join. */
+  trx: Db;
 }
 
-/** Records an identity unless the tenant has one; true when this call recorded it. */
-export async function insertIdentity(db: Db, i: Omit<StoredIdentity, 'createdAt'>): Promise<boolean> {
-  const rows = (await db('storage_identities')
-    .insert({ tenant_id: i.tenantId, name: i.name, access_key: i.accessKey, secret_enc: i.secretEnc })
-    .onConflict('tenant_id')
-    .ignore()
-    .returning('tenant_id')) as unknown[];
-  return rows.length > 0;
+/** Storage identity rows. */
+export interface IdentityStore {
+  /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
+  transaction<T>(fn: (uow: IdentityUnitOfWork) => Promise<T>): Promise<T>;
+  /** The unit of work of a transaction another feature opened and owns: the caller commits or rolls back. */
+  joined(trx: Db): IdentityUnitOfWork;
+  /** The tenant's identity, if it has one; `forUpdate` locks the row for a key change. */
+  find(tenantId: string, opts?: { forUpdate?: boolean }): Promise<StoredIdentity | undefined>;
+  /** Records an identity unless the tenant has one; true when this call recorded it (no exception, no abort). */
+  insert(i: NewIdentity): Promise<boolean>;
+  /** Replaces the tenant's current key (the previous one stays in SeaweedFS until revoked). */
+  updateKey(tenantId: string, accessKey: string, secretEnc: string): Promise<void>;
+  /** Identities whose current access key starts with `prefix` (the rotated ones), by tenant. */
+  withKeyPrefix(prefix: string): Promise<StoredIdentity[]>;
+  /** Every sealed secret by tenant, for re-sealing under a new master key (`npm run rekey`). */
+  sealedSecrets(): Promise<{ tenantId: string; secretEnc: string }[]>;
+  /** Replaces one sealed secret if it is still `expected` (a concurrent rotation wins); true when replaced. */
+  reseal(tenantId: string, expected: string, secretEnc: string): Promise<boolean>;
 }
 
-/** Buckets of the tenant's live volumes (what its keys may reach): not failed, not being deleted. */
-export async function tenantBuckets(db: Db, tenantId: string): Promise<string[]> {
-  const rows = (await db('volumes').where({ tenant_id: tenantId }).whereIn('state', ['provisioning', 'active']).whereNotNull('storage_bucket').orderBy('storage_bucket').select('storage_bucket')) as {
-    storage_bucket: string;
-  }[];
-  return rows.map((r) => r.storage_bucket);
-}
-
-/** Locks the tenant's identity row for a key change (inside the caller's transaction). */
-export async function lockIdentity(trx: Db, tenantId: string): Promise<StoredIdentity | undefined> {
-  const r = (await trx('storage_identities').where({ tenant_id: tenantId }).forUpdate().first()) as Record<string, unknown> | undefined;
-  return r && { tenantId: r.tenant_id as string, name: r.name as string, accessKey: r.access_key as string, secretEnc: r.secret_enc as string, createdAt: r.created_at as Date };
-}
-
-/** Replaces the tenant's current key (the previous one stays in SeaweedFS until revoked). */
-export async function updateIdentityKey(trx: Db, tenantId: string, accessKey: string, secretEnc: string): Promise<void> {
-  await trx('storage_identities').where({ tenant_id: tenantId }).update({ access_key: accessKey, secret_enc: secretEnc });
-}
-
-/** Identities whose current access key starts with `prefix` (the rotated ones, see storage-credentials.ts). */
-export async function identitiesWithKeyPrefix(db: Db, prefix: string): Promise<StoredIdentity[]> {
-  const rows = (await db('storage_identities').whereLike('access_key', `${prefix}%`).orderBy('tenant_id')) as Record<string, unknown>[];
-  return rows.map((r) => ({ tenantId: r.tenant_id as string, name: r.name as string, accessKey: r.access_key as string, secretEnc: r.secret_enc as string, createdAt: r.created_at as Date }));
-}
-
-/** Every sealed secret, for re-sealing under a new master key (`npm run rekey`). */
-export async function allSealedSecrets(db: Db): Promise<{ tenantId: string; secretEnc: string }[]> {
-  const rows = (await db('storage_identities').select('tenant_id', 'secret_enc').orderBy('tenant_id')) as { tenant_id: string; secret_enc: string }[];
-  return rows.map((r) => ({ tenantId: r.tenant_id, secretEnc: r.secret_enc }));
-}
-
-/** Replaces one sealed secret if it is still `expected` (a concurrent rotation wins). */
-export async function resealSecret(db: Db, tenantId: string, expected: string, secretEnc: string): Promise<boolean> {
-  return (await db('storage_identities').where({ tenant_id: tenantId, secret_enc: expected }).update({ secret_enc: secretEnc })) > 0;
-}
-
-/** Whether the tenant exists (a rotation for an unknown tenant is a 404, not a 409). */
-export async function tenantExists(db: Db, tenantId: string): Promise<boolean> {
-  return !!(await db('tenants').where({ id: tenantId }).first('id'));
-}
+/**
+ * Buckets of the tenant's live volumes (what its keys may reach): not failed, not being deleted,
+ * by name. A read of the volumes feature's rows, injected by the composition root.
+ */
+export type TenantBuckets = (tenantId: string) => Promise<string[]>;

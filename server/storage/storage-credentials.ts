@@ -11,14 +11,13 @@
  * next pass: a current key SeaweedFS lacks is added again, older keys past the overlap revoked.
  */
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
+import type { Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
-import { inTransaction } from '../db/database.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import { errors } from '../lib/errors.js';
-import { identitiesWithKeyPrefix, lockIdentity, tenantBuckets, tenantExists, updateIdentityKey, type StoredIdentity } from './identity-store.js';
+import type { TenantReadModel } from '../tenants/tenant-read-model.js';
+import type { IdentityStore, StoredIdentity, TenantBuckets } from './identity-store.js';
 import type { SecretBox } from './secret-box.js';
 import type { SeaweedStorage } from './seaweedfs/seaweedfs-storage.js';
 
@@ -56,16 +55,32 @@ export interface RotatedKey {
   previousValidUntil: Date;
 }
 
+/** What key rotation works with. */
+export interface StorageCredentialsDeps {
+  identities: IdentityStore;
+  /** Whether a tenant without an identity exists (404 or 409), read in the rotation's transaction. */
+  tenants: TenantReadModel;
+  /** The buckets a tenant's keys may reach. */
+  buckets: TenantBuckets;
+  log: Logger;
+  /** Absent when SeaweedFS is not configured: every rotation is then a 409. */
+  seaweed: { storage: SeaweedStorage; box: SecretBox } | undefined;
+  overlapMs: number;
+  now?: () => number;
+}
+
 /** Rotates tenants' storage keys and finishes rotations (from the reconcile job). */
 export class StorageCredentials {
-  constructor(
-    private readonly db: Knex,
-    private readonly log: Logger,
-    /** Absent when SeaweedFS is not configured: every rotation is then a 409. */
-    private readonly seaweed: { storage: SeaweedStorage; box: SecretBox } | undefined,
-    private readonly overlapMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly identities: IdentityStore;
+  private readonly log: Logger;
+  private readonly seaweed: StorageCredentialsDeps['seaweed'];
+  private readonly overlapMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly d: StorageCredentialsDeps) {
+    ({ identities: this.identities, log: this.log, seaweed: this.seaweed, overlapMs: this.overlapMs } = d);
+    this.now = d.now ?? Date.now;
+  }
 
   /** Issues a new key for the tenant; admins and the tenant's engineers (who may see its keys). */
   async rotate(actor: Actor, principal: Principal, tenantId: string): Promise<RotatedKey> {
@@ -77,11 +92,11 @@ export class StorageCredentials {
     const keys = { accessKey: newAccessKey(now), secretKey: randomBytes(30).toString('base64url') };
     const previousValidUntil = new Date(now + this.overlapMs);
     // Sealed into PostgreSQL first (as onboarding does): SeaweedFS then only ever holds keys we can open again.
-    const identity = await inTransaction(this.db, async (trx) => {
-      const row = await lockIdentity(trx, tenantId);
-      if (!row) throw (await tenantExists(trx, tenantId)) ? errors.noStorageIdentity(tenantId) : errors.tenantNotFound(tenantId);
-      await updateIdentityKey(trx, tenantId, keys.accessKey, box.seal(keys.secretKey));
-      await recordAudit(trx, actor, {
+    const identity = await this.identities.transaction(async ({ store, audit, trx }) => {
+      const row = await store.find(tenantId, { forUpdate: true });
+      if (!row) throw (await this.d.tenants.find(trx, tenantId)) ? errors.noStorageIdentity(tenantId) : errors.tenantNotFound(tenantId);
+      await store.updateKey(tenantId, keys.accessKey, box.seal(keys.secretKey));
+      await audit(actor, {
         action: 'tenant.storage_key_rotated',
         entityType: 'tenant',
         entityId: tenantId,
@@ -92,7 +107,7 @@ export class StorageCredentials {
       return row;
     });
     try {
-      await storage.ensureIdentity(identity.name, keys, await tenantBuckets(this.db, tenantId));
+      await storage.ensureIdentity(identity.name, keys, await this.d.buckets(tenantId));
     } catch (err) {
       this.log.warn({ err, tenantId }, 'a rotated storage key could not be given to SeaweedFS; the reconciler retries');
       // Not shown: a key SeaweedFS may not know yet is no use to the caller; a new rotation issues another.
@@ -110,7 +125,7 @@ export class StorageCredentials {
     const counts = { keysRevoked: 0, keysRestored: 0, rotationErrors: 0 };
     if (!this.seaweed) return counts;
     const now = this.now();
-    for (const id of await identitiesWithKeyPrefix(this.db, ROTATED_KEY_PREFIX)) {
+    for (const id of await this.identities.withKeyPrefix(ROTATED_KEY_PREFIX)) {
       const issued = issuedAtOf(id.accessKey);
       if (issued === undefined || now > issued + this.overlapMs + FOLLOW_UP_MS) continue;
       try {
@@ -130,15 +145,15 @@ export class StorageCredentials {
     const held = await storage.accessKeys(id.name);
     let restored = 0;
     if (!held.includes(id.accessKey)) {
-      await storage.ensureIdentity(id.name, { accessKey: id.accessKey, secretKey: box.open(id.secretEnc) }, await tenantBuckets(this.db, id.tenantId));
+      await storage.ensureIdentity(id.name, { accessKey: id.accessKey, secretKey: box.open(id.secretEnc) }, await this.d.buckets(id.tenantId));
       restored = 1;
     }
     // Only keys older than the current one: a rotation racing this pass adds a newer key, never revoked here.
     const old = due ? held.filter((k) => olderThan(k, id.accessKey)) : [];
     for (const k of old) await storage.deleteAccessKey(id.name, k);
     if (old.length) {
-      await inTransaction(this.db, (trx) =>
-        recordAudit(trx, RECONCILER, {
+      await this.identities.transaction(({ audit }) =>
+        audit(RECONCILER, {
           action: 'tenant.storage_key_revoked',
           entityType: 'tenant',
           entityId: id.tenantId,

@@ -3,8 +3,7 @@
  * the tenant's access key and its secret key, opened from its sealed form in PostgreSQL. Callers
  * decide who may see them; nothing here logs or caches a secret.
  */
-import type { Db } from '../db/database.js';
-import { findIdentity } from './identity-store.js';
+import type { IdentityStore } from './identity-store.js';
 import type { SecretBox } from './secret-box.js';
 
 /** A tenant's S3 keys in clear. */
@@ -16,13 +15,13 @@ export interface TenantStorageKeys {
 /** Opens tenants' sealed storage keys. */
 export class StorageKeys {
   constructor(
-    private readonly db: Db,
+    private readonly identities: IdentityStore,
     private readonly box: SecretBox,
   ) {}
 
   /** The tenant's keys, or undefined when it has no storage identity yet. */
   async forTenant(tenantId: string): Promise<TenantStorageKeys | undefined> {
-    const row = await findIdentity(this.db, tenantId);
+    const row = await this.identities.find(tenantId);
     return row && { accessKey: row.accessKey, secretKey: this.box.open(row.secretEnc) };
   }
 }

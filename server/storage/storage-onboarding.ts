@@ -10,11 +10,9 @@
  * it, and never logged.
  */
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
-import { inTransaction } from '../db/database.js';
 import type { MetadataProvisioner, ProvisionResult } from '../volumes/metadata-provisioner.js';
 import type { Volume } from '../volumes/volume.js';
-import { findIdentity, insertIdentity, tenantBuckets } from './identity-store.js';
+import type { IdentityStore, TenantBuckets } from './identity-store.js';
 import type { SecretBox } from './secret-box.js';
 import type { SeaweedStorage } from './seaweedfs/seaweedfs-storage.js';
 
@@ -31,14 +29,28 @@ export function bucketFor(prefix: string): string {
 /** The storage identity name of a tenant. */
 export const identityName = (tenantId: string) => `headroom-${tenantId}`;
 
+/** What onboarding works with. */
+export interface StorageOnboardingDeps {
+  identities: IdentityStore;
+  /** The buckets a tenant's keys may reach. */
+  buckets: TenantBuckets;
+  storage: SeaweedStorage;
+  box: SecretBox;
+  /** The metadata format step this wraps. */
+  metadata: MetadataProvisioner;
+}
+
 /** Storage steps around the metadata format. */
 export class StorageOnboarding implements MetadataProvisioner {
-  constructor(
-    private readonly db: Knex,
-    private readonly storage: SeaweedStorage,
-    private readonly box: SecretBox,
-    private readonly metadata: MetadataProvisioner,
-  ) {}
+  private readonly identities: IdentityStore;
+  private readonly buckets: TenantBuckets;
+  private readonly storage: SeaweedStorage;
+  private readonly box: SecretBox;
+  private readonly metadata: MetadataProvisioner;
+
+  constructor(d: StorageOnboardingDeps) {
+    ({ identities: this.identities, buckets: this.buckets, storage: this.storage, box: this.box, metadata: this.metadata } = d);
+  }
 
   /** Step 1: the volume's bucket. */
   async bucket(v: Volume): Promise<void> {
@@ -48,15 +60,16 @@ export class StorageOnboarding implements MetadataProvisioner {
   /** Step 2: the tenant's identity with access to its buckets; new keys are returned once. */
   async identity(v: Volume): Promise<{ accessKey: string; secretKey: string; created: boolean }> {
     let created = false;
-    let row = await findIdentity(this.db, v.tenantId);
+    let row = await this.identities.find(v.tenantId);
     if (!row) {
       const accessKey = `HR${randomBytes(9).toString('hex').toUpperCase()}`;
       const secretKey = randomBytes(30).toString('base64url');
-      created = await inTransaction(this.db, (trx) => insertIdentity(trx, { tenantId: v.tenantId, name: identityName(v.tenantId), accessKey, secretEnc: this.box.seal(secretKey) }));
-      row = (await findIdentity(this.db, v.tenantId))!;
+      // A concurrent onboarding of the tenant may win: its key is the one used, ours dropped.
+      created = await this.identities.insert({ tenantId: v.tenantId, name: identityName(v.tenantId), accessKey, secretEnc: this.box.seal(secretKey) });
+      row = (await this.identities.find(v.tenantId))!;
     }
     const keys = { accessKey: row.accessKey, secretKey: this.box.open(row.secretEnc) };
-    const buckets = new Set(await tenantBuckets(this.db, v.tenantId));
+    const buckets = new Set(await this.buckets(v.tenantId));
     buckets.add(v.storage.bucket!);
     await this.storage.ensureIdentity(row.name, keys, [...buckets].sort());
     return { ...keys, created };
@@ -80,9 +93,9 @@ export class StorageOnboarding implements MetadataProvisioner {
   async rollback(v: Volume): Promise<void> {
     if (v.storage.kind !== 's3' || !v.storage.bucket) return;
     // Revoke first, then delete: the keys must not reach a bucket in the middle of going away.
-    const row = await findIdentity(this.db, v.tenantId);
+    const row = await this.identities.find(v.tenantId);
     if (row) {
-      const buckets = (await tenantBuckets(this.db, v.tenantId)).filter((b) => b !== v.storage.bucket);
+      const buckets = (await this.buckets(v.tenantId)).filter((b) => b !== v.storage.bucket);
       await this.storage.ensureIdentity(row.name, { accessKey: row.accessKey, secretKey: this.box.open(row.secretEnc) }, buckets);
     }
     await this.storage.deleteBucket(v.storage.bucket);

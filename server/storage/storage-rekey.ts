@@ -5,9 +5,9 @@
  * the same transaction. Nothing here calls SeaweedFS: the keys themselves do not change.
  */
 import type { Knex } from 'knex';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
-import { inTransaction } from '../db/database.js';
-import { allSealedSecrets, resealSecret } from './identity-store.js';
+import type { Actor } from '../audit/audit-log.js';
+import type { IdentityStore } from './identity-store.js';
+import { KnexIdentityStore } from './knex-identity-store.js';
 import { SecretBox } from './secret-box.js';
 
 const REKEY: Actor = { sub: 'system:rekey', role: 'system' };
@@ -22,10 +22,14 @@ export interface RekeyResult {
   unreadable: string[];
 }
 
-/** Re-seals every sealed storage secret that another key (or no key id) sealed. */
-export async function rekeyStorageSecrets(db: Knex, box: SecretBox): Promise<RekeyResult> {
+/**
+ * Re-seals every sealed storage secret that another key (or no key id) sealed. Called by the
+ * script with its pool (the PostgreSQL store is built here), or with a store (tests).
+ */
+export async function rekeyStorageSecrets(db: Knex | IdentityStore, box: SecretBox): Promise<RekeyResult> {
+  const identities = 'sealedSecrets' in db ? db : new KnexIdentityStore(db);
   const out: RekeyResult = { keyId: box.keyId, resealed: 0, alreadyCurrent: 0, unreadable: [] };
-  for (const row of await allSealedSecrets(db)) {
+  for (const row of await identities.sealedSecrets()) {
     if (!box.needsReseal(row.secretEnc)) {
       out.alreadyCurrent++;
       continue;
@@ -37,10 +41,10 @@ export async function rekeyStorageSecrets(db: Knex, box: SecretBox): Promise<Rek
       out.unreadable.push(row.tenantId);
       continue;
     }
-    const done = await inTransaction(db, async (trx) => {
-      if (!(await resealSecret(trx, row.tenantId, row.secretEnc, box.seal(plain)))) return false;
+    const done = await identities.transaction(async ({ store, audit }) => {
+      if (!(await store.reseal(row.tenantId, row.secretEnc, box.seal(plain)))) return false;
       const before = { masterKeyId: SecretBox.keyIdOf(row.secretEnc) ?? null };
-      await recordAudit(trx, REKEY, { action: 'tenant.storage_secret_resealed', entityType: 'tenant', entityId: row.tenantId, tenantId: row.tenantId, before, after: { masterKeyId: box.keyId } });
+      await audit(REKEY, { action: 'tenant.storage_secret_resealed', entityType: 'tenant', entityId: row.tenantId, tenantId: row.tenantId, before, after: { masterKeyId: box.keyId } });
       return true;
     });
     if (done) out.resealed++;

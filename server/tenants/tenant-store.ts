@@ -1,5 +1,13 @@
-/** PostgreSQL store for tenants. Row mapping stays private to this file. */
+/**
+ * The store of tenants: one row per tenant, keyed by its public slug. `KnexTenantStore`
+ * implements it over PostgreSQL and `FakeTenantStore` in memory; both pass
+ * test/contract/tenant-store.contract.ts. Stores never open transactions on their own:
+ * `transaction` hands the use case a store bound to one, plus the audit writer of that same
+ * transaction, so a change and its audit row commit or roll back together.
+ */
+import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
+import { KnexTenantStore } from './knex-tenant-store.js';
 
 /** A tenant: a user or team that owns volumes. */
 export interface Tenant {
@@ -15,66 +23,57 @@ export interface Tenant {
   createdAt: Date;
 }
 
-interface TenantRow {
-  id: string;
-  display_name: string;
-  email: string;
-  language: 'en' | 'zh';
-  webhook_url: string | null;
-  tier: string;
-  created_at: Date;
+/** A tenant as inserted (the store stamps `createdAt`). */
+export type NewTenant = Omit<Tenant, 'createdAt'>;
+
+/** What a change may touch; `undefined` leaves a field alone, `webhookUrl: null` removes it. */
+export type TenantPatch = Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl' | 'tier'>>;
+
+/** What one transaction of a tenant use case sees. */
+export interface TenantUnitOfWork {
+  store: TenantStore;
+  /** Appends an audit row in this transaction. */
+  audit(actor: Actor, e: AuditInput): Promise<void>;
 }
 
-const fromRow = (r: TenantRow): Tenant => ({
-  id: r.id,
-  displayName: r.display_name,
-  email: r.email,
-  language: r.language,
-  webhookUrl: r.webhook_url,
-  tier: r.tier,
-  createdAt: r.created_at,
-});
+/** Tenant rows. */
+export interface TenantStore {
+  /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
+  transaction<T>(fn: (uow: TenantUnitOfWork) => Promise<T>): Promise<T>;
+  /** The unit of work of a transaction another feature opened and owns: the caller commits or rolls back. */
+  joined(trx: Db): TenantUnitOfWork;
+  /** Inserts a tenant; undefined when the id is already taken (no exception, so no aborted transaction). */
+  insert(t: NewTenant): Promise<Tenant | undefined>;
+  /**
+   * One tenant by id. `forUpdate` locks the row for the rest of the transaction (FOR NO KEY
+   * UPDATE: rows referencing the tenant can still be inserted meanwhile).
+   */
+  find(tenantId: string, opts?: { forUpdate?: boolean }): Promise<Tenant | undefined>;
+  /** Changes some details; the new image, or undefined when there is no such tenant. */
+  update(tenantId: string, patch: TenantPatch): Promise<Tenant | undefined>;
+  /** A page of tenants ordered by id, optionally limited to the `only` ids. */
+  list(opts: { only?: readonly string[]; afterId?: string; limit: number }): Promise<Tenant[]>;
+}
+
+// The free functions below predate the store and are what other features call with a
+// transaction of their own (a request's, a notice's); they run the knex store's SQL.
 
 /** Changes some of a tenant's details; returns the new image. */
-export async function updateTenant(db: Db, tenantId: string, patch: Partial<Pick<Tenant, 'displayName' | 'email' | 'language' | 'webhookUrl' | 'tier'>>): Promise<Tenant | undefined> {
-  const rows = (await db('tenants')
-    .where({ id: tenantId })
-    .update({
-      ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
-      ...(patch.email !== undefined ? { email: patch.email } : {}),
-      ...(patch.language !== undefined ? { language: patch.language } : {}),
-      ...(patch.webhookUrl !== undefined ? { webhook_url: patch.webhookUrl } : {}),
-      ...(patch.tier !== undefined ? { tier: patch.tier } : {}),
-      updated_at: db.fn.now(),
-    })
-    .returning('*')) as TenantRow[];
-  return rows[0] && fromRow(rows[0]);
+export function updateTenant(db: Db, tenantId: string, patch: TenantPatch): Promise<Tenant | undefined> {
+  return new KnexTenantStore(db).update(tenantId, patch);
 }
 
-/** Finds one tenant by id. */
-export async function findTenant(db: Db, tenantId: string, opts: { forUpdate?: boolean } = {}): Promise<Tenant | undefined> {
-  const q = db('tenants').where({ id: tenantId }).first();
-  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
-  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
-  if (opts.forUpdate) q.forNoKeyUpdate();
-  const row = (await q) as TenantRow | undefined;
-  return row && fromRow(row);
+/** Finds one tenant by id (see {@link TenantStore.find} for `forUpdate`). */
+export function findTenant(db: Db, tenantId: string, opts: { forUpdate?: boolean } = {}): Promise<Tenant | undefined> {
+  return new KnexTenantStore(db).find(tenantId, opts);
 }
 
 /** Inserts a tenant; returns undefined when the id is already taken (no exception, no abort). */
-export async function insertTenant(db: Db, t: Omit<Tenant, 'createdAt'>): Promise<Tenant | undefined> {
-  const rows = (await db('tenants')
-    .insert({ id: t.id, display_name: t.displayName, email: t.email, language: t.language, webhook_url: t.webhookUrl, tier: t.tier })
-    .onConflict('id')
-    .ignore()
-    .returning('*')) as TenantRow[];
-  return rows[0] && fromRow(rows[0]);
+export function insertTenant(db: Db, t: NewTenant): Promise<Tenant | undefined> {
+  return new KnexTenantStore(db).insert(t);
 }
 
 /** A page of tenants ordered by id, optionally limited to `only` ids. */
-export async function listTenants(db: Db, opts: { only?: readonly string[]; afterId?: string; limit: number }): Promise<Tenant[]> {
-  const q = db('tenants').orderBy('id').limit(opts.limit);
-  if (opts.only) q.whereIn('id', [...opts.only]);
-  if (opts.afterId) q.where('id', '>', opts.afterId);
-  return ((await q) as TenantRow[]).map(fromRow);
+export function listTenants(db: Db, opts: { only?: readonly string[]; afterId?: string; limit: number }): Promise<Tenant[]> {
+  return new KnexTenantStore(db).list(opts);
 }

@@ -71,7 +71,6 @@ function shellQuote(s: string): string {
 /** Builds the instructions for one volume. */
 export function mountInstructions(m: MountInput): MountInstructions {
   const mountPoint = `/mnt/jfs/${m.volumeName}`;
-  const k8sName = `juicefs-${m.juicefsName}`.slice(0, 63).replace(/-+$/, '');
   const s3 = m.storage !== 'file';
   const accessKey = s3 ? (m.keys?.accessKey ?? ACCESS_KEY_PLACEHOLDER) : '';
   const secretKey = s3 ? (m.keys?.secretKey ?? SECRET_KEY_PLACEHOLDER) : '';
@@ -79,15 +78,31 @@ export function mountInstructions(m: MountInput): MountInstructions {
     ? [{ name: META_PASSWORD_VAR, value: `<${META_PASSWORD_VAR}>`, description: "The metadata server's password (ask the platform team); JuiceFS reads it from this variable" }]
     : [];
   const envPrefix = environment.map((e) => `${e.name}=${shellQuote(e.value)} `).join('');
-  const command = `${envPrefix}juicefs mount --background ${shellQuote(m.metaUrl)} ${shellQuote(mountPoint)}`;
-  // fstab has no environment: mount.juicefs takes the password from META_PASSWORD_FILE instead (see notes).
-  const fstab = `${m.metaUrl} ${mountPoint} juicefs _netdev 0 0`;
-  const capacity = m.hardBytes === null ? UNLIMITED_CAPACITY : m.hardBytes.toString();
+  return {
+    volumeId: m.volumeId,
+    engine: m.engine,
+    metaUrl: m.metaUrl,
+    juicefsName: m.juicefsName,
+    mountPoint,
+    storage: { kind: m.storage, bucket: m.bucket, accessKey, secretKey },
+    secretsIncluded: s3 && !!m.keys,
+    environment,
+    command: `${envPrefix}juicefs mount --background ${shellQuote(m.metaUrl)} ${shellQuote(mountPoint)}`,
+    // fstab has no environment: mount.juicefs takes the password from META_PASSWORD_FILE instead (see notes).
+    fstab: `${m.metaUrl} ${mountPoint} juicefs _netdev 0 0`,
+    kubernetes: kubernetesManifests(m, s3 ? { accessKey, secretKey } : undefined, environment),
+    notes: mountNotes(m, s3),
+  };
+}
 
+/** The CSI driver's Secret, PersistentVolume and PersistentVolumeClaim, as YAML; `keys` only for S3 storage. */
+function kubernetesManifests(m: MountInput, keys: { accessKey: string; secretKey: string } | undefined, environment: MountEnv[]): MountInstructions['kubernetes'] {
+  const k8sName = `juicefs-${m.juicefsName}`.slice(0, 63).replace(/-+$/, '');
+  const capacity = m.hardBytes === null ? UNLIMITED_CAPACITY : m.hardBytes.toString();
   // The CSI driver runs `juicefs format` with these fields before mounting; on a formatted volume
   // that is a no-op when they match the setting, so they must be exactly the setting's values.
   const stringData: Record<string, string> = { name: m.juicefsName, metaurl: m.metaUrl, storage: m.storage, bucket: m.bucket };
-  if (s3) Object.assign(stringData, { 'access-key': accessKey, 'secret-key': secretKey });
+  if (keys) Object.assign(stringData, { 'access-key': keys.accessKey, 'secret-key': keys.secretKey });
   if (environment.length) stringData.envs = JSON.stringify(Object.fromEntries(environment.map((e) => [e.name, e.value])));
   const labels = { 'app.kubernetes.io/managed-by': 'headroom', 'headroom.io/volume-id': m.volumeId, 'headroom.io/tenant': m.tenantId };
   const secret = stringify({
@@ -123,7 +138,11 @@ export function mountInstructions(m: MountInput): MountInstructions {
       selector: { matchLabels: { 'juicefs-name': m.juicefsName } },
     },
   });
+  return { secret, persistentVolume, persistentVolumeClaim };
+}
 
+/** What the caller should know before mounting: engine, storage, hidden keys, password. */
+function mountNotes(m: MountInput, s3: boolean): string[] {
   const notes: string[] = [];
   if (m.engine === 'local') {
     notes.push("local:// is Headroom's embedded metadata store, not a JuiceFS scheme: juicefs cannot mount it. Use an etcd, tikv or redis volume for real mounts.");
@@ -137,19 +156,5 @@ export function mountInstructions(m: MountInput): MountInstructions {
     notes.push(`Set ${META_PASSWORD_VAR} to the metadata password before mounting; for /etc/fstab, write it to a root-only file and set META_PASSWORD_FILE in the mount's environment.`);
   }
   notes.push("Headroom enforces the quota through the volume's setting; mounts see a change within about a minute.");
-
-  return {
-    volumeId: m.volumeId,
-    engine: m.engine,
-    metaUrl: m.metaUrl,
-    juicefsName: m.juicefsName,
-    mountPoint,
-    storage: { kind: m.storage, bucket: m.bucket, accessKey, secretKey },
-    secretsIncluded: s3 && !!m.keys,
-    environment,
-    command,
-    fstab,
-    kubernetes: { secret, persistentVolume, persistentVolumeClaim },
-    notes,
-  };
+  return notes;
 }

@@ -5,7 +5,7 @@
  * a concurrent uncommitted insert, waits for it and then loses, so the loser takes a suffix.
  */
 import { randomInt } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import type { VolumeStore } from './volume-store.js';
 
 /** Longest prefix: a DNS label, comfortably inside every engine's key budget. */
 export const maxPrefixLength = 63;
@@ -34,20 +34,13 @@ function trimDashes(s: string): string {
 
 /**
  * Claims a never-used prefix for `volumeId` inside the caller's transaction: the derived one if
- * free, else the derived one with a random suffix. `ON CONFLICT DO NOTHING` keeps the
- * transaction usable after a collision.
+ * free, else the derived one with a random suffix. A lost claim leaves the transaction usable.
  */
-export async function allocatePrefix(db: Db, volumeId: string, derived: string): Promise<string> {
+export async function allocatePrefix(store: Pick<VolumeStore, 'claimPrefix'>, volumeId: string, derived: string): Promise<string> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const candidate = attempt === 0 ? derived : withSuffix(derived);
-    const rows = (await db('volume_prefixes').insert({ prefix: candidate, volume_id: volumeId }).onConflict('prefix').ignore().returning('prefix')) as { prefix: string }[];
-    if (rows.length === 1) return candidate;
+    if (await store.claimPrefix(candidate, volumeId)) return candidate;
   }
   // 20 random 5-character suffixes all taken: 36^5 = 60M combinations, so this is a bug or an attack.
   throw new Error(`could not allocate a free prefix derived from "${derived}"`);
-}
-
-/** Marks a prefix retired; it stays in the ledger so it can never be allocated again. */
-export async function retirePrefix(db: Db, prefix: string): Promise<void> {
-  await db('volume_prefixes').where({ prefix }).whereNull('retired_at').update({ retired_at: db.fn.now() });
 }

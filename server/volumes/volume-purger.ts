@@ -3,22 +3,20 @@
  * tenant's keys and deleted, every metadata key removed, and the volume marked `purged`. Each step
  * is idempotent, so a purge cut short is finished by asking again.
  */
-import type { Knex } from 'knex';
 import { failpoint } from '../lib/failpoints.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
+import type { Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
-import { inTransaction } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { presentVolume, type Volume } from './volume.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from './volume-service.js';
-import { findVolume, setVolumeState } from './volume-store.js';
+import type { VolumeStore } from './volume-store.js';
 
 /** Purges deleted volumes. */
 export class VolumePurger {
   constructor(
-    private readonly db: Knex,
+    private readonly store: VolumeStore,
     private readonly volumes: VolumeService,
     private readonly metadata: Pick<VolumeMetadata, 'purge'>,
     /** Enforcement: drops the volume's storage freeze rule before its bucket goes. */
@@ -42,11 +40,11 @@ export class VolumePurger {
       throw errors.metadataUnavailable(`could not delete the volume's metadata; purge again to finish: ${(err as Error).message}`);
     }
     failpoint('purge.after-metadata');
-    return inTransaction(this.db, async (trx) => {
-      const before = (await findVolume(trx, v.id, { forUpdate: true }))!;
+    return this.store.transaction(async ({ store, audit }) => {
+      const before = (await store.find(v.id, { forUpdate: true }))!;
       if (before.state !== 'deleting') return before;
-      const after = await setVolumeState(trx, v.id, 'purged', `purged: ${keysDeleted} metadata keys${v.storage.bucket ? `, bucket ${v.storage.bucket}` : ''} removed`);
-      await recordAudit(trx, actor, {
+      const after = await store.setState(v.id, 'purged', `purged: ${keysDeleted} metadata keys${v.storage.bucket ? `, bucket ${v.storage.bucket}` : ''} removed`);
+      await audit(actor, {
         action: 'volume.purged',
         entityType: 'volume',
         entityId: v.id,

@@ -4,30 +4,29 @@
  * then the metadata provisioner formats the prefix, then the volume becomes `active` or
  * `failed`. Each step is its own audited transaction.
  */
-import type { Knex } from 'knex';
 import { failpoint } from '../lib/failpoints.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import { ulid } from 'ulid';
 import { canSeeTenant, visibleTenants, type Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
+import type { Actor } from '../audit/audit-log.js';
 import type { AppConfig } from '../config.js';
-import { inTransaction, isUniqueViolation } from '../db/database.js';
+import { isUniqueViolation, type Db } from '../db/database.js';
 import { errors } from '../lib/errors.js';
 import { hashRequest } from '../http/idempotency.js';
-import { findTenant } from '../tenants/tenant-store.js';
+import type { TenantReadModel } from '../tenants/tenant-read-model.js';
 import { CorruptMetadataError } from '../meta/tkv/records.js';
 import { NotFormattedError } from '../meta/tkv/tkv-volume.js';
-import { seedState } from '../enforcement/enforcement-store.js';
+import type { EnforcementStates } from '../enforcement/enforcement-states.js';
 import { checkQuota } from '../quotas/quota-check.js';
 import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
 import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
-import { allocateRedisDb, assertRedisAnswers, claimRedisDb } from './redis-db-allocator.js';
+import { allocateRedisDb, assertRedisAnswers } from './redis-db-allocator.js';
 import { bucketFor } from '../storage/storage-onboarding.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
-import { allocatePrefix, derivePrefix, retirePrefix } from './prefix-allocator.js';
+import { allocatePrefix, derivePrefix } from './prefix-allocator.js';
 import { presentVolume, type EngineKind, type Quota, type Volume, type VolumeState } from './volume.js';
-import { findLiveVolumeByName, findVolume, insertVolume, listVolumes, setVolumeState } from './volume-store.js';
+import type { VolumeStore } from './volume-store.js';
 
 /** The create-volume body after OpenAPI validation. */
 export interface CreateVolumeInput {
@@ -38,14 +37,42 @@ export interface CreateVolumeInput {
   adopt?: { metaUrl: string };
 }
 
+/** What the volume service is built from (by the composition root). */
+export interface VolumeServiceDeps {
+  /** The volumes and their prefix and Redis-database ledgers. */
+  store: VolumeStore;
+  config: Pick<AppConfig, 'meta' | 'quotas' | 'storage'>;
+  /** Formats a new volume's prefix; without one, creation stops at `provisioning`. */
+  provisioner?: MetadataProvisioner;
+  /** Reads an existing volume's format when one is adopted. */
+  metadata?: Pick<VolumeMetadata, 'inspect'>;
+  /** The owner must exist, checked in the volume's own transaction. */
+  tenants: TenantReadModel;
+  /** An active volume's first enforcement state is seeded in the transaction that activates it. */
+  enforcementStates: Pick<EnforcementStates, 'seed'>;
+}
+
 /** Volume use cases. */
 export class VolumeService {
-  constructor(
-    private readonly db: Knex,
-    private readonly config: Pick<AppConfig, 'meta' | 'quotas' | 'storage'>,
-    private readonly provisioner: MetadataProvisioner | undefined,
-    private readonly metadata?: Pick<VolumeMetadata, 'inspect'>,
-  ) {}
+  private readonly store: VolumeStore;
+  private readonly config: VolumeServiceDeps['config'];
+  private readonly provisioner: MetadataProvisioner | undefined;
+  private readonly metadata: Pick<VolumeMetadata, 'inspect'> | undefined;
+
+  constructor(private readonly d: VolumeServiceDeps) {
+    this.store = d.store;
+    this.config = d.config;
+    this.provisioner = d.provisioner;
+    this.metadata = d.metadata;
+  }
+
+  /**
+   * Sets a volume's limits in the caller's transaction: a quota grant or its revert, which
+   * audits the change and decides enforcement on it in that same transaction.
+   */
+  setQuotaIn(trx: Db, volumeId: string, q: Omit<Quota, 'graceSeconds'>): Promise<Volume> {
+    return this.store.joined(trx).store.updateQuota(volumeId, q);
+  }
 
   /** Creates (or, for an identical repeat, returns) a volume. */
   async create(actor: Actor, tenantId: string, input: CreateVolumeInput): Promise<{ volume: Volume; created: boolean; credentials?: { accessKey: string; secretKey: string } }> {
@@ -64,13 +91,13 @@ export class VolumeService {
 
     let volume: Volume;
     try {
-      volume = await inTransaction(this.db, async (trx) => {
-        if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
+      volume = await this.store.transaction(async ({ store, audit, trx }) => {
+        if (!(await this.d.tenants.find(trx, tenantId))) throw errors.tenantNotFound(tenantId);
         const id = `vol_${ulid().toLowerCase()}`;
-        const prefix = await allocatePrefix(trx, id, derivePrefix(tenantId, input.name));
+        const prefix = await allocatePrefix(store, id, derivePrefix(tenantId, input.name));
         // A Redis volume is a whole database: take one from the pool in this same transaction.
-        const redisDb = engine === 'redis' ? await this.allocateRedisDb(trx, id) : 0;
-        const v = await insertVolume(trx, {
+        const redisDb = engine === 'redis' ? await this.allocateRedisDb(store, id) : 0;
+        const v = await store.insert({
           id,
           tenantId,
           name: input.name,
@@ -82,7 +109,7 @@ export class VolumeService {
           storage: this.config.storage ? { kind: 's3', bucket: bucketFor(prefix) } : { kind: 'file', bucket: null },
           requestHash,
         });
-        await recordAudit(trx, actor, { action: 'volume.created', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
+        await audit(actor, { action: 'volume.created', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
         return v;
       });
     } catch (err) {
@@ -123,22 +150,21 @@ export class VolumeService {
     // otherwise the first unfreeze would write "unlimited" over what its owner had set.
     const kept = keepExistingLimits(quota, identity, this.config.quotas);
     try {
-      const volume = await inTransaction(this.db, async (trx) => {
-        if (!(await findTenant(trx, tenantId))) throw errors.tenantNotFound(tenantId);
+      const volume = await this.store.transaction(async ({ store, audit, trx }) => {
+        if (!(await this.d.tenants.find(trx, tenantId))) throw errors.tenantNotFound(tenantId);
         const id = `vol_${ulid().toLowerCase()}`;
         if (redis) {
           // The database is the volume; the ledger prefix only names it (JuiceFS's name is in its setting).
-          if (!(await claimRedisDb(trx, redis.server, redis.db, id))) throw errors.redisDbInUse(redis.server, redis.db);
-          const prefix = await allocatePrefix(trx, id, derivePrefix(tenantId, input.name));
-          await insertVolume(trx, { id, tenantId, name: input.name, prefix, engine: 'redis', metaUrl: redis.metaUrl, quota: kept, requestHash });
+          if (!(await store.claimRedisDb(redis.server, redis.db, id))) throw errors.redisDbInUse(redis.server, redis.db);
+          const prefix = await allocatePrefix(store, id, derivePrefix(tenantId, input.name));
+          await store.insert({ id, tenantId, name: input.name, prefix, engine: 'redis', metaUrl: redis.metaUrl, quota: kept, requestHash });
         } else {
-          const claimed = (await trx('volume_prefixes').insert({ prefix: target!.prefix, volume_id: id }).onConflict('prefix').ignore().returning('prefix')) as unknown[];
-          if (claimed.length === 0) throw errors.prefixInUse(target!.prefix);
-          await insertVolume(trx, { id, tenantId, name: input.name, prefix: target!.prefix, engine: target!.engine, metaUrl, quota: kept, requestHash });
+          if (!(await store.claimPrefix(target!.prefix, id))) throw errors.prefixInUse(target!.prefix);
+          await store.insert({ id, tenantId, name: input.name, prefix: target!.prefix, engine: target!.engine, metaUrl, quota: kept, requestHash });
         }
-        const v = await setVolumeState(trx, id, 'active', `adopted JuiceFS volume "${identity.name}" (UUID ${identity.uuid})`);
-        await seedState(trx, id, tenantId, { capacity: identity.capacity, inodes: identity.inodes });
-        await recordAudit(trx, actor, { action: 'volume.adopted', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
+        const v = await store.setState(id, 'active', `adopted JuiceFS volume "${identity.name}" (UUID ${identity.uuid})`);
+        await this.d.enforcementStates.seed(trx, id, tenantId, { capacity: identity.capacity, inodes: identity.inodes });
+        await audit(actor, { action: 'volume.adopted', entityType: 'volume', entityId: id, tenantId, before: null, after: presentVolume(v) });
         return v;
       });
       return { volume, created: true };
@@ -151,14 +177,14 @@ export class VolumeService {
     }
   }
 
-  private async allocateRedisDb(trx: Knex.Transaction, volumeId: string): Promise<number> {
+  private async allocateRedisDb(store: VolumeStore, volumeId: string): Promise<number> {
     const server = parseRedisUrl(this.config.meta.redisUrl!, { requireDb: false }).server;
-    return allocateRedisDb(trx, server, this.config.meta.redisDbs, volumeId);
+    return allocateRedisDb(store, server, this.config.meta.redisDbs, volumeId);
   }
 
   /** The live volume with this name if the request repeats it exactly; 409 if it differs. */
   private async findRepeat(tenantId: string, name: string, requestHash: string): Promise<Volume | undefined> {
-    const v = await findLiveVolumeByName(this.db, tenantId, name);
+    const v = await this.store.findLiveByName(tenantId, name);
     if (v && v.requestHash !== requestHash) throw errors.volumeNameTaken(tenantId, name);
     return v;
   }
@@ -193,28 +219,28 @@ export class VolumeService {
 
   /** Volumes left in `provisioning` for longer than `olderThanMs` (a crash mid-onboarding). */
   async stuckProvisioning(olderThanMs: number): Promise<Volume[]> {
-    const rows = await listVolumes(this.db, { state: 'provisioning', limit: 100 });
+    const rows = await this.store.list({ state: 'provisioning', limit: 100 });
     return rows.filter((v) => Date.now() - v.updatedAt.getTime() >= olderThanMs);
   }
 
   /** Moves a volume between states under a row lock, auditing the change. */
   private async transition(actor: Actor, volumeId: string, from: VolumeState[], to: VolumeState, detail: string | null, action: string): Promise<Volume> {
-    return inTransaction(this.db, async (trx) => {
-      const before = await findVolume(trx, volumeId, { forUpdate: true });
+    return this.store.transaction(async ({ store, audit, trx }) => {
+      const before = await store.find(volumeId, { forUpdate: true });
       if (!before) throw errors.volumeNotFound(volumeId);
       if (!from.includes(before.state)) return before;
-      const after = await setVolumeState(trx, volumeId, to, detail);
-      if (to === 'deleting') await retirePrefix(trx, before.prefix);
+      const after = await store.setState(volumeId, to, detail);
+      if (to === 'deleting') await store.retirePrefix(before.prefix);
       // Formatting wrote the hard limits as JuiceFS Capacity/Inodes (0 = unlimited).
-      if (to === 'active') await seedState(trx, volumeId, before.tenantId, { capacity: before.quota.hardBytes ?? 0n, inodes: before.quota.hardInodes ?? 0n });
-      await recordAudit(trx, actor, { action, entityType: 'volume', entityId: volumeId, tenantId: before.tenantId, before: presentVolume(before), after: presentVolume(after) });
+      if (to === 'active') await this.d.enforcementStates.seed(trx, volumeId, before.tenantId, { capacity: before.quota.hardBytes ?? 0n, inodes: before.quota.hardInodes ?? 0n });
+      await audit(actor, { action, entityType: 'volume', entityId: volumeId, tenantId: before.tenantId, before: presentVolume(before), after: presentVolume(after) });
       return after;
     });
   }
 
   /** A volume the caller may see; anything else is "not found", never "forbidden". */
   async get(principal: Principal, volumeId: string): Promise<Volume> {
-    const v = await findVolume(this.db, volumeId);
+    const v = await this.store.find(volumeId);
     if (!v || !canSeeTenant(principal, v.tenantId)) throw errors.volumeNotFound(volumeId);
     return v;
   }
@@ -224,12 +250,12 @@ export class VolumeService {
    * caller: no tenant check, undefined when absent.
    */
   find(volumeId: string): Promise<Volume | undefined> {
-    return findVolume(this.db, volumeId);
+    return this.store.find(volumeId);
   }
 
   /** A page of active volumes for background work (passes, walks), in id order. */
   listActive(page: { afterId?: string; limit: number }): Promise<Volume[]> {
-    return listVolumes(this.db, { state: 'active', afterId: page.afterId, limit: page.limit });
+    return this.store.list({ state: 'active', afterId: page.afterId, limit: page.limit });
   }
 
   /** Volumes the caller may see, filtered. */
@@ -237,7 +263,7 @@ export class VolumeService {
     const visible = visibleTenants(principal);
     let tenantIds = visible;
     if (f.tenantId) tenantIds = visible && !visible.includes(f.tenantId) ? [] : [f.tenantId];
-    return listVolumes(this.db, { tenantIds, state: f.state, afterId: f.afterId, limit: f.limit });
+    return this.store.list({ tenantIds, state: f.state, afterId: f.afterId, limit: f.limit });
   }
 
   /** Soft delete: state `deleting`, prefix retired forever, data kept for a later purge. */

@@ -1,53 +1,15 @@
-/** PostgreSQL store for volumes. Every tenant-scoped call takes `tenantId` first. */
+/**
+ * The store of volumes: the `volumes` rows and the two ledgers a volume claims from, metadata
+ * prefixes (`volume_prefixes`, never reused) and Redis databases (`redis_databases`, never
+ * reused). `KnexVolumeStore` implements it over PostgreSQL and `FakeVolumeStore` in memory; both
+ * pass test/contract/volume-store.contract.ts. Stores never open transactions on their own:
+ * `transaction` hands the use case a store bound to one, the audit writer of that same
+ * transaction, and the transaction itself for the read models of other features it calls.
+ */
+import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
+import { KnexVolumeStore } from './knex-volume-store.js';
 import type { EngineKind, Quota, Volume, VolumeState } from './volume.js';
-
-interface VolumeRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  prefix: string;
-  engine: EngineKind;
-  meta_url: string;
-  state: VolumeState;
-  state_detail: string | null;
-  soft_bytes: bigint | null;
-  hard_bytes: bigint | null;
-  soft_inodes: bigint | null;
-  hard_inodes: bigint | null;
-  grace_seconds: number;
-  request_hash: string;
-  storage_kind: 'file' | 's3';
-  storage_bucket: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-function fromRow(r: VolumeRow): Volume {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    name: r.name,
-    prefix: r.prefix,
-    engine: r.engine,
-    metaUrl: r.meta_url,
-    state: r.state,
-    stateDetail: r.state_detail,
-    quota: {
-      softBytes: r.soft_bytes,
-      hardBytes: r.hard_bytes,
-      softInodes: r.soft_inodes,
-      hardInodes: r.hard_inodes,
-      graceSeconds: r.grace_seconds,
-    },
-    storage: { kind: r.storage_kind, bucket: r.storage_bucket },
-    requestHash: r.request_hash,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-const big = (x: bigint | null) => (x === null ? null : x.toString());
 
 /** Fields needed to insert a volume. */
 export interface NewVolume {
@@ -62,47 +24,7 @@ export interface NewVolume {
   requestHash: string;
 }
 
-/** Inserts a volume in state `provisioning`. */
-export async function insertVolume(db: Db, v: NewVolume): Promise<Volume> {
-  const rows = (await db('volumes')
-    .insert({
-      id: v.id,
-      tenant_id: v.tenantId,
-      name: v.name,
-      prefix: v.prefix,
-      engine: v.engine,
-      meta_url: v.metaUrl,
-      state: 'provisioning',
-      soft_bytes: big(v.quota.softBytes),
-      hard_bytes: big(v.quota.hardBytes),
-      soft_inodes: big(v.quota.softInodes),
-      hard_inodes: big(v.quota.hardInodes),
-      grace_seconds: v.quota.graceSeconds,
-      request_hash: v.requestHash,
-      storage_kind: v.storage?.kind ?? 'file',
-      storage_bucket: v.storage?.bucket ?? null,
-    })
-    .returning('*')) as VolumeRow[];
-  return fromRow(rows[0]!);
-}
-
-/** The tenant's live (not deleting or purged) volume called `name`. */
-export async function findLiveVolumeByName(db: Db, tenantId: string, name: string): Promise<Volume | undefined> {
-  const row = (await db('volumes').where({ tenant_id: tenantId, name }).whereNotIn('state', ['deleting', 'purged']).first()) as VolumeRow | undefined;
-  return row && fromRow(row);
-}
-
-/** Finds a volume by id, optionally locking the row for update. */
-export async function findVolume(db: Db, volumeId: string, opts: { forUpdate?: boolean } = {}): Promise<Volume | undefined> {
-  const q = db('volumes').where({ id: volumeId }).first();
-  // NO KEY UPDATE: the row changes, its key never does, so foreign-key checks of inserts that
-  // reference it (transitions, notices, requests) do not wait on it, and cannot deadlock with it.
-  if (opts.forUpdate) q.forNoKeyUpdate();
-  const row = (await q) as VolumeRow | undefined;
-  return row && fromRow(row);
-}
-
-/** Filters for {@link listVolumes}; `tenantIds` undefined = all tenants. */
+/** Filters for {@link VolumeStore.list}; `tenantIds` undefined = all tenants. */
 export interface VolumeFilter {
   tenantIds?: readonly string[];
   state?: VolumeState;
@@ -110,34 +32,77 @@ export interface VolumeFilter {
   limit: number;
 }
 
+/** What one transaction of a volume use case sees. */
+export interface VolumeUnitOfWork {
+  store: VolumeStore;
+  /** Appends an audit row in this transaction. */
+  audit(actor: Actor, e: AuditInput): Promise<void>;
+  /** The transaction, for other features' read models (the owner, the first enforcement state) to join. */
+  trx: Db;
+}
+
+/** Volume rows and their ledgers. */
+export interface VolumeStore {
+  /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
+  transaction<T>(fn: (uow: VolumeUnitOfWork) => Promise<T>): Promise<T>;
+  /** The unit of work of a transaction another feature opened and owns: the caller commits or rolls back. */
+  joined(trx: Db): VolumeUnitOfWork;
+  /**
+   * Inserts a volume in state `provisioning` (its prefix claimed first). A second live volume of
+   * the tenant with the same name throws the unique violation of `volumes_tenant_name_live`.
+   */
+  insert(v: NewVolume): Promise<Volume>;
+  /** The tenant's live (not deleting or purged) volume called `name`. */
+  findLiveByName(tenantId: string, name: string): Promise<Volume | undefined>;
+  /** A volume by id; `forUpdate` locks the row (FOR NO KEY UPDATE) for the rest of the transaction. */
+  find(volumeId: string, opts?: { forUpdate?: boolean }): Promise<Volume | undefined>;
+  /** A page of volumes in id (creation) order. */
+  list(f: VolumeFilter): Promise<Volume[]>;
+  /** Moves a volume to `state` (with an optional detail) and returns the new image. */
+  setState(volumeId: string, state: VolumeState, detail?: string | null): Promise<Volume>;
+  /** Replaces a volume's limits (grace unchanged) and returns the new image. */
+  updateQuota(volumeId: string, q: Omit<Quota, 'graceSeconds'>): Promise<Volume>;
+  /** Claims a prefix for `volumeId`; false when it was ever claimed before (retired ones included). */
+  claimPrefix(prefix: string, volumeId: string): Promise<boolean>;
+  /** Marks a prefix retired; it stays claimed, so it can never be given again. */
+  retirePrefix(prefix: string): Promise<void>;
+  /** Claims the lowest database of `pool` on `server` never given before; undefined when none was free (or a race took it). */
+  claimFreeRedisDb(server: string, pool: readonly number[], volumeId: string): Promise<number | undefined>;
+  /** How many databases of `pool` on `server` were ever given. */
+  countRedisDbs(server: string, pool: readonly number[]): Promise<number>;
+  /** Claims one given database (adoption); false when it was given before. */
+  claimRedisDb(server: string, dbNumber: number, volumeId: string): Promise<boolean>;
+}
+
+// The free functions below predate the store; scripts and tests that seed volumes in a
+// transaction of their own still call them. They run the knex store's SQL.
+
+/** Inserts a volume in state `provisioning`. */
+export function insertVolume(db: Db, v: NewVolume): Promise<Volume> {
+  return new KnexVolumeStore(db).insert(v);
+}
+
+/** The tenant's live (not deleting or purged) volume called `name`. */
+export function findLiveVolumeByName(db: Db, tenantId: string, name: string): Promise<Volume | undefined> {
+  return new KnexVolumeStore(db).findLiveByName(tenantId, name);
+}
+
+/** Finds a volume by id, optionally locking the row for update. */
+export function findVolume(db: Db, volumeId: string, opts: { forUpdate?: boolean } = {}): Promise<Volume | undefined> {
+  return new KnexVolumeStore(db).find(volumeId, opts);
+}
+
 /** A page of volumes in id (creation) order. */
-export async function listVolumes(db: Db, f: VolumeFilter): Promise<Volume[]> {
-  const q = db('volumes').orderBy('id').limit(f.limit);
-  if (f.tenantIds) q.whereIn('tenant_id', [...f.tenantIds]);
-  if (f.state) q.where('state', f.state);
-  if (f.afterId) q.where('id', '>', f.afterId);
-  return ((await q) as VolumeRow[]).map(fromRow);
+export function listVolumes(db: Db, f: VolumeFilter): Promise<Volume[]> {
+  return new KnexVolumeStore(db).list(f);
 }
 
 /** Moves a volume to `state` (with an optional detail) and returns the new image. */
-export async function setVolumeState(db: Db, volumeId: string, state: VolumeState, detail: string | null = null): Promise<Volume> {
-  const rows = (await db('volumes')
-    .where({ id: volumeId })
-    .update({
-      state,
-      state_detail: detail,
-      updated_at: db.fn.now(),
-      ...(state === 'deleting' ? { deleted_at: db.fn.now() } : {}),
-    })
-    .returning('*')) as VolumeRow[];
-  return fromRow(rows[0]!);
+export function setVolumeState(db: Db, volumeId: string, state: VolumeState, detail: string | null = null): Promise<Volume> {
+  return new KnexVolumeStore(db).setState(volumeId, state, detail);
 }
 
 /** Replaces a volume's limits (grace unchanged) and returns the new image. */
-export async function updateQuota(db: Db, volumeId: string, q: Omit<Quota, 'graceSeconds'>): Promise<Volume> {
-  const rows = (await db('volumes')
-    .where({ id: volumeId })
-    .update({ soft_bytes: big(q.softBytes), hard_bytes: big(q.hardBytes), soft_inodes: big(q.softInodes), hard_inodes: big(q.hardInodes), updated_at: db.fn.now() })
-    .returning('*')) as VolumeRow[];
-  return fromRow(rows[0]!);
+export function updateQuota(db: Db, volumeId: string, q: Omit<Quota, 'graceSeconds'>): Promise<Volume> {
+  return new KnexVolumeStore(db).updateQuota(volumeId, q);
 }

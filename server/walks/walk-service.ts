@@ -4,29 +4,16 @@
  * per-directory results are stored in one transaction when it succeeds.
  */
 import type { Knex } from 'knex';
-import { DependencyUnavailableError } from '../lib/deadline.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
+import type { Actor } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
-import { recordAudit, type Actor } from '../audit/audit-log.js';
-import { inTransaction } from '../db/database.js';
+import { DependencyUnavailableError } from '../lib/deadline.js';
 import { errors } from '../lib/errors.js';
-import type { Volume } from '../volumes/volume.js';
 import type { VolumeMetadata, WalkOutcome } from '../meta/volume-metadata.js';
+import type { Volume } from '../volumes/volume.js';
 import type { VolumeService } from '../volumes/volume-service.js';
-import {
-  failInterruptedWalks,
-  findActiveWalk,
-  findWalk,
-  insertDirectories,
-  insertWalk,
-  latestSucceededWalk,
-  topDirectories,
-  updateWalk,
-  type DirectorySort,
-  type Walk,
-  latestWalks,
-} from './walk-store.js';
+import type { DirectoryQuery, LatestWalk, Walk, WalkStore } from './walk-store.js';
 
 /** What else a successful walk feeds, written in the walk's own success transaction (PostgreSQL only). */
 export interface WalkListener {
@@ -38,26 +25,50 @@ export interface WalkListener {
 /** The actor recorded for changes the walker makes on its own. */
 const WALKER: Actor = { sub: 'system:walker', role: 'system' };
 
+/** What a {@link WalkService} is built from. */
+export interface WalkServiceDeps {
+  /** The walks and their directories. */
+  store: WalkStore;
+  log: Logger;
+  /** Whose volumes the caller may see, and the active ones the nightly job walks. */
+  volumes: Pick<VolumeService, 'get' | 'listActive'>;
+  /** The JuiceFS metadata: counters and walks. */
+  metadata: Pick<VolumeMetadata, 'readUsage' | 'walk'>;
+  /** Directories stored per walk beyond the top levels (the largest ones; see {@link keptDirectories}); default 20 000. */
+  maxStoredDirectories?: number;
+  /** Told of every successful walk inside its success transaction (the insights, directory-quota walks). */
+  listener?: WalkListener;
+  /** Walks collect file ages, sizes and types (WALK_ENRICH); default true. */
+  enrich?: boolean;
+}
+
+/** Why a walk left queued or running by a previous process is failed at boot. */
+const INTERRUPTED = 'interrupted: the server restarted during the walk';
+
 /** Usage reads and walks. */
 export class WalkService {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly store: WalkStore;
+  private readonly log: Logger;
+  private readonly volumes: WalkServiceDeps['volumes'];
+  private readonly metadata: WalkServiceDeps['metadata'];
+  private readonly maxStoredDirectories: number;
+  private readonly listener: WalkListener | undefined;
+  private readonly enrich: boolean;
 
-  constructor(
-    private readonly db: Knex,
-    private readonly log: Logger,
-    private readonly volumes: VolumeService,
-    private readonly metadata: VolumeMetadata,
-    /** Directories stored per walk beyond the top levels (the largest ones; see {@link keptDirectories}). */
-    private readonly maxStoredDirectories = 20_000,
-    /** Told of every successful walk inside its success transaction (the insights). */
-    private readonly listener?: WalkListener,
-    /** Walks collect file ages, sizes and types (WALK_ENRICH). */
-    private readonly enrich = true,
-  ) {}
+  constructor(d: WalkServiceDeps) {
+    this.store = d.store;
+    this.log = d.log;
+    this.volumes = d.volumes;
+    this.metadata = d.metadata;
+    this.maxStoredDirectories = d.maxStoredDirectories ?? 20_000;
+    this.listener = d.listener;
+    this.enrich = d.enrich ?? true;
+  }
 
   /** The latest successful walk of each volume (what enforcement checks the counters against). */
-  latestWalks(volumeIds: readonly string[]): ReturnType<typeof latestWalks> {
-    return latestWalks(this.db, volumeIds);
+  latestWalks(volumeIds: readonly string[]): Promise<Map<string, LatestWalk>> {
+    return this.store.latest(volumeIds);
   }
 
   /**
@@ -69,10 +80,7 @@ export class WalkService {
     for (let afterId: string | undefined; ;) {
       const page = await this.volumes.listActive({ afterId, limit: 1000 });
       if (!page.length) return out;
-      const walks = await latestWalks(
-        this.db,
-        page.map((v) => v.id),
-      );
+      const walks = await this.store.latest(page.map((v) => v.id));
       for (const v of page) {
         out.volumes++;
         const w = walks.get(v.id);
@@ -85,7 +93,7 @@ export class WalkService {
 
   /** Called once at boot: walks cut off by a restart are marked failed, not left "running". */
   async recover(): Promise<void> {
-    const n = await failInterruptedWalks(this.db);
+    const n = await this.store.failActive(INTERRUPTED);
     if (n) this.log.warn({ walks: n }, 'marked interrupted walks as failed');
   }
 
@@ -99,10 +107,10 @@ export class WalkService {
   /** Starts a walk (or returns the one already queued or running). */
   async start(actor: Actor, principal: Principal, volumeId: string): Promise<Walk> {
     const v = await this.activeVolume(principal, volumeId);
-    const walk = await inTransaction(this.db, async (trx) => {
-      const created = await insertWalk(trx, v.tenantId, { id: `wlk_${ulid().toLowerCase()}`, volumeId, requestedBy: actor.sub });
-      if (!created) return (await findActiveWalk(trx, v.tenantId, volumeId))!;
-      await recordAudit(trx, actor, { action: 'walk.requested', entityType: 'walk', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId, state: 'queued' } });
+    const walk = await this.store.transaction(async ({ store, audit }) => {
+      const created = await store.insert({ id: newWalkId(), volumeId, tenantId: v.tenantId, requestedBy: actor.sub });
+      if (!created) return (await store.findActive(v.tenantId, volumeId))!;
+      await audit(actor, { action: 'walk.requested', entityType: 'walk', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId, state: 'queued' } });
       return created;
     });
     if (!this.running.has(walk.id) && walk.state === 'queued') {
@@ -118,30 +126,29 @@ export class WalkService {
    * walked. `throttle` is awaited before each page of keys: the read budget.
    */
   async walkNow(v: Volume, opts: { signal?: AbortSignal; throttle?: (keys: number) => Promise<void> }): Promise<Walk | undefined> {
-    const walk = await inTransaction(this.db, async (trx) => {
-      const created = await insertWalk(trx, v.tenantId, { id: `wlk_${ulid().toLowerCase()}`, volumeId: v.id, requestedBy: WALKER.sub });
-      if (created)
-        await recordAudit(trx, WALKER, { action: 'walk.requested', entityType: 'walk', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
+    const walk = await this.store.transaction(async ({ store, audit }) => {
+      const created = await store.insert({ id: newWalkId(), volumeId: v.id, tenantId: v.tenantId, requestedBy: WALKER.sub });
+      if (created) await audit(WALKER, { action: 'walk.requested', entityType: 'walk', entityId: created.id, tenantId: v.tenantId, before: null, after: { volumeId: v.id, state: 'queued' } });
       return created;
     });
     if (!walk) return undefined;
     await this.run(walk, v, opts.signal ?? new AbortController().signal, opts.throttle);
-    return findWalk(this.db, v.tenantId, v.id, walk.id);
+    return this.store.find(v.tenantId, v.id, walk.id);
   }
 
   /** One walk of a volume the caller may see. */
   async get(principal: Principal, volumeId: string, walkId: string): Promise<Walk> {
     const v = await this.volumes.get(principal, volumeId);
-    const s = await findWalk(this.db, v.tenantId, volumeId, walkId);
+    const s = await this.store.find(v.tenantId, volumeId, walkId);
     if (!s) throw errors.walkNotFound(walkId);
     return s;
   }
 
   /** The latest walk's largest directories. */
-  async directories(principal: Principal, volumeId: string, opts: { maxDepth: number; limit: number; sort: DirectorySort }) {
+  async directories(principal: Principal, volumeId: string, opts: DirectoryQuery) {
     const v = await this.volumes.get(principal, volumeId);
-    const walk = await latestSucceededWalk(this.db, v.tenantId, volumeId);
-    return { walk: walk ?? null, items: walk ? await topDirectories(this.db, walk.id, opts) : [] };
+    const walk = await this.store.latestSucceeded(v.tenantId, volumeId);
+    return { walk: walk ?? null, items: walk ? await this.store.topDirectories(walk.id, opts) : [] };
   }
 
   /** Aborts running walks and waits for them to record their end. */
@@ -154,7 +161,7 @@ export class WalkService {
     let keysRead = 0;
     let lastFlush = Date.now();
     try {
-      await updateWalk(this.db, walk.id, { state: 'running', started: true });
+      await this.store.update(walk.id, { state: 'running', started: true });
       const outcome = await this.metadata.walk(v, {
         signal,
         throttle,
@@ -163,7 +170,7 @@ export class WalkService {
           keysRead = n;
           if (Date.now() - lastFlush >= 1000) {
             lastFlush = Date.now();
-            void updateWalk(this.db, walk.id, { keysRead: n }).catch(() => {});
+            void this.store.update(walk.id, { keysRead: n }).catch(() => {});
           }
         },
       });
@@ -175,11 +182,11 @@ export class WalkService {
         counters: jsonBig(outcome.counters),
         mismatch: outcome.mismatch && jsonBig(outcome.mismatch),
       };
-      await inTransaction(this.db, async (trx) => {
-        await insertDirectories(trx, walk.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
+      await this.store.transaction(async ({ store, audit, trx }) => {
+        await store.insertDirectories(walk.id, keptDirectories(outcome.directories, this.maxStoredDirectories));
         await this.listener?.walkSucceeded(trx, v, walk.id, outcome, new Date());
-        await updateWalk(trx, walk.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
-        await recordAudit(trx, WALKER, {
+        await store.update(walk.id, { state: 'succeeded', finished: true, keysRead: outcome.keysRead, result });
+        await audit(WALKER, {
           action: 'walk.succeeded',
           entityType: 'walk',
           entityId: walk.id,
@@ -194,10 +201,12 @@ export class WalkService {
     } catch (err) {
       this.log.warn({ err, volumeId: v.id, walkId: walk.id }, 'walk failed');
       const error = (err as Error).message;
-      await inTransaction(this.db, async (trx) => {
-        await updateWalk(trx, walk.id, { state: 'failed', finished: true, keysRead, error });
-        await recordAudit(trx, WALKER, { action: 'walk.failed', entityType: 'walk', entityId: walk.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'failed', error } });
-      }).catch((e: unknown) => this.log.error({ err: e, walkId: walk.id }, 'could not record a failed walk'));
+      await this.store
+        .transaction(async ({ store, audit }) => {
+          await store.update(walk.id, { state: 'failed', finished: true, keysRead, error });
+          await audit(WALKER, { action: 'walk.failed', entityType: 'walk', entityId: walk.id, tenantId: v.tenantId, before: { state: 'running' }, after: { state: 'failed', error } });
+        })
+        .catch((e: unknown) => this.log.error({ err: e, walkId: walk.id }, 'could not record a failed walk'));
     }
   }
 
@@ -216,6 +225,9 @@ export class WalkService {
     }
   }
 }
+
+/** A new walk's id (ULID: ids sort by creation). */
+const newWalkId = () => `wlk_${ulid().toLowerCase()}`;
 
 /** bigint fields as decimal strings, so JSONB keeps them exactly. */
 function jsonBig(o: object): Record<string, string> {

@@ -1,4 +1,13 @@
-/** PostgreSQL store for walks and their per-directory results. */
+/**
+ * The store of walks (`walks`) and their per-directory results (`directory_usage`).
+ * `KnexWalkStore` implements it over PostgreSQL and `FakeWalkStore` in memory; both pass
+ * test/contract/walk-store.contract.ts. Stores never open transactions on their own:
+ * `transaction` hands the use case a store bound to one, the audit writer of that same
+ * transaction, and the transaction itself, which a walk's success hands to its listener
+ * (insights, directory-quota walks) so their rows commit with the walk's.
+ */
+import type { Knex } from 'knex';
+import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
 import type { DirectoryUsage } from '../meta/volume-metadata.js';
 
@@ -20,142 +29,69 @@ export interface Walk {
   finishedAt: Date | null;
 }
 
-interface WalkRow {
-  id: string;
-  volume_id: string;
-  tenant_id: string;
-  state: WalkState;
-  requested_by: string;
-  keys_read: bigint;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-}
+/** A walk as requested (always `queued`; the store stamps `createdAt`). */
+export type NewWalk = Pick<Walk, 'id' | 'volumeId' | 'tenantId' | 'requestedBy'>;
 
-const fromRow = (r: WalkRow): Walk => ({
-  id: r.id,
-  volumeId: r.volume_id,
-  tenantId: r.tenant_id,
-  state: r.state,
-  requestedBy: r.requested_by,
-  keysRead: Number(r.keys_read),
-  result: r.result,
-  error: r.error,
-  createdAt: r.created_at,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-});
-
-/** Inserts a queued walk; returns undefined if the volume already has one queued or running. */
-export async function insertWalk(db: Db, tenantId: string, s: { id: string; volumeId: string; requestedBy: string }): Promise<Walk | undefined> {
-  const rows = (await db('walks')
-    .insert({ id: s.id, volume_id: s.volumeId, tenant_id: tenantId, state: 'queued', requested_by: s.requestedBy })
-    .onConflict(db.raw(`(volume_id) WHERE state IN ('queued', 'running')`))
-    .ignore()
-    .returning('*')) as WalkRow[];
-  return rows[0] && fromRow(rows[0]);
-}
-
-/** The volume's queued or running walk, if any. */
-export async function findActiveWalk(db: Db, tenantId: string, volumeId: string): Promise<Walk | undefined> {
-  const row = (await db('walks').where({ tenant_id: tenantId, volume_id: volumeId }).whereIn('state', ['queued', 'running']).first()) as WalkRow | undefined;
-  return row && fromRow(row);
-}
-
-/** One walk of a volume. */
-export async function findWalk(db: Db, tenantId: string, volumeId: string, walkId: string): Promise<Walk | undefined> {
-  const row = (await db('walks').where({ tenant_id: tenantId, volume_id: volumeId, id: walkId }).first()) as WalkRow | undefined;
-  return row && fromRow(row);
-}
-
-/** The latest successful walk of a volume. */
-export async function latestSucceededWalk(db: Db, tenantId: string, volumeId: string): Promise<Walk | undefined> {
-  const row = (await db('walks').where({ tenant_id: tenantId, volume_id: volumeId, state: 'succeeded' }).orderBy('finished_at', 'desc').first()) as WalkRow | undefined;
-  return row && fromRow(row);
-}
-
-/** Updates a walk's state and progress fields. */
-export async function updateWalk(db: Db, walkId: string, patch: Partial<{ state: WalkState; keysRead: number; result: object; error: string; started: boolean; finished: boolean }>): Promise<void> {
-  await db('walks')
-    .where({ id: walkId })
-    .update({
-      ...(patch.state ? { state: patch.state } : {}),
-      ...(patch.keysRead !== undefined ? { keys_read: patch.keysRead } : {}),
-      ...(patch.result ? { result: JSON.stringify(patch.result) } : {}),
-      ...(patch.error !== undefined ? { error: patch.error } : {}),
-      ...(patch.started ? { started_at: db.fn.now() } : {}),
-      ...(patch.finished ? { finished_at: db.fn.now() } : {}),
-    });
-}
-
-/** Marks walks left queued/running by a previous process as failed (they cannot be resumed). */
-export async function failInterruptedWalks(db: Db): Promise<number> {
-  return db('walks').whereIn('state', ['queued', 'running']).update({ state: 'failed', error: 'interrupted: the server restarted during the walk', finished_at: db.fn.now() });
-}
-
-/** Writes a walk's directories in batches (inside the caller's transaction). */
-export async function insertDirectories(db: Db, walkId: string, dirs: DirectoryUsage[]): Promise<void> {
-  const rows = dirs.map((d) => ({
-    walk_id: walkId,
-    inode: d.inode.toString(),
-    path_b64: d.pathBase64,
-    path: d.path,
-    depth: d.depth,
-    in_trash: d.inTrash,
-    bytes: d.bytes.toString(),
-    logical_bytes: d.logicalBytes.toString(),
-    inodes: d.inodes.toString(),
-    files: d.files.toString(),
-    dirs: d.dirs.toString(),
-    direct_bytes: d.directBytes.toString(),
-    direct_inodes: d.directInodes.toString(),
-  }));
-  for (let i = 0; i < rows.length; i += 1000) await db('directory_usage').insert(rows.slice(i, i + 1000));
-}
+/**
+ * A walk's change; absent fields stay. `started` and `finished` stamp `startedAt` and
+ * `finishedAt` with the store's clock. `result` is stored as JSON (bigints as strings first).
+ */
+export type WalkPatch = Partial<{ state: WalkState; keysRead: number; result: Record<string, unknown>; error: string; started: boolean; finished: boolean }>;
 
 /** Sort keys offered by the directories endpoint. */
 export type DirectorySort = 'bytes' | 'inodes' | 'logicalBytes';
 
-/** The largest directories of a walk down to `maxDepth`, trash excluded. */
-export async function topDirectories(db: Db, walkId: string, opts: { maxDepth: number; limit: number; sort: DirectorySort }): Promise<DirectoryUsage[]> {
-  const column = { bytes: 'bytes', inodes: 'inodes', logicalBytes: 'logical_bytes' }[opts.sort];
-  const rows = (await db('directory_usage')
-    .where({ walk_id: walkId, in_trash: false })
-    .where('depth', '<=', opts.maxDepth)
-    .orderBy([
-      { column, order: 'desc' },
-      { column: 'path', order: 'asc' },
-    ])
-    .limit(opts.limit)) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    inode: r.inode as bigint,
-    pathBase64: r.path_b64 as string,
-    path: r.path as string,
-    depth: r.depth as number,
-    inTrash: r.in_trash as boolean,
-    bytes: r.bytes as bigint,
-    logicalBytes: r.logical_bytes as bigint,
-    inodes: r.inodes as bigint,
-    files: r.files as bigint,
-    dirs: r.dirs as bigint,
-    directBytes: r.direct_bytes as bigint,
-    directInodes: r.direct_inodes as bigint,
-  }));
+/** What {@link WalkStore.topDirectories} returns: which directories, how many, largest first by `sort`. */
+export interface DirectoryQuery {
+  maxDepth: number;
+  limit: number;
+  sort: DirectorySort;
 }
 
-/** The latest successful walk of each volume: when it finished and what it found. */
-export async function latestWalks(db: Db, volumeIds: readonly string[]): Promise<Map<string, { walkId: string; finishedAt: Date; result: Record<string, unknown> }>> {
-  const out = new Map<string, { walkId: string; finishedAt: Date; result: Record<string, unknown> }>();
-  for (let i = 0; i < volumeIds.length; i += 1000) {
-    const rows = (await db('walks')
-      .distinctOn('volume_id')
-      .select('volume_id', 'id', 'finished_at', 'result')
-      .whereIn('volume_id', volumeIds.slice(i, i + 1000))
-      .where({ state: 'succeeded' })
-      .orderBy([{ column: 'volume_id' }, { column: 'finished_at', order: 'desc' }])) as Record<string, unknown>[];
-    for (const r of rows) out.set(r.volume_id as string, { walkId: r.id as string, finishedAt: r.finished_at as Date, result: (r.result as Record<string, unknown>) ?? {} });
-  }
-  return out;
+/** The latest successful walk of a volume: when it finished and what it found. */
+export interface LatestWalk {
+  walkId: string;
+  finishedAt: Date;
+  result: Record<string, unknown>;
+}
+
+/**
+ * What one transaction of a walk use case sees. A transaction the store opened carries a
+ * `Knex.Transaction` (what the walk listener writes in); a joined one, the caller's handle.
+ */
+export interface WalkUnitOfWork<Trx extends Db = Db> {
+  store: WalkStore;
+  /** Appends an audit row in this transaction. */
+  audit(actor: Actor, e: AuditInput): Promise<void>;
+  /** The transaction, for the walk listener (insights, directory-quota walks) to write in. */
+  trx: Trx;
+}
+
+/** Walk rows and their directories. */
+export interface WalkStore {
+  /** Runs `fn` in one transaction; a throw rolls back every write, audit rows included. */
+  transaction<T>(fn: (uow: WalkUnitOfWork<Knex.Transaction>) => Promise<T>): Promise<T>;
+  /** The unit of work of a transaction another feature opened and owns: the caller commits or rolls back. */
+  joined(trx: Db): WalkUnitOfWork;
+  /**
+   * Inserts a queued walk; undefined when the volume already has one queued or running (no
+   * exception, so no aborted transaction: at most one walk of a volume at a time).
+   */
+  insert(w: NewWalk): Promise<Walk | undefined>;
+  /** The volume's queued or running walk, if any. */
+  findActive(tenantId: string, volumeId: string): Promise<Walk | undefined>;
+  /** One walk of a volume. */
+  find(tenantId: string, volumeId: string, walkId: string): Promise<Walk | undefined>;
+  /** The volume's successful walk that finished last. */
+  latestSucceeded(tenantId: string, volumeId: string): Promise<Walk | undefined>;
+  /** Changes a walk's state and progress fields (no such walk: nothing happens). */
+  update(walkId: string, patch: WalkPatch): Promise<void>;
+  /** Marks every queued or running walk failed with `error`, finished now; how many it marked. */
+  failActive(error: string): Promise<number>;
+  /** Stores a walk's directories (their walk figures; profiles are not kept). */
+  insertDirectories(walkId: string, dirs: readonly DirectoryUsage[]): Promise<void>;
+  /** A walk's largest directories down to `maxDepth`, trash excluded, ties by path. */
+  topDirectories(walkId: string, q: DirectoryQuery): Promise<DirectoryUsage[]>;
+  /** The latest successful walk of each of the volumes, by volume id (volumes never walked are absent). */
+  latest(volumeIds: readonly string[]): Promise<Map<string, LatestWalk>>;
 }

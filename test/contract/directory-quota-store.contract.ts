@@ -152,5 +152,67 @@ export function directoryQuotaStoreContract(name: string, make: () => Promise<Di
       expect(await s.store.findByInode(v.tenantId, v.id, 52n)).toBeUndefined();
       expect(await s.auditActions(v.id)).toEqual(['directory_quota.created']);
     });
+
+    it('keeps a raw sample only when usage moved or the last one is an hour old, per quota and tenant', async () => {
+      const a = await s.store.insert(row({ inode: 71n }));
+      const b = await s.store.insert(row({ inode: 72n }));
+      const sample = (q: { id: string }, sec: number, bytes: bigint, inodes = 1n, tenantId = v.tenantId) => ({ quotaId: q.id, tenantId, at: at(sec), bytes, inodes });
+      expect(await s.store.recordSamples([sample(a, 0, 100n), sample(b, 0, 2n ** 60n, 5n)])).toBe(2);
+      // Half an hour on: a is still (nothing kept), b's inodes moved.
+      expect(await s.store.recordSamples([sample(a, 1800, 100n), sample(b, 1800, 2n ** 60n, 6n)])).toBe(1);
+      expect(await s.store.recordSamples([sample(a, 3661, 100n)])).toBe(1); // over an hour since a's last
+      expect(await s.store.recordSamples([sample(a, 3661, 200n)])).toBe(0); // one per instant
+      expect(await s.store.recordSamples([sample(a, 4000, 300n, 1n, 'other-tenant'), sample({ id: 'dq_gone' }, 4000, 1n)])).toBe(0);
+      expect(await s.store.recordSamples([])).toBe(0);
+      const all = { since: at(0), until: at(9999) };
+      expect(await s.store.listSamples(v.tenantId, a.id, all)).toEqual([
+        { at: at(0), bytes: 100n, inodes: 1n, resolution: 'raw' },
+        { at: at(3661), bytes: 100n, inodes: 1n, resolution: 'raw' },
+      ]);
+      expect(await s.store.listSamples(v.tenantId, b.id, all)).toEqual([
+        { at: at(0), bytes: 2n ** 60n, inodes: 5n, resolution: 'raw' },
+        { at: at(1800), bytes: 2n ** 60n, inodes: 6n, resolution: 'raw' },
+      ]);
+      // [since, until), one resolution, one tenant.
+      expect((await s.store.listSamples(v.tenantId, a.id, { since: at(1), until: at(3661) })).length).toBe(0);
+      expect((await s.store.listSamples(v.tenantId, b.id, { since: at(0), until: at(1801), resolution: 'raw' })).map((x) => x.at)).toEqual([at(0), at(1800)]);
+      expect(await s.store.listSamples(v.tenantId, b.id, { ...all, resolution: 'hour' })).toEqual([]);
+      expect(await s.store.listSamples('other-tenant', a.id, all)).toEqual([]);
+      // The history goes with its quota.
+      await s.store.remove(v.tenantId, a.id);
+      expect(await s.store.listSamples(v.tenantId, a.id, all)).toEqual([]);
+    });
+
+    it('folds samples into hourly maxima after two days and daily ones after five weeks, prunes after two years, idempotently', async () => {
+      const q = await s.store.insert(row({ inode: 81n }));
+      const t = (iso: string) => new Date(iso);
+      const raw = (iso: string, bytes: bigint, inodes = 1n) => ({ quotaId: q.id, tenantId: v.tenantId, at: t(iso), bytes, inodes });
+      // Long before any other test's samples, so only these are old enough to fold.
+      const now = t('2026-06-10T12:00:00Z');
+      await s.store.recordSamples([
+        raw('2024-05-01T00:00:00Z', 1n),
+        raw('2026-04-01T05:10:00Z', 50n),
+        raw('2026-04-01T07:20:00Z', 70n),
+        raw('2026-06-07T10:05:00Z', 100n, 1n),
+        raw('2026-06-07T10:35:00Z', 300n, 2n),
+        raw('2026-06-07T10:50:00Z', 200n, 5n),
+        raw('2026-06-10T11:00:00Z', 900n),
+      ]);
+      // Raw → hour: 2024-05-01 00h, 04-01 05h and 07h, 06-07 10h; hour → day: 2024-05-01, 04-01; 2024's day pruned.
+      expect(await s.store.downsampleSamples(now)).toEqual({ folded: 6, pruned: 1 });
+      const all = { since: t('2020-01-01T00:00:00Z'), until: t('2030-01-01T00:00:00Z') };
+      const expected = [
+        { at: t('2026-04-01T00:00:00Z'), bytes: 70n, inodes: 1n, resolution: 'day' },
+        { at: t('2026-06-07T10:00:00Z'), bytes: 300n, inodes: 5n, resolution: 'hour' },
+        { at: t('2026-06-10T11:00:00Z'), bytes: 900n, inodes: 1n, resolution: 'raw' },
+      ];
+      expect(await s.store.listSamples(v.tenantId, q.id, all)).toEqual(expected);
+      expect(await s.store.downsampleSamples(now)).toEqual({ folded: 0, pruned: 0 });
+      expect(await s.store.listSamples(v.tenantId, q.id, all)).toEqual(expected);
+      // A late sample of a folded hour merges into its maximum, never below it.
+      expect(await s.store.recordSamples([raw('2026-06-07T10:40:00Z', 250n, 9n)])).toBe(1);
+      expect(await s.store.downsampleSamples(now)).toEqual({ folded: 1, pruned: 0 });
+      expect(await s.store.listSamples(v.tenantId, q.id, { ...all, resolution: 'hour' })).toEqual([{ at: t('2026-06-07T10:00:00Z'), bytes: 300n, inodes: 9n, resolution: 'hour' }]);
+    });
   });
 }

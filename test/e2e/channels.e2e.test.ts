@@ -99,6 +99,13 @@ describe.skipIf(!pgAvailable())('notification channels', () => {
     expect((await request(t.http).delete(`${channels()}/${id}`).set('authorization', admin)).body).toMatchObject({ id, name: 'ops-room' });
     expect((await request(t.http).get(`${channels()}/${id}`).set('authorization', admin)).status).toBe(404);
     expect(await auditCount()).toBe(audits + 1);
+    // The rows are the channel's own (its id), and the tenant's log includes them.
+    const log = await request(t.http).get(`/v1/audit?entityType=channel&entityId=${id}&tenantId=han`).set('authorization', admin);
+    expect(log.body.items.map((e: { action: string; entityType: string; tenantId: string }) => [e.action, e.entityType, e.tenantId])).toEqual([
+      ['notification_channel.deleted', 'channel', 'han'],
+      ['notification_channel.updated', 'channel', 'han'],
+      ['notification_channel.created', 'channel', 'han'],
+    ]);
   });
 
   it('delivers in the tenant language and vendor format; a vendor errcode is a failed, retried delivery', async () => {

@@ -16,6 +16,7 @@ import { insertVolume } from '../../server/volumes/volume-store.js';
 import { directoryQuotaStoreContract } from '../contract/directory-quota-store.contract.js';
 import { request } from '../support/api.js';
 import { buildTenant, buildVolume } from '../support/factories.js';
+import { runJob } from '../support/jobs.js';
 import { pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -62,8 +63,11 @@ describe.skipIf(!pgAvailable())('directory quotas over the API', () => {
     const v = await store.get(tv.keys.dirQuota(inode));
     return v ? decodeDirQuota(v, 'x') : undefined;
   };
+  // Directory quotas' rows are their own entity (the quota's id), in the volume's tenant.
   const audits = async () =>
-    (await t.database.db('audit_events').where({ entity_id: vol.id }).whereLike('action', 'directory_quota.%').orderBy('id').select('action')).map((r: { action: string }) => r.action);
+    (await t.database.db('audit_events').where({ entity_type: 'directory_quota', tenant_id: 'acme' }).whereLike('action', 'directory_quota.%').orderBy('id').select('action')).map(
+      (r: { action: string }) => r.action,
+    );
   const rows = async () => Number((await t.database.db('directory_quotas').count({ n: '*' }))[0]!.n);
 
   it('writes the JuiceFS record with the usage of the subtree at creation', async () => {
@@ -163,6 +167,17 @@ describe.skipIf(!pgAvailable())('directory quotas over the API', () => {
     expect(await raw(ino.alice!)).toEqual({ maxSpace: BigInt(2 * MiB), maxInodes: -1n, usedSpace: 114688n, usedInodes: 3n });
     expect((await api().post(`${base()}/${q.id}/check`).set('authorization', admin).send({})).body.consistent).toBe(true);
     expect(await audits()).toEqual(['directory_quota.created', 'directory_quota.created', 'directory_quota.updated', 'directory_quota.repaired']);
+    // One filter finds the quota's history, and the tenant's log includes it.
+    const history = await api().get(`/v1/audit?entityType=directory_quota&entityId=${q.id}&tenantId=acme`).set('authorization', admin);
+    expect(history.status).toBe(200);
+    expect(history.body.items.map((e: { action: string; entityId: string }) => [e.action, e.entityId])).toEqual([
+      ['directory_quota.repaired', q.id],
+      ['directory_quota.updated', q.id],
+      ['directory_quota.created', q.id],
+    ]);
+    expect(history.body.items[0].before).toMatchObject({ quotaId: q.id, volumeId: vol.id });
+    const ofVolume = await api().get(`/v1/audit?entityType=volume&entityId=${vol.id}`).set('authorization', admin);
+    expect(ofVolume.body.items.map((e: { action: string }) => e.action)).not.toContain('directory_quota.updated');
   });
 
   it('discovers a quota set outside Headroom, never changes it until an admin takes it over', async () => {
@@ -240,22 +255,12 @@ describe.skipIf(!pgAvailable())('directory quotas over the API', () => {
   });
 
   it('runs in the scheduled counters job and retries failed record writes in the reconcile job', async () => {
-    const runJob = async (name: string) => {
-      const started = await api().post(`/v1/jobs/${name}/runs`).set('authorization', admin);
-      expect(started.status).toBe(202);
-      for (let i = 0; i < 200; i++) {
-        const r = await api().get(`/v1/jobs/${name}/runs/${started.body.id}`).set('authorization', admin);
-        if (r.body.state !== 'running') return r.body;
-        await new Promise((res) => setTimeout(res, 50));
-      }
-      throw new Error(`${name} did not finish`);
-    };
-    const counters = await runJob('counters');
+    const counters = await runJob(t.http, 'counters', admin);
     expect(counters.state).toBe('succeeded');
     // Every managed quota with a native record is read and decided (discovered ones are only listed).
     const managed = (await api().get(base()).set('authorization', admin)).body.items.filter((q: { managed: boolean }) => q.managed).length;
     expect(counters.counts['directoryQuotas.evaluated']).toBe(managed);
-    const reconcile = await runJob('reconcile');
+    const reconcile = await runJob(t.http, 'reconcile', admin);
     expect(reconcile.counts).toMatchObject({ 'directoryQuotaWrites.failed': 0 });
   });
 

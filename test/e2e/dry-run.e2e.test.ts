@@ -16,7 +16,7 @@ import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { request } from '../support/api.js';
 import { buildTenant, buildVolume } from '../support/factories.js';
 import { pgAvailable } from '../support/pg.js';
-import { startFakeSeaweed, type FakeSeaweed } from '../support/seaweedfs-fake/index.js';
+import { type FakeSeaweed, fakeSeaweedEnv, startFakeSeaweed } from '../support/seaweedfs-fake/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const MB = 1_000_000;
@@ -31,13 +31,7 @@ describe.skipIf(!pgAvailable())('dry runs', () => {
 
   beforeAll(async () => {
     sw = await startFakeSeaweed();
-    t = await createTestApp({
-      SEAWEEDFS_S3_ENDPOINT: sw.s3Url,
-      SEAWEEDFS_FILER_URL: sw.filerUrl,
-      SEAWEEDFS_MASTER_URL: sw.masterUrl,
-      SEAWEEDFS_ACCESS_KEY: sw.admin.accessKey,
-      SEAWEEDFS_SECRET_KEY: sw.admin.secretKey,
-    });
+    t = await createTestApp(fakeSeaweedEnv(sw));
     store = new LocalEngine(path.join(t.dataDir, 'meta.db'));
     admin = `Bearer ${t.token('admin', 'root')}`;
     eve = `Bearer ${t.token('engineer', 'eve', ['acme'])}`;

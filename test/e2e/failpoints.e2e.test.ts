@@ -16,6 +16,7 @@ import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
 import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/pg.js';
+import { runJob as runJobOnce } from '../support/jobs.js';
 import { freePort } from '../support/servers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -75,15 +76,7 @@ describe.skipIf(!pgAvailable())('failpoints: a crash at any step is completed or
     expect(await exited).toBe('SIGKILL');
     child = undefined;
   }
-  const runJob = async (name: string) => {
-    const started = await call('POST', `/v1/jobs/${name}/runs`);
-    for (let i = 0; i < 200; i++) {
-      const r = await call('GET', `/v1/jobs/${name}/runs/${started.body.id}`);
-      if (r.body.state !== 'running') return r.body;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error(`${name} did not finish`);
-  };
+  const runJob = (name: string) => runJobOnce(`http://127.0.0.1:${port}`, name, `Bearer ${admin}`);
   const capacity = async (name: string) => (await new TkvVolume(store, parseMetaUrl(vols[name]!.metaUrl).prefix).readSetting()).capacity;
   const create = (name: string, hardBytes = 100 * MB) => call('POST', '/v1/tenants/acme/volumes', { name, quota: { hardBytes } });
 

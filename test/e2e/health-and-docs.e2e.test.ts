@@ -1,4 +1,5 @@
 import { request } from '../support/api.js';
+import { runJob } from '../support/jobs.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminQuery, pgAvailable } from '../support/pg.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -68,13 +69,7 @@ describe.skipIf(!pgAvailable())('health, metrics and docs', () => {
     const admin = `Bearer ${t.token('admin')}`;
     const before = (await request(t.http).get('/metrics')).text;
     expect(before).toMatch(/^headroom_job_last_success_timestamp_seconds\{job="counters"\} 0$/m);
-    const run = await request(t.http).post('/v1/jobs/counters/runs').set('authorization', admin);
-    expect(run.status).toBe(202);
-    for (let i = 0; i < 100; i++) {
-      const r = await request(t.http).get(`/v1/jobs/counters/runs/${run.body.id}`).set('authorization', admin);
-      if (r.body.state !== 'running') break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await runJob(t.http, 'counters', admin);
     const after = (await request(t.http).get('/metrics')).text;
     const at = Number(/^headroom_job_last_success_timestamp_seconds\{job="counters"\} (\S+)$/m.exec(after)?.[1]);
     expect(Math.abs(at - Date.now() / 1000)).toBeLessThan(60);

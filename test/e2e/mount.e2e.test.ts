@@ -12,7 +12,7 @@ import { buildTenant, buildVolume } from '../support/factories.js';
 import { pgAvailable } from '../support/pg.js';
 import { redisServerAvailable, startRedisServer, type TestRedisServer } from '../support/redis.js';
 import { toolPath } from '../support/real/tools.js';
-import { startFakeSeaweed, type FakeSeaweed } from '../support/seaweedfs-fake/index.js';
+import { type FakeSeaweed, fakeSeaweedEnv, startFakeSeaweed } from '../support/seaweedfs-fake/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const run = promisify(execFile);
@@ -27,13 +27,7 @@ describe.skipIf(!pgAvailable())('mount instructions', () => {
 
     beforeAll(async () => {
       sw = await startFakeSeaweed();
-      t = await createTestApp({
-        SEAWEEDFS_S3_ENDPOINT: sw.s3Url,
-        SEAWEEDFS_FILER_URL: sw.filerUrl,
-        SEAWEEDFS_MASTER_URL: sw.masterUrl,
-        SEAWEEDFS_ACCESS_KEY: sw.admin.accessKey,
-        SEAWEEDFS_SECRET_KEY: sw.admin.secretKey,
-      });
+      t = await createTestApp(fakeSeaweedEnv(sw));
       admin = `Bearer ${t.token('admin', 'root')}`;
       await buildTenant(t.http, admin, { id: 'acme' });
       await buildTenant(t.http, admin, { id: 'beta' });

@@ -18,7 +18,7 @@ import { SecretBox } from '../../server/storage/secret-box.js';
 import { request } from '../support/api.js';
 import { buildTenant } from '../support/factories.js';
 import { pgAvailable } from '../support/pg.js';
-import { startFakeSeaweed, type FakeSeaweed } from '../support/seaweedfs-fake/index.js';
+import { type FakeSeaweed, fakeSeaweedEnv, startFakeSeaweed } from '../support/seaweedfs-fake/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 type Keys = { accessKey: string; secretKey: string };
@@ -34,11 +34,7 @@ describe.skipIf(!pgAvailable())('storage key rotation (fake SeaweedFS)', () => {
     const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _e, cb) => (logs.push(String(chunk)), cb()) }));
     t = await createTestApp(
       {
-        SEAWEEDFS_S3_ENDPOINT: sw.s3Url,
-        SEAWEEDFS_FILER_URL: sw.filerUrl,
-        SEAWEEDFS_MASTER_URL: sw.masterUrl,
-        SEAWEEDFS_ACCESS_KEY: sw.admin.accessKey,
-        SEAWEEDFS_SECRET_KEY: sw.admin.secretKey,
+        ...fakeSeaweedEnv(sw),
         STORAGE_KEY_OVERLAP_SECONDS: String(OVERLAP_S),
       },
       undefined,

@@ -22,7 +22,7 @@ import type { StorageOnboarding } from '../../server/storage/storage-onboarding.
 import type { MetadataProvisioner } from '../../server/volumes/metadata-provisioner.js';
 import type { Volume } from '../../server/volumes/volume.js';
 import { pgAvailable } from '../support/pg.js';
-import { startFakeSeaweed, type FakeSeaweed } from '../support/seaweedfs-fake/index.js';
+import { type FakeSeaweed, fakeSeaweedEnv, startFakeSeaweed } from '../support/seaweedfs-fake/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /** Provisions through the real onboarding, except that the first call "dies" after `step`. */
@@ -56,11 +56,7 @@ describe.skipIf(!pgAvailable())('object storage on SeaweedFS (fake)', () => {
     const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _e, cb) => (logs.push(String(chunk)), cb()) }));
     t = await createTestApp(
       {
-        SEAWEEDFS_S3_ENDPOINT: sw.s3Url,
-        SEAWEEDFS_FILER_URL: sw.filerUrl,
-        SEAWEEDFS_MASTER_URL: sw.masterUrl,
-        SEAWEEDFS_ACCESS_KEY: sw.admin.accessKey,
-        SEAWEEDFS_SECRET_KEY: sw.admin.secretKey,
+        ...fakeSeaweedEnv(sw),
         STORAGE_GAP_FLOOR_BYTES: '1000000',
       },
       crash,

@@ -13,7 +13,7 @@ import { buildTenant } from '../support/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable } from '../support/pg.js';
 import { toolsAvailable } from '../support/real/tools.js';
-import { startWeed, type TestWeed } from '../support/real/weed.js';
+import { startWeed, type TestWeed, weedEnv } from '../support/real/weed.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const runnable = toolsAvailable('weed');
@@ -31,11 +31,7 @@ describe.skipIf(!runnable || !pgAvailable())('SeaweedFS stopped and restarted un
   beforeAll(async () => {
     weed = await startWeed();
     t = await createTestApp({
-      SEAWEEDFS_S3_ENDPOINT: weed.s3Endpoint,
-      SEAWEEDFS_FILER_URL: weed.filerUrl,
-      SEAWEEDFS_MASTER_URL: weed.masterUrl,
-      SEAWEEDFS_ACCESS_KEY: weed.accessKey,
-      SEAWEEDFS_SECRET_KEY: weed.secretKey,
+      ...weedEnv(weed),
       NOTIFY_TIMEOUT_MS: '2000',
       // A short first backoff: the in-process timer's five retries (150 ms doubling, about 4.7 s)
       // run out while SeaweedFS is down, so what applies the rule after the restart is the pass.

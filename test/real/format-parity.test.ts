@@ -19,7 +19,7 @@ import { decryptSecret } from '../../server/meta/tkv/secrets.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
 import { JuiceFsCli, mount, unmountAll } from '../support/real/juicefs.js';
 import { realAvailable, redisDump, startStack, tkvDump, type RealEngine, type RealStack } from '../support/real/stack.js';
-import { startWeed, type TestWeed } from '../support/real/weed.js';
+import { startWeed, type TestWeed, weedEnv } from '../support/real/weed.js';
 
 const GiB = 1n << 30n;
 const CAPACITY = 3n * GiB + 12_345n; // not a whole GiB: the byte value must survive both writers
@@ -140,13 +140,7 @@ describe.skipIf(!realAvailable('etcd', 'juicefs-1.4', 'weed'))('format parity wi
   const jfs = () => JuiceFsCli.of('juicefs-1.4');
   beforeAll(async () => {
     weed = await startWeed();
-    s = await startStack('etcd', {
-      SEAWEEDFS_S3_ENDPOINT: weed.s3Endpoint,
-      SEAWEEDFS_FILER_URL: weed.filerUrl,
-      SEAWEEDFS_MASTER_URL: weed.masterUrl,
-      SEAWEEDFS_ACCESS_KEY: weed.accessKey,
-      SEAWEEDFS_SECRET_KEY: weed.secretKey,
-    });
+    s = await startStack('etcd', weedEnv(weed));
   });
   afterAll(async () => {
     await unmountAll();

@@ -10,9 +10,10 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/api.js';
 import { buildTenant } from '../support/factories.js';
+import { runJobOk } from '../support/jobs.js';
 import { pgAvailable } from '../support/pg.js';
 import { toolsAvailable } from '../support/real/tools.js';
-import { startWeed, weedVersion, type TestWeed } from '../support/real/weed.js';
+import { startWeed, type TestWeed, weedEnv, weedVersion } from '../support/real/weed.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 type Keys = { accessKey: string; secretKey: string };
@@ -38,11 +39,7 @@ describe.skipIf(!toolsAvailable('weed') || !pgAvailable())('storage key rotation
     weed = await startWeed();
     console.info(`[real] SeaweedFS ${weedVersion()}`);
     t = await createTestApp({
-      SEAWEEDFS_S3_ENDPOINT: weed.s3Endpoint,
-      SEAWEEDFS_FILER_URL: weed.filerUrl,
-      SEAWEEDFS_MASTER_URL: weed.masterUrl,
-      SEAWEEDFS_ACCESS_KEY: weed.accessKey,
-      SEAWEEDFS_SECRET_KEY: weed.secretKey,
+      ...weedEnv(weed),
       STORAGE_GAP_FLOOR_BYTES: '1000000000',
       STORAGE_KEY_OVERLAP_SECONDS: String(OVERLAP_S),
     });
@@ -84,14 +81,7 @@ describe.skipIf(!toolsAvailable('weed') || !pgAvailable())('storage key rotation
     expect(await works(first)).toBe(true);
 
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(res.body.previousValidUntil) - Date.now() + 100)));
-    const run = await request(t.http).post('/v1/jobs/reconcile/runs').set('authorization', admin);
-    expect(run.status).toBe(202);
-    let counts: Record<string, number> = {};
-    await eventually('the reconcile run to finish', async () => {
-      const r = (await request(t.http).get(String(run.headers.location)).set('authorization', admin)).body as { state: string; counts: Record<string, number> };
-      counts = r.counts;
-      return r.state === 'succeeded';
-    });
+    const { counts } = await runJobOk(t.http, 'reconcile', admin);
     expect(counts).toMatchObject({ keysRevoked: 1 });
     expect(await listed()).toEqual([next.accessKey]);
     await eventually('the previous key is refused', async () => !(await works(first)));

@@ -18,10 +18,11 @@ import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketC
 import { GetUserPolicyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { request } from '../support/api.js';
 import { buildTenant } from '../support/factories.js';
+import { runJobOk } from '../support/jobs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable } from '../support/pg.js';
 import { toolsAvailable } from '../support/real/tools.js';
-import { startWeed, weedVersion, type TestWeed } from '../support/real/weed.js';
+import { startWeed, type TestWeed, weedEnv, weedVersion } from '../support/real/weed.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /** Upper bound of a needle's bytes beyond its data (header, checksum, timestamp, padding); 4.53 measured 47–48. */
@@ -74,11 +75,7 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
     weed = await startWeed();
     console.info(`[real] SeaweedFS ${weedVersion()}`);
     t = await createTestApp({
-      SEAWEEDFS_S3_ENDPOINT: weed.s3Endpoint,
-      SEAWEEDFS_FILER_URL: weed.filerUrl,
-      SEAWEEDFS_MASTER_URL: weed.masterUrl,
-      SEAWEEDFS_ACCESS_KEY: weed.accessKey,
-      SEAWEEDFS_SECRET_KEY: weed.secretKey,
+      ...weedEnv(weed),
       STORAGE_GAP_FLOOR_BYTES: '1000000000',
     });
     admin = `Bearer ${t.token('admin', 'root')}`;
@@ -119,16 +116,7 @@ describe.skipIf(!runnable || !pgAvailable())('object storage on a real SeaweedFS
   };
   const ruleFor = async (prefix: string) => (await filerConf()).locations?.find((l) => l.locationPrefix === prefix);
   /** Triggers a job over HTTP (as an admin would) and waits for it to finish; returns its counts. */
-  const runJob = async (job: string): Promise<Record<string, number>> => {
-    const res = await request(t.http).post(`/v1/jobs/${job}/runs`).set('authorization', admin);
-    expect(res.status).toBe(202);
-    const run = await eventually('reconcile run to finish', async () => {
-      const r = (await request(t.http).get(String(res.headers.location)).set('authorization', admin)).body as { state: string; counts: Record<string, number>; error: string | null };
-      return r.state === 'running' ? undefined : r;
-    });
-    expect(run.state, run.error ?? '').toBe('succeeded');
-    return run.counts;
-  };
+  const runJob = async (job: string): Promise<Record<string, number>> => (await runJobOk(t.http, job, admin)).counts;
   const policyResources = async (user: string) => {
     const got = await iam.send(new GetUserPolicyCommand({ UserName: user, PolicyName: 'headroom-buckets' })).catch(() => undefined);
     if (!got?.PolicyDocument) return [];

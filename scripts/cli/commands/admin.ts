@@ -5,6 +5,7 @@ import type { Command, CommandContext } from '../command.js';
 import { required } from '../command.js';
 import { table } from '../format.js';
 import { cell, emit } from '../output.js';
+import { pollUntil } from '../poll.js';
 
 const strings = (v: CommandContext['values']) => Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
@@ -177,10 +178,8 @@ export const adminCommands: Command[] = [
     async run(ctx) {
       const name = encodeURIComponent(ctx.args[0]!);
       let r = await ctx.api.call('POST', `/v1/jobs/${name}/runs`);
-      while (ctx.values.wait && r.state === 'running') {
-        await new Promise((res) => setTimeout(res, 500));
-        r = await ctx.api.call('GET', `/v1/jobs/${name}/runs/${r.id}`);
-      }
+      const run = (x: Json) => ctx.api.call('GET', `/v1/jobs/${name}/runs/${x.id}`);
+      if (ctx.values.wait) r = await pollUntil(r, (x) => x.state !== 'running', run);
       emit(ctx, r, () => ctx.out(`${r.id}: ${r.state}${r.error ? ` (${r.error})` : ''} ${JSON.stringify(r.counts)}`));
     },
   },

@@ -4,6 +4,7 @@ import type { Command, CommandContext } from '../command.js';
 import { required } from '../command.js';
 import { size, table } from '../format.js';
 import { cell, emit, limitHelp, limitOptions, limitsFrom, limitText } from '../output.js';
+import { pollUntil } from '../poll.js';
 
 const vol = (ctx: CommandContext) => `/v1/volumes/${encodeURIComponent(ctx.args[0]!)}`;
 
@@ -13,8 +14,6 @@ function showVolume(ctx: CommandContext, v: Json): void {
   const creds = v.credentials as Json | undefined;
   if (creds) ctx.out(`storage keys (shown once, keep them): ${creds.accessKey} ${creds.secretKey}`);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const volumeCommands: Command[] = [
   {
@@ -144,10 +143,8 @@ export const volumeCommands: Command[] = [
     optionHelp: ['--wait   poll until the walk has finished, then print it'],
     async run(ctx) {
       let s = await ctx.api.call('POST', `${vol(ctx)}/walks`);
-      while (ctx.values.wait && (s.state === 'queued' || s.state === 'running')) {
-        await sleep(500);
-        s = await ctx.api.call('GET', `${vol(ctx)}/walks/${s.id}`);
-      }
+      const ended = (x: Json) => x.state !== 'queued' && x.state !== 'running';
+      if (ctx.values.wait) s = await pollUntil(s, ended, (x) => ctx.api.call('GET', `${vol(ctx)}/walks/${x.id}`));
       emit(ctx, s, () => ctx.out(`${s.id}: ${s.state}${s.error ? ` (${s.error})` : ''}, ${s.keysRead} keys read`));
     },
   },

@@ -19,3 +19,8 @@ export class TikvError extends Error {
     this.pdErrorType = extra.pdErrorType;
   }
 }
+
+/** A key error TiKV returned for `method` (abort, retryable or anything else it said). */
+export function keyError(method: string, e: any): TikvError {
+  return new TikvError('key_error', `${method}: ${e.abort || e.retryable || JSON.stringify(e)}`);
+}

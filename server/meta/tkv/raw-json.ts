@@ -18,72 +18,85 @@ export class RawJsonError extends Error {}
 
 /** Lists the top-level members of a JSON object text, in order. */
 export function members(text: string): Member[] {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
-  };
-  const fail = (what: string): never => {
-    throw new RawJsonError(`invalid JSON at offset ${i}: ${what}`);
-  };
-  const skipString = () => {
-    if (text[i] !== '"') fail('expected a string');
-    i++;
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    if (i >= text.length) fail('unterminated string');
-    i++;
-  };
-  const skipValue = () => {
-    ws();
-    const c = text[i];
-    if (c === '"') return skipString();
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      i++;
-      ws();
-      if (text[i] === close) return void i++;
-      for (;;) {
-        if (c === '{') {
-          ws();
-          skipString();
-          ws();
-          if (text[i++] !== ':') fail('expected ":"');
-        }
-        skipValue();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === close) return void i++;
-        else fail(`expected "," or "${close}"`);
-      }
-    }
-    const m = /^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
-    if (!m) fail('expected a value');
-    i += m![0].length;
-  };
-  ws();
-  if (text[i++] !== '{') fail('expected "{"');
+  const c = new JsonCursor(text);
+  c.ws();
+  if (text[c.i++] !== '{') c.fail('expected "{"');
   const out: Member[] = [];
-  ws();
-  if (text[i] === '}') return out;
+  c.ws();
+  if (text[c.i] === '}') return out;
   for (;;) {
-    ws();
-    const start = i;
-    skipString();
-    const key = JSON.parse(text.slice(start, i)) as string;
-    const keyEnd = i;
-    ws();
-    if (text[i++] !== ':') fail('expected ":"');
-    ws();
-    const valueStart = i;
-    skipValue();
-    out.push({ key, start, keyEnd, valueStart, valueEnd: i });
-    ws();
-    if (text[i] === ',') i++;
-    else if (text[i] === '}') {
-      i++;
-      ws();
-      if (i !== text.length) fail('trailing characters');
+    c.ws();
+    const start = c.i;
+    c.skipString();
+    const key = JSON.parse(text.slice(start, c.i)) as string;
+    const keyEnd = c.i;
+    c.ws();
+    if (text[c.i++] !== ':') c.fail('expected ":"');
+    c.ws();
+    const valueStart = c.i;
+    c.skipValue();
+    out.push({ key, start, keyEnd, valueStart, valueEnd: c.i });
+    c.ws();
+    if (text[c.i] === ',') c.i++;
+    else if (text[c.i] === '}') {
+      c.i++;
+      c.ws();
+      if (c.i !== text.length) c.fail('trailing characters');
       return out;
-    } else fail('expected "," or "}"');
+    } else c.fail('expected "," or "}"');
+  }
+}
+
+/** A read position in JSON text and the skips {@link members} needs (values are skipped, not decoded). */
+class JsonCursor {
+  i = 0;
+  constructor(private readonly text: string) {}
+
+  ws(): void {
+    while (this.i < this.text.length && ' \t\r\n'.includes(this.text[this.i]!)) this.i++;
+  }
+
+  fail(what: string): never {
+    throw new RawJsonError(`invalid JSON at offset ${this.i}: ${what}`);
+  }
+
+  skipString(): void {
+    const text = this.text;
+    if (text[this.i] !== '"') this.fail('expected a string');
+    this.i++;
+    while (this.i < text.length && text[this.i] !== '"') this.i += text[this.i] === '\\' ? 2 : 1;
+    if (this.i >= text.length) this.fail('unterminated string');
+    this.i++;
+  }
+
+  skipValue(): void {
+    this.ws();
+    const c = this.text[this.i];
+    if (c === '"') return this.skipString();
+    if (c === '{' || c === '[') return this.skipContainer(c === '{' ? '}' : ']');
+    const m = /^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(this.text.slice(this.i, this.i + 400));
+    if (!m) this.fail('expected a value');
+    this.i += m![0].length;
+  }
+
+  /** An object (`close` is "}") or an array, from its opening bracket. */
+  private skipContainer(close: '}' | ']'): void {
+    this.i++;
+    this.ws();
+    if (this.text[this.i] === close) return void this.i++;
+    for (;;) {
+      if (close === '}') {
+        this.ws();
+        this.skipString();
+        this.ws();
+        if (this.text[this.i++] !== ':') this.fail('expected ":"');
+      }
+      this.skipValue();
+      this.ws();
+      if (this.text[this.i] === ',') this.i++;
+      else if (this.text[this.i] === close) return void this.i++;
+      else this.fail(`expected "," or "${close}"`);
+    }
   }
 }
 

@@ -46,134 +46,156 @@ export type { WalkedDirectory, WalkResult };
 
 /** Walks the volume under `keys` on `engine`. */
 export async function walkVolume(engine: KvEngine, keys: VolumeKeys, opts: WalkOptions = {}): Promise<WalkResult> {
-  const dirs = new Map<bigint, DirAcc>();
-  const acc = (ino: bigint) => {
-    let a = dirs.get(ino);
-    if (!a) dirs.set(ino, (a = newAcc()));
-    return a;
-  };
-  let keysRead = 0;
-  const linked: LinkedInode[] = [];
-  const offset = keys.p.length;
-  const profiler = opts.enrich === false ? undefined : new WalkProfiler(opts.now ?? Math.floor(Date.now() / 1000), opts.topFiles ?? 100, dirs, acc);
+  return new TkvWalk(engine, keys, opts).run();
+}
+
+/** A hard-linked inode (attr parent 0) waiting for its parent keys, which follow its attr in key order. */
+interface PendingLinks {
+  ino: bigint;
+  type: number;
+  length: bigint;
+  mtime: number;
+  parents: bigint[];
+}
+
+/** One walk's state: the directory accumulators, the hard-linked inodes and the file-name join. */
+class TkvWalk {
+  private readonly dirs = new Map<bigint, DirAcc>();
+  private readonly linked: LinkedInode[] = [];
+  private keysRead = 0;
+  private readonly offset: number;
+  private readonly pageSize: number;
+  private readonly profiler: WalkProfiler | undefined;
   // A file's name is in its parent's partition, its attr in its own: whichever half comes first
   // waits in `join` for the other. Keyed by the inode as a number (file inodes are allocated
   // from 2, far below 2^53). Hard-linked inodes take the first name that comes by.
-  const join = new NameAttrJoin();
-  const linkedByIno = new Map<number, LinkedInode>();
+  private readonly join = new NameAttrJoin();
+  private readonly linkedByIno = new Map<number, LinkedInode>();
+
+  constructor(
+    private readonly engine: KvEngine,
+    private readonly keys: VolumeKeys,
+    private readonly opts: WalkOptions,
+  ) {
+    this.offset = keys.p.length;
+    this.pageSize = opts.pageSize ?? 10_000;
+    this.profiler = opts.enrich === false ? undefined : new WalkProfiler(opts.now ?? Math.floor(Date.now() / 1000), opts.topFiles ?? 100, this.dirs, (ino) => this.acc(ino));
+  }
+
+  /** Reads every partition, `concurrency` at once, and rolls the figures up. */
+  async run(): Promise<WalkResult> {
+    const partitions = partitionsFor(this.keys, this.opts.expectedInodes ?? 0n);
+    let next = 0;
+    const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 4, partitions.length) }, async () => {
+      while (next < partitions.length) {
+        const [s, e] = partitions[next++]!;
+        await this.readPartition(s, e);
+      }
+    });
+    await Promise.all(workers);
+    const result = rollUp(this.dirs, this.keysRead, undefined, this.linked);
+    return this.profiler ? this.profiler.finish(result, this.linked) : result;
+  }
+
+  private acc(ino: bigint): DirAcc {
+    let a = this.dirs.get(ino);
+    if (!a) this.dirs.set(ino, (a = newAcc()));
+    return a;
+  }
+
+  private async readPartition(start: Buffer, end: Buffer): Promise<void> {
+    let pending: PendingLinks | undefined;
+    let inPage = 0;
+    for await (const { key, value } of this.engine.scan(start, end, { pageSize: this.pageSize, signal: this.opts.signal })) {
+      this.keysRead++;
+      if (++inPage === this.pageSize) {
+        await this.progress(inPage);
+        inPage = 0;
+      }
+      const k = Buffer.isBuffer(key) ? key : Buffer.from(key);
+      const parsed = parseInodeKey(k, this.offset);
+      if (!parsed) continue;
+      if (pending && parsed.ino !== pending.ino) pending = this.settle(pending);
+      if (parsed.kind === 'attr') pending = this.attr(parsed.ino, k, value) ?? pending;
+      else if (parsed.kind === 'parent') {
+        if (pending && value.length === 8 && Buffer.from(value).readBigInt64LE(0) > 0n) pending.parents.push(parsed.parent);
+      } else if (parsed.kind === 'dentry') this.dentry(parsed.ino, parsed.name, k, value);
+    }
+    if (pending) this.settle(pending);
+    if (inPage > 0) await this.progress(inPage);
+  }
+
+  private async progress(keysInPage: number): Promise<void> {
+    this.opts.onProgress?.(this.keysRead);
+    if (this.opts.throttle) await this.opts.throttle(keysInPage);
+  }
+
+  /** An inode's attr: counted in its parent now, or (hard-linked) returned to wait for its parent keys. */
+  private attr(ino: bigint, k: Buffer, value: Uint8Array): PendingLinks | undefined {
+    const a = attrSummary(value, k.toString('hex'));
+    if (a.type === TYPE_DIR) {
+      const d = this.acc(ino);
+      d.isDir = true;
+      d.parent = ino === ROOT_INODE ? 0n : a.parent;
+    }
+    if (ino === ROOT_INODE || ino === TRASH_INODE) return undefined; // not counted by JuiceFS either
+    if (a.parent === 0n && a.type !== TYPE_DIR) return { ino, type: a.type, length: a.length, mtime: a.mtime, parents: [] };
+    const d = this.acc(a.parent);
+    addDirectChild(d, a.type, a.length);
+    if (a.type === TYPE_FILE) this.fileAttr(ino, a.parent, a.length, a.mtime, d);
+    return undefined;
+  }
+
+  /** A dentry: a directory's name, or (enriched walks) a file's name for the join. */
+  private dentry(parent: bigint, name: Buffer, k: Buffer, value: Uint8Array): void {
+    if (value.length > 0 && value[0] === TYPE_DIR) {
+      const child = decodeDentry(value, k.toString('hex')).ino;
+      this.acc(child).name = Buffer.from(name);
+    } else if (this.profiler && value.length > 0 && value[0] === TYPE_FILE) {
+      // The child inode straight from the 9-byte value (no hex key unless it is malformed).
+      const ino = value.length === 9 ? readU32(value, 1) * 4294967296 + readU32(value, 5) : Number(decodeDentry(value, k.toString('hex')).ino);
+      this.fileName(ino, parent, name.toString('latin1'));
+    }
+  }
+
+  /** Files an inode whose parent keys have all gone by; returns undefined (nothing pending). */
+  private settle(p: PendingLinks): undefined {
+    // No positive parent key: filed under 0, i.e. detached. One: an ordinary child.
+    if (p.parents.length > 1) {
+      const l: LinkedInode = { ino: p.ino, type: p.type, length: p.length, parents: p.parents, mtime: p.mtime };
+      this.linked.push(l);
+      if (this.profiler && p.type === TYPE_FILE) {
+        this.linkedByIno.set(Number(l.ino), l);
+        l.name = this.join.takeName(Number(l.ino));
+        if (l.name !== undefined) l.nameParent = l.parents[0];
+      }
+    } else {
+      addDirectChild(this.acc(p.parents[0] ?? 0n), p.type, p.length);
+      if (p.type === TYPE_FILE && p.parents[0] !== undefined) this.fileAttr(p.ino, p.parents[0], p.length, p.mtime);
+    }
+    return undefined;
+  }
+
   /** A regular file's attr under `parent`: its figures now, its name when it comes. */
-  const fileAttr = (ino: bigint, parent: bigint, length: bigint, mtime: number, slot?: DirAcc) => {
-    if (!profiler) return;
+  private fileAttr(ino: bigint, parent: bigint, length: bigint, mtime: number, slot?: DirAcc): void {
+    if (!this.profiler) return;
     const bytes = fileSpace(length);
-    profiler.attr(parent, bytes, mtime, slot);
-    const name = join.attr(Number(ino), bytes, mtime);
-    if (name !== undefined) profiler.named(parent, name, bytes, mtime, slot);
-  };
+    this.profiler.attr(parent, bytes, mtime, slot);
+    const name = this.join.attr(Number(ino), bytes, mtime);
+    if (name !== undefined) this.profiler.named(parent, name, bytes, mtime, slot);
+  }
+
   /** A regular file's dentry in `parent`. */
-  const fileName = (key: number, parent: bigint, name: string) => {
-    const l = linkedByIno.size ? linkedByIno.get(key) : undefined;
+  private fileName(key: number, parent: bigint, name: string): void {
+    const l = this.linkedByIno.size ? this.linkedByIno.get(key) : undefined;
     if (l) {
       l.name ??= name;
       l.nameParent ??= parent;
       return;
     }
-    const a = join.name(key, name);
-    if (a) profiler!.named(parent, name, a.bytes, a.mtime);
-  };
-
-  /** Adds one child inode to its parent's direct figures. */
-  const addChild = (parent: bigint, type: number, length: bigint) => {
-    addDirectChild(acc(parent), type, length);
-  };
-
-  const readPartition = async (start: Buffer, end: Buffer) => {
-    // A hard-linked inode waits for its parent keys, which follow its attr in key order.
-    let pending: { ino: bigint; type: number; length: bigint; mtime: number; parents: bigint[] } | undefined;
-    const flush = () => {
-      if (pending) {
-        // No positive parent key: filed under 0, i.e. detached. One: an ordinary child.
-        if (pending.parents.length > 1) {
-          const l: LinkedInode = { ino: pending.ino, type: pending.type, length: pending.length, parents: pending.parents, mtime: pending.mtime };
-          linked.push(l);
-          if (profiler && pending.type === TYPE_FILE) {
-            linkedByIno.set(Number(l.ino), l);
-            l.name = join.takeName(Number(l.ino));
-            if (l.name !== undefined) l.nameParent = l.parents[0];
-          }
-        } else {
-          addChild(pending.parents[0] ?? 0n, pending.type, pending.length);
-          if (pending.type === TYPE_FILE && pending.parents[0] !== undefined) fileAttr(pending.ino, pending.parents[0], pending.length, pending.mtime);
-        }
-      }
-      pending = undefined;
-    };
-    let inPage = 0;
-    for await (const { key, value } of engine.scan(start, end, { pageSize: opts.pageSize ?? 10_000, signal: opts.signal })) {
-      keysRead++;
-      if (++inPage === (opts.pageSize ?? 10_000)) {
-        opts.onProgress?.(keysRead);
-        if (opts.throttle) await opts.throttle(inPage);
-        inPage = 0;
-      }
-      const k = Buffer.isBuffer(key) ? key : Buffer.from(key);
-      const parsed = parseInodeKey(k, offset);
-      if (!parsed) continue;
-      if (pending && parsed.ino !== pending.ino) flush();
-      switch (parsed.kind) {
-        case 'attr': {
-          const ino = parsed.ino;
-          const a = attrSummary(value, k.toString('hex'));
-          if (a.type === TYPE_DIR) {
-            const d = acc(ino);
-            d.isDir = true;
-            d.parent = ino === ROOT_INODE ? 0n : a.parent;
-          }
-          if (ino === ROOT_INODE || ino === TRASH_INODE) break; // not counted by JuiceFS either
-          if (a.parent === 0n && a.type !== TYPE_DIR) pending = { ino, type: a.type, length: a.length, mtime: a.mtime, parents: [] };
-          else {
-            const d = acc(a.parent);
-            addDirectChild(d, a.type, a.length);
-            if (a.type === TYPE_FILE) fileAttr(ino, a.parent, a.length, a.mtime, d);
-          }
-          break;
-        }
-        case 'parent': {
-          if (pending && value.length === 8 && Buffer.from(value).readBigInt64LE(0) > 0n) pending.parents.push(parsed.parent);
-          break;
-        }
-        case 'dentry': {
-          if (value.length > 0 && value[0] === TYPE_DIR) {
-            const child = decodeDentry(value, k.toString('hex')).ino;
-            acc(child).name = Buffer.from(parsed.name);
-          } else if (profiler && value.length > 0 && value[0] === TYPE_FILE) {
-            // The child inode straight from the 9-byte value (no hex key unless it is malformed).
-            const ino = value.length === 9 ? readU32(value, 1) * 4294967296 + readU32(value, 5) : Number(decodeDentry(value, k.toString('hex')).ino);
-            fileName(ino, parsed.ino, parsed.name.toString('latin1'));
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    flush();
-    if (inPage > 0) {
-      opts.onProgress?.(keysRead);
-      if (opts.throttle) await opts.throttle(inPage);
-    }
-  };
-
-  const partitions = partitionsFor(keys, opts.expectedInodes ?? 0n);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(opts.concurrency ?? 4, partitions.length) }, async () => {
-    while (next < partitions.length) {
-      const [s, e] = partitions[next++]!;
-      await readPartition(s, e);
-    }
-  });
-  await Promise.all(workers);
-  const result = rollUp(dirs, keysRead, undefined, linked);
-  return profiler ? profiler.finish(result, linked) : result;
+    const a = this.join.name(key, name);
+    if (a) this.profiler!.named(parent, name, a.bytes, a.mtime);
+  }
 }
 
 const readU32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
@@ -189,7 +211,6 @@ function partitionsFor(keys: VolumeKeys, expectedInodes: bigint): Array<[Buffer,
   return out;
 }
 
-/** Sums subtrees bottom-up and builds paths; detached entries are reported, not hidden. */
 /**
  * The walk's totals (tree + trash + detached) against the counters; null when they agree. TKV
  * clients flush counter deltas about once a second and lose them when they crash, so callers

@@ -107,7 +107,7 @@ export class ChannelService {
     };
     return inTransaction(this.db, async (trx) => {
       if (!(await this.store.in(trx).insert(tenantId, c))) throw channelNameTaken(input.name);
-      await recordAudit(trx, actor, { action: 'notification_channel.created', entityType: 'tenant', entityId: tenantId, tenantId, before: null, after: auditImage(c) });
+      await recordAudit(trx, actor, { action: 'notification_channel.created', entityType: 'channel', entityId: c.id, tenantId, before: null, after: auditImage(c) });
       return c;
     });
   }
@@ -125,7 +125,7 @@ export class ChannelService {
       const after = await this.store.in(trx).update(tenantId, id, { name: patch.name, enabled: patch.enabled, ...sealed });
       if (after === 'name_taken') throw channelNameTaken(patch.name!);
       if (!after) throw channelNotFound(id);
-      await recordAudit(trx, actor, { action: 'notification_channel.updated', entityType: 'tenant', entityId: tenantId, tenantId, before: auditImage(before), after: auditImage(after) });
+      await recordAudit(trx, actor, { action: 'notification_channel.updated', entityType: 'channel', entityId: id, tenantId, before: auditImage(before), after: auditImage(after) });
       return after;
     });
   }
@@ -135,7 +135,7 @@ export class ChannelService {
     const before = await this.get(principal, tenantId, id);
     return inTransaction(this.db, async (trx) => {
       if (!(await this.store.in(trx).remove(tenantId, id))) throw channelNotFound(id);
-      await recordAudit(trx, actor, { action: 'notification_channel.deleted', entityType: 'tenant', entityId: tenantId, tenantId, before: auditImage(before), after: null });
+      await recordAudit(trx, actor, { action: 'notification_channel.deleted', entityType: 'channel', entityId: id, tenantId, before: auditImage(before), after: null });
       return before;
     });
   }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import client from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestRuns } from '../../../server/jobs/job-run-store.js';
+import { KnexJobRunStore } from '../../../server/jobs/knex-job-run-store.js';
 import { RedisLease } from '../../../server/jobs/lease.js';
 import { Scheduler, type Job } from '../../../server/jobs/scheduler.js';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../../support/pg.js';
@@ -27,7 +28,7 @@ describe.skipIf(!available)('Scheduler (real PostgreSQL and Redis)', () => {
     await d?.drop();
   });
 
-  const make = (redis: Redis, jobs: Job[], ttl = 2000) => new Scheduler(d.db, log, jobs, (name) => new RedisLease(redis, `${prefix}:${name}`, ttl), new client.Registry(), 100);
+  const make = (redis: Redis, jobs: Job[], ttl = 2000) => new Scheduler(new KnexJobRunStore(d.db), log, jobs, (name) => new RedisLease(redis, `${prefix}:${name}`, ttl), new client.Registry(), 100);
   let prefix = '';
 
   it('two instances: exactly one runs the job, the other records a skip', async () => {

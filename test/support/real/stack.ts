@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { request } from '../api.js';
 import { buildTenant } from '../factories.js';
+import { runJobOk } from '../jobs.js';
 import { EtcdEngine } from '../../../server/engines/etcd/etcd-engine.js';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../etcd.js';
 import { pgAvailable } from '../pg.js';
@@ -134,18 +135,7 @@ export async function startStack(engine: RealEngine, env: Record<string, string>
       if (res.status !== 201) throw new Error(`create volume ${name}: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body as { id: string; metaUrl: string; prefix: string; state: string };
     },
-    runJob: async (name) => {
-      const started = await request(theApp.http).post(`/v1/jobs/${name}/runs`).set('authorization', admin).send({});
-      if (started.status >= 300) throw new Error(`job ${name}: ${started.status} ${JSON.stringify(started.body)}`);
-      let run = started.body as Record<string, unknown>;
-      const where = (started.headers.location as string | undefined) ?? `/v1/jobs/${name}/runs/${String(run.id)}`;
-      for (let i = 0; i < 600 && !['succeeded', 'failed'].includes(String(run.state)); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        run = (await request(theApp.http).get(where).set('authorization', admin)).body as Record<string, unknown>;
-      }
-      if (run.state !== 'succeeded') throw new Error(`job ${name} ended ${String(run.state)}: ${JSON.stringify(run)}`);
-      return run;
-    },
+    runJob: (name) => runJobOk(theApp.http, name, admin),
     walk: async (volumeId) => {
       const started = await request(theApp.http).post(`/v1/volumes/${volumeId}/walks`).set('authorization', admin);
       if (started.status !== 202) throw new Error(`walk: ${started.status} ${JSON.stringify(started.body)}`);

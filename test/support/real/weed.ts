@@ -53,6 +53,17 @@ export interface TestWeed {
   restart(): Promise<void>;
 }
 
+/** The SEAWEEDFS_* variables that point Headroom at `weed` with its admin identity. */
+export function weedEnv(weed: TestWeed): Record<string, string> {
+  return {
+    SEAWEEDFS_S3_ENDPOINT: weed.s3Endpoint,
+    SEAWEEDFS_FILER_URL: weed.filerUrl,
+    SEAWEEDFS_MASTER_URL: weed.masterUrl,
+    SEAWEEDFS_ACCESS_KEY: weed.accessKey,
+    SEAWEEDFS_SECRET_KEY: weed.secretKey,
+  };
+}
+
 /** `weed version` of the built binary (e.g. "version 30GB 4.53 linux amd64"), or undefined. */
 export function weedVersion(): string | undefined {
   const bin = toolPath('weed');

@@ -75,6 +75,17 @@ export interface FakeSeaweed {
   calls: FakeCall[];
 }
 
+/** The SEAWEEDFS_* variables that point Headroom at the fake with its admin identity. */
+export function fakeSeaweedEnv(sw: FakeSeaweed): Record<string, string> {
+  return {
+    SEAWEEDFS_S3_ENDPOINT: sw.s3Url,
+    SEAWEEDFS_FILER_URL: sw.filerUrl,
+    SEAWEEDFS_MASTER_URL: sw.masterUrl,
+    SEAWEEDFS_ACCESS_KEY: sw.admin.accessKey,
+    SEAWEEDFS_SECRET_KEY: sw.admin.secretKey,
+  };
+}
+
 export async function startFakeSeaweed(opts: FakeSeaweedOptions = {}): Promise<FakeSeaweed> {
   const state = new FakeState(opts.version ?? '4.44', opts.iamReadOnly ?? false);
   state.allowDeleteBucketNotEmpty = opts.allowDeleteBucketNotEmpty ?? true;

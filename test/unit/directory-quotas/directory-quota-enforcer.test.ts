@@ -5,16 +5,14 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DirectoryQuotaApplier } from '../../../server/directory-quotas/directory-quota-applier.js';
-import { DirectoryQuotaEnforcer } from '../../../server/directory-quotas/directory-quota-enforcer.js';
+import type { DirectoryQuotaEnforcer } from '../../../server/directory-quotas/directory-quota-enforcer.js';
 import type { DirectoryQuota } from '../../../server/directory-quotas/directory-quota.js';
-import { FakeDirectoryQuotaStore } from '../../../server/directory-quotas/fake-directory-quota-store.js';
-import { MemoryEngine } from '../../../server/engines/memory/memory-engine.js';
-import { FixtureBuilder } from '../../../server/meta/tkv/fixture.js';
-import { ROOT_INODE } from '../../../server/meta/tkv/keys.js';
+import type { FakeDirectoryQuotaStore } from '../../../server/directory-quotas/fake-directory-quota-store.js';
 import { TkvDirQuotas } from '../../../server/meta/tkv/quota-records.js';
 import { decodeDirQuota, encodeDirQuota } from '../../../server/meta/tkv/records.js';
-import { TkvVolume } from '../../../server/meta/tkv/tkv-volume.js';
+import type { TkvVolume } from '../../../server/meta/tkv/tkv-volume.js';
 import type { VolumeRef } from '../../../server/meta/volume-metadata.js';
+import { directoryQuotaEnforcerFixture, type DirectoryQuotaEnforcerFixture } from '../../support/unit.js';
 
 const KiB = 1024n;
 const volume: VolumeRef = { id: 'vol_1', metaUrl: 'mem://team', prefix: 'team', quota: { hardBytes: null, hardInodes: null } };
@@ -26,27 +24,12 @@ describe('DirectoryQuotaEnforcer', () => {
   let enforcer: DirectoryQuotaEnforcer;
   let now: Date;
   let dir: bigint;
+  let use: DirectoryQuotaEnforcerFixture['use'];
   const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 0, 0, s));
 
   beforeEach(async () => {
-    const engine = new MemoryEngine();
-    tv = new TkvVolume(engine, Buffer.from('team'));
-    await tv.format({ name: 'team', storage: 'file', bucket: '/b/' });
-    const fx = new FixtureBuilder(engine, tv.keys);
-    dir = await fx.mkdir(ROOT_INODE, 'alice');
-    await fx.finish();
     now = at(0);
-    store = new FakeDirectoryQuotaStore();
-    store.now = () => now;
-    const metadata = new TkvDirQuotas(() => tv);
-    const applier = new DirectoryQuotaApplier(
-      store,
-      metadata,
-      async () => volume,
-      undefined,
-      () => now,
-    );
-    enforcer = new DirectoryQuotaEnforcer({ store, metadata, applier, volumeRef: async () => volume, opts: { hysteresis: 0.1, maxReadingAgeMs: 60_000 }, clock: () => now });
+    ({ tv, dir, store, enforcer, use } = await directoryQuotaEnforcerFixture(volume, () => now));
   });
 
   /** A managed native quota whose record is already written, as after a create. */
@@ -64,11 +47,6 @@ describe('DirectoryQuotaEnforcer', () => {
     });
     await new DirectoryQuotaApplier(store, new TkvDirQuotas(() => tv), async () => volume).apply(q);
     return (await store.find('acme', q.id))!;
-  };
-  /** What JuiceFS clients would record as the subtree grows or shrinks. */
-  const use = async (bytes: bigint, inodes = 1n) => {
-    const rec = decodeDirQuota((await tv.engine.get(tv.keys.dirQuota(dir)))!, 'x');
-    await tv.engine.txn(async (t) => t.put(tv.keys.dirQuota(dir), encodeDirQuota({ ...rec, usedSpace: bytes, usedInodes: inodes })));
   };
   const record = async () => decodeDirQuota((await tv.engine.get(tv.keys.dirQuota(dir)))!, 'x');
   const state = async () => (await store.find('acme', 'dq_1'))!.enforcement;

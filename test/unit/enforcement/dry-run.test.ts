@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { wouldChange } from '../../../server/enforcement/dry-run.js';
 import { initialState } from '../../../server/enforcement/enforcement-store.js';
-import type { Decision } from '../../../server/enforcement/policy.js';
 import type { Volume } from '../../../server/volumes/volume.js';
+import { evaluated } from '../../support/unit.js';
 
 const now = new Date('2026-12-01T12:00:00Z');
 const v = { id: 'vol_1', tenantId: 'acme' } as Volume;
-const evaluated = (over: Partial<Extract<Decision, { kind: 'evaluated' }>>): Decision => ({
-  kind: 'evaluated',
-  next: 'ok',
-  changed: false,
-  reason: 'within_limits',
-  graceDeadline: null,
-  clearManual: false,
-  capacity: { bytes: 100n, inodes: 0n },
-  ...over,
-});
 
 describe('wouldChange', () => {
   it('a first unknown reading tells admins once; a later one only updates the reason', () => {

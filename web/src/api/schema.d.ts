@@ -684,6 +684,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/volumes/{volumeId}/directory-quotas/{quotaId}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A directory quota's usage samples in a window, oldest first, kept as volumes' are (raw for two days, then hourly, then daily maxima)
+         * @description The counters pass keeps a raw sample of each quota whose usage it read, when the usage changed or the last sample is an hour old; a failed read keeps none. Engineers see only the quotas they own.
+         */
+        get: operations["getDirectoryQuotaHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/volumes/{volumeId}/directory-quotas/{quotaId}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * When a directory quota reaches its soft and hard limits, for bytes and inodes, at the rate of the last days
+         * @description A least-squares trend through the quota's samples of the forecast window (FORECAST_WINDOW_DAYS) and the usage read now, as a volume's forecast is drawn. Engineers see only the quotas they own.
+         */
+        get: operations["getDirectoryQuotaForecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/volumes/{volumeId}/directory-quotas/{quotaId}/requests": {
         parameters: {
             query?: never;
@@ -769,6 +815,52 @@ export interface paths {
         patch: operations["updateUserQuota"];
         trace?: never;
     };
+    "/v1/volumes/{volumeId}/user-quotas/{quotaId}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A user quota's usage samples in a window, oldest first, kept as a directory quota's are
+         * @description The samples the counters pass keeps of the user's record (by uid), in the shape of a directory quota's history. The id of another kind of quota is 404. Engineers see only the quotas they own.
+         */
+        get: operations["getUserQuotaHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/volumes/{volumeId}/user-quotas/{quotaId}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * When a user quota reaches its soft and hard limits, for bytes and inodes, at the rate of the last days
+         * @description Drawn as a directory quota's forecast is, through the user's samples and its record read now. The id of another kind of quota is 404. Engineers see only the quotas they own.
+         */
+        get: operations["getUserQuotaForecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/volumes/{volumeId}/group-quotas": {
         parameters: {
             query?: never;
@@ -812,6 +904,52 @@ export interface paths {
         head?: never;
         /** Change a group quota's limits, grace or owner (admin, platform) */
         patch: operations["updateGroupQuota"];
+        trace?: never;
+    };
+    "/v1/volumes/{volumeId}/group-quotas/{quotaId}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A group quota's usage samples in a window, oldest first, kept as a directory quota's are
+         * @description The samples the counters pass keeps of the group's record (by gid), in the shape of a directory quota's history. The id of another kind of quota is 404. Engineers see only the quotas they own.
+         */
+        get: operations["getGroupQuotaHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/volumes/{volumeId}/group-quotas/{quotaId}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * When a group quota reaches its soft and hard limits, for bytes and inodes, at the rate of the last days
+         * @description Drawn as a directory quota's forecast is, through the group's samples and its record read now. The id of another kind of quota is 404. Engineers see only the quotas they own.
+         */
+        get: operations["getGroupQuotaForecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/volumes/{volumeId}/quota-requests": {
@@ -1574,6 +1712,66 @@ export interface components {
                 resolution: "raw" | "hour" | "day";
             }[];
         };
+        DirectoryQuotaHistory: {
+            quotaId: string;
+            volumeId: string;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            samples: {
+                /** Format: date-time */
+                at: string;
+                bytes: number;
+                inodes: number;
+                /** @enum {string} */
+                resolution: "raw" | "hour" | "day";
+            }[];
+        };
+        DirectoryQuotaForecast: {
+            quotaId: string;
+            volumeId: string;
+            /**
+             * Format: date-time
+             * @description When the forecast was drawn
+             */
+            at: string;
+            /** @description Days of samples the trend is drawn from (FORECAST_WINDOW_DAYS) */
+            windowDays: number;
+            /** @description The newest point of the trend: the usage read now, else the newest sample; null when neither is known */
+            usage: {
+                usedBytes: number;
+                usedInodes: number;
+                /** Format: date-time */
+                readAt: string;
+            } | null;
+            /** @description Bytes against the soft limit (only while usage is under it) and the hard limit; null where the quota has no such limit, is not growing, or history is too short */
+            bytes: {
+                soft: components["schemas"]["BytesForecast"];
+                hard: components["schemas"]["BytesForecast"];
+            };
+            /** @description The same for inodes */
+            inodes: {
+                soft: components["schemas"]["InodesForecast"];
+                hard: components["schemas"]["InodesForecast"];
+            };
+        };
+        /** @description When bytes reach a limit at the recent rate (the shape of a volume's usage forecast); null when there is none */
+        BytesForecast: null | {
+            /** Format: date-time */
+            fullAt: string;
+            secondsToFull: number;
+            bytesPerDay: number;
+            samples: number;
+        };
+        /** @description When inodes reach a limit at the recent rate; null when there is none */
+        InodesForecast: null | {
+            /** Format: date-time */
+            fullAt: string;
+            secondsToFull: number;
+            inodesPerDay: number;
+            samples: number;
+        };
         Fit: {
             volumeId: string;
             /** @description The write fits now even if charged the most (no entry in blockedBy) */
@@ -1692,6 +1890,18 @@ export interface components {
             ruleId: string | null;
             explanation: string;
         };
+        /** @description What the request is about, judged against that target's own limits and automatic approvals */
+        RulePreviewTarget: {
+            /**
+             * @description The volume's own quota, or one directory quota of it
+             * @enum {string}
+             */
+            kind: "volume" | "directory_quota";
+            /** @description The directory quota's id; null for the volume's own quota */
+            quotaId: string | null;
+            /** @description The directory quota's path now (UTF-8, lossy for other bytes); null for the volume's own quota */
+            path: string | null;
+        };
         QuotaRulePreview: {
             tier: string;
             /** @description The previewed rule's id (`new` when it is not saved yet) */
@@ -1718,6 +1928,7 @@ export interface components {
             };
             items: {
                 request: components["schemas"]["QuotaRequestRecord"];
+                target: components["schemas"]["RulePreviewTarget"];
                 now: components["schemas"]["RuleVerdict"];
                 after: components["schemas"]["RuleVerdict"];
                 byThisRule: boolean;
@@ -3690,6 +3901,67 @@ export interface operations {
             503: components["responses"]["Problem"];
         };
     };
+    getDirectoryQuotaHistory: {
+        parameters: {
+            query?: {
+                /** @description Default 30 days before `until` */
+                since?: string;
+                /** @description Default now */
+                until?: string;
+                /** @description Only samples of this resolution */
+                resolution?: "raw" | "hour" | "day";
+            };
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Samples */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryQuotaHistory"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getDirectoryQuotaForecast: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forecasts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryQuotaForecast"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     createDirectoryQuotaRequest: {
         parameters: {
             query?: never;
@@ -3927,6 +4199,67 @@ export interface operations {
             503: components["responses"]["Problem"];
         };
     };
+    getUserQuotaHistory: {
+        parameters: {
+            query?: {
+                /** @description Default 30 days before `until` */
+                since?: string;
+                /** @description Default now */
+                until?: string;
+                /** @description Only samples of this resolution */
+                resolution?: "raw" | "hour" | "day";
+            };
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Samples */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryQuotaHistory"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getUserQuotaForecast: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forecasts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryQuotaForecast"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     listGroupQuotas: {
         parameters: {
             query?: {
@@ -4087,6 +4420,67 @@ export interface operations {
             422: components["responses"]["Problem"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Problem"];
+        };
+    };
+    getGroupQuotaHistory: {
+        parameters: {
+            query?: {
+                /** @description Default 30 days before `until` */
+                since?: string;
+                /** @description Default now */
+                until?: string;
+                /** @description Only samples of this resolution */
+                resolution?: "raw" | "hour" | "day";
+            };
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Samples */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryQuotaHistory"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getGroupQuotaForecast: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                volumeId: components["parameters"]["VolumeId"];
+                quotaId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forecasts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryQuotaForecast"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["RateLimited"];
         };
     };
     createQuotaRequest: {
@@ -4598,7 +4992,8 @@ export interface operations {
         parameters: {
             query?: {
                 tenantId?: components["schemas"]["TenantIdValue"];
-                entityType?: "tenant" | "volume" | "walk" | "enforcement" | "notification_template" | "job" | "quota_request" | "quota_rule" | "insight_rule";
+                /** @description What the rows are about; `directory_quota` and `channel` rows name the quota's or channel's id (and carry its tenant) */
+                entityType?: "tenant" | "volume" | "walk" | "enforcement" | "notification_template" | "job" | "quota_request" | "quota_rule" | "insight_rule" | "directory_quota" | "channel";
                 entityId?: string;
                 action?: string;
                 actor?: string;
