@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { requireServer } from '../support/servers.js';
 
 /** Where Debian's chromium package puts its launcher. */
@@ -43,6 +44,26 @@ export async function launchBrowser(): Promise<TestBrowser> {
   };
 }
 
+/**
+ * Collects into `problems` what no step of a test expects of its pages: a dialog, an answer of
+ * 5xx, a Content-Security-Policy refusal on the console. A test's last step expects none.
+ */
+export function watchProblems(context: BrowserContext, problems: string[]): void {
+  context.on('dialog', (d) => problems.push(`dialog: ${d.message()}`));
+  context.on('response', (r) => r.status() >= 500 && problems.push(`${r.status()} ${r.url()}`));
+  context.on('console', (m) => m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text()) && problems.push(m.text()));
+}
+
+/** A new tab of the dashboard at `base`, signed in with a pasted token, once its `home` heading shows. */
+export async function signedInTab(context: BrowserContext, base: string, token: string, home: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${base}/ui/`);
+  await page.getByLabel('Bearer token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: home }).waitFor();
+  return page;
+}
+
 const axeSource = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 
 /** One accessibility problem axe found. */
@@ -70,4 +91,9 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
   });
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Expects axe to find no serious or critical violation on the page as it is now (`name` says which page). */
+export async function expectAxeClean(page: Page, name: string): Promise<void> {
+  expect(await seriousAxeViolations(page), name).toEqual([]);
 }

@@ -20,9 +20,9 @@ import { request } from '../support/api.js';
 import { startEngine, type EngineUnderTest } from '../support/engines.js';
 import { buildTenant } from '../support/factories.js';
 import { pgAvailable } from '../support/pg.js';
-import { freePort } from '../support/servers.js';
-import { createTestApp, testSecret, type TestApp } from '../support/test-app.js';
-import { chromiumAvailable, launchBrowser, seriousAxeViolations, type TestBrowser } from './browser.js';
+import { testSecret, type TestApp } from '../support/test-app.js';
+import { chromiumAvailable, expectAxeClean, launchBrowser, signedInTab, watchProblems, type TestBrowser } from './browser.js';
+import { serveTestApp } from './setup.js';
 
 const MB = 1_000_000;
 /** The browser globals the tests read inside pages (the test tsconfig has no DOM library). */
@@ -41,13 +41,8 @@ describe.runIf(run)('web dashboard in Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
     eng = await startEngine('local');
-    t = await createTestApp({ ...eng.env, PUBLIC_URL: base });
-    server = await new Promise<Server>((resolve) => {
-      const s = t.http.listen(port, '127.0.0.1', () => resolve(s));
-    });
+    ({ t, server, base } = await serveTestApp(eng.env));
     admin = `Bearer ${t.token('admin', 'root')}`;
     await buildTenant(t.http, admin, { id: 'acme', displayName: 'Acme', tier: 'gold', language: 'en' });
     await buildTenant(t.http, admin, { id: 'other', displayName: 'Other', language: 'zh' });
@@ -81,9 +76,7 @@ describe.runIf(run)('web dashboard in Chromium', () => {
     }
     await t.services.enforcement.countersPass();
     browser = await launchBrowser();
-    browser.context.on('dialog', (d) => problems.push(`dialog: ${d.message()}`));
-    browser.context.on('response', (r) => r.status() >= 500 && problems.push(`${r.status()} ${r.url()}`));
-    browser.context.on('console', (m) => m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text()) && problems.push(m.text()));
+    watchProblems(browser.context, problems);
   });
   afterAll(async () => {
     await browser?.close();
@@ -97,7 +90,7 @@ describe.runIf(run)('web dashboard in Chromium', () => {
   const text = (page: Page, selector: string) => page.locator(selector).first().innerText();
   /** axe on the page; with SCREENSHOTS=1 also a screenshot for the README (docs/screenshots/). */
   const axeClean = async (page: Page, name: string) => {
-    expect(await seriousAxeViolations(page), name).toEqual([]);
+    await expectAxeClean(page, name);
     if (process.env.SCREENSHOTS === '1') await page.screenshot({ path: path.join(root, 'docs/screenshots', `${name.replace(/\W+/g, '-')}.png`), fullPage: true });
   };
 
@@ -192,11 +185,7 @@ describe.runIf(run)('web dashboard in Chromium', () => {
     await engineer.getByRole('button', { name: 'Send the request' }).click();
     await engineer.getByText(/^Sent to an admin/).waitFor();
 
-    const boss = await tab();
-    await boss.goto(`${base}/ui/`);
-    await boss.getByLabel('Bearer token').fill(t.token('admin', 'root'));
-    await boss.getByRole('button', { name: 'Sign in' }).click();
-    await boss.getByRole('heading', { name: 'Fleet' }).waitFor();
+    const boss = await signedInTab(browser.context, base, t.token('admin', 'root'), 'Fleet');
     await boss.getByRole('link', { name: 'secret' }).waitFor(); // admins see every tenant
     // Sorted by the server: a header click sorts by name, a second one reverses it.
     const firstRow = () => boss.locator('main tbody tr').first().getByRole('link').innerText();

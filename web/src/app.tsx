@@ -7,6 +7,7 @@ import { api, setUnauthenticatedHandler, type Tenant } from './api/client';
 import { CallerContext } from './caller';
 import { I18nProvider, storedLang, storeLang, translate, type Lang } from './i18n/i18n';
 import { Audit, Jobs, Queue } from './pages/admin';
+import { DirectoryQuotaPage } from './pages/directory-quota-page';
 import { Fleet } from './pages/fleet';
 import { Rules, Templates, Tenants } from './pages/settings';
 import { MyRequests, Notifications } from './pages/lists';
@@ -126,6 +127,7 @@ function Page({ caller }: { caller: Caller }) {
   const path = useRoute();
   let m: RegExpMatchArray | null;
   if ((m = path.match(/^\/volumes\/(vol_[0-9a-z]{26})\/request$/))) return <RequestForm id={m[1]!} />;
+  if ((m = path.match(/^\/volumes\/(vol_[0-9a-z]{26})\/directory-quotas\/(dq_[0-9a-z]{26})$/))) return <DirectoryQuotaPage key={m[2]} volumeId={m[1]!} quotaId={m[2]!} />;
   if ((m = path.match(/^\/volumes\/(vol_[0-9a-z]{26})$/))) return <VolumePage key={m[1]} id={m[1]!} />;
   if (path === '/requests') return <MyRequests />;
   if (path === '/notifications') return <Notifications />;

@@ -5,11 +5,11 @@ import { useState } from 'react';
 import { api, ApiError, query, type AuditEvent, type JobList, type Page, type QuotaRequestRecord } from '../api/client';
 import { useCaller } from '../caller';
 import { Status, VolumeLink } from '../components/common';
+import { Limits, RequestDirectory } from '../components/request-row';
 import { UNIT_BYTES } from '../format';
 import { useI18n } from '../i18n/i18n';
 import { useGet } from '../use-api';
 import { slug } from './fleet';
-import { Limits } from './lists';
 
 /** `/admin/queue`: pending requests, each with approve (other numbers allowed), deny and cancel. */
 export function Queue() {
@@ -69,7 +69,7 @@ function QueueItem({ r, onDone }: { r: QuotaRequestRecord; onDone: (message: str
   return (
     <li className="card" data-request={r.id}>
       <h2>
-        <VolumeLink id={r.volumeId} />
+        <VolumeLink id={r.volumeId} /> · <RequestDirectory r={r} />
       </h2>
       <p>
         {r.requestedBy} · {dateTime(r.createdAt)} · {t('requested')}: <Limits l={r.requested} />

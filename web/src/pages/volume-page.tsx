@@ -1,6 +1,6 @@
 /**
  * One volume: why it is in its state and what happens next, its usage history, its largest
- * directories (drill down), the walk's findings, and how to mount it.
+ * directories (drill down), the walk's findings, its directory quotas, and how to mount it.
  */
 import type { Enforcement, MountInstructions, Usage, UsageHistory, Volume } from '../api/client';
 import { Status } from '../components/common';
@@ -9,6 +9,7 @@ import { useI18n } from '../i18n/i18n';
 import { Link } from '../router';
 import { useGet } from '../use-api';
 import { Directories } from './directories';
+import { DirectoryQuotaSection } from './directory-quota-list';
 import { Findings } from './findings';
 import { UsageSummary } from './my-volumes';
 import { Why } from './why';
@@ -48,6 +49,7 @@ export function VolumePage({ id }: { id: string }) {
         <h2>{t('largestDirs')}</h2>
         {ok && <Directories volumeId={id} />}
         {ok && <Findings volumeId={id} />}
+        {ok && <DirectoryQuotaSection volumeId={id} />}
         <h2>{t('mount')}</h2>
         {ok && <Mount volumeId={id} />}
       </Status>
