@@ -62,7 +62,7 @@ import { StorageKeys } from './storage/storage-keys.js';
 import { StorageOnboarding } from './storage/storage-onboarding.js';
 import { StorageReconciler } from './storage/storage-reconciler.js';
 import { StorageCredentials } from './storage/storage-credentials.js';
-import { KnexIdentityStore, knexTenantBuckets } from './storage/knex-identity-store.js';
+import { KnexIdentityStore } from './storage/knex-identity-store.js';
 import { storageCredentialRoutes } from './storage/storage-credential-routes.js';
 import { requestRoutes } from './requests/request-routes.js';
 import { RequestService } from './requests/request-service.js';
@@ -155,7 +155,7 @@ export function buildApp(r: AppResources) {
   const seaweed = c.storage ? new SeaweedStorage({ ...c.storage, timeoutMs: c.notify.timeoutMs }) : undefined;
   if (seaweed && !r.storageSecretKey) throw new Error('SeaweedFS is configured but no storage secret key was given');
   const identityStore = new KnexIdentityStore(r.db);
-  const tenantBuckets = knexTenantBuckets(r.db);
+  const tenantBuckets = (tenantId: string) => volumeStore.liveBuckets(tenantId);
   const onboarding = seaweed
     ? new StorageOnboarding({ identities: identityStore, buckets: tenantBuckets, storage: seaweed, box: new SecretBox(r.storageSecretKey!, c.storageSecretKeysPrevious), metadata })
     : undefined;

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/audit-log.js';
 import { inTransaction, type Db } from '../db/database.js';
-import type { IdentityStore, IdentityUnitOfWork, NewIdentity, StoredIdentity, TenantBuckets } from './identity-store.js';
+import type { IdentityStore, IdentityUnitOfWork, NewIdentity, StoredIdentity } from './identity-store.js';
 
 interface IdentityRow {
   tenant_id: string;
@@ -59,19 +59,4 @@ export class KnexIdentityStore implements IdentityStore {
   async reseal(tenantId: string, expected: string, secretEnc: string): Promise<boolean> {
     return (await this.db('storage_identities').where({ tenant_id: tenantId, secret_enc: expected }).update({ secret_enc: secretEnc })) > 0;
   }
-}
-
-/** {@link TenantBuckets} over the volumes table, for the composition root to inject. */
-export function knexTenantBuckets(db: Db): TenantBuckets {
-  return async (tenantId) => {
-    const rows = (await db('volumes')
-      .where({ tenant_id: tenantId })
-      .whereIn('state', ['provisioning', 'active'])
-      .whereNotNull('storage_bucket')
-      .orderBy('storage_bucket')
-      .select('storage_bucket')) as {
-      storage_bucket: string;
-    }[];
-    return rows.map((r) => r.storage_bucket);
-  };
 }

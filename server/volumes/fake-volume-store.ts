@@ -77,6 +77,11 @@ export class FakeVolumeStore implements VolumeStore {
       .map(copy);
   }
 
+  async liveBuckets(tenantId: string): Promise<string[]> {
+    const live = [...this.rows.values()].filter((r) => r.tenantId === tenantId && (r.state === 'provisioning' || r.state === 'active') && r.storage.bucket !== null);
+    return live.map((r) => r.storage.bucket!).sort();
+  }
+
   async setState(volumeId: string, state: VolumeState, detail: string | null = null): Promise<Volume> {
     return this.change(volumeId, (r) => Object.assign(r, { state, stateDetail: detail }));
   }

@@ -106,6 +106,16 @@ export class KnexVolumeStore implements VolumeStore {
     return ((await q) as VolumeRow[]).map(fromRow);
   }
 
+  async liveBuckets(tenantId: string): Promise<string[]> {
+    const rows = (await this.db('volumes')
+      .where({ tenant_id: tenantId })
+      .whereIn('state', ['provisioning', 'active'])
+      .whereNotNull('storage_bucket')
+      .orderBy('storage_bucket')
+      .select('storage_bucket')) as { storage_bucket: string }[];
+    return rows.map((r) => r.storage_bucket);
+  }
+
   async setState(volumeId: string, state: VolumeState, detail: string | null = null): Promise<Volume> {
     const rows = (await this.db('volumes')
       .where({ id: volumeId })

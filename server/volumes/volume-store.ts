@@ -58,6 +58,8 @@ export interface VolumeStore {
   find(volumeId: string, opts?: { forUpdate?: boolean }): Promise<Volume | undefined>;
   /** A page of volumes in id (creation) order. */
   list(f: VolumeFilter): Promise<Volume[]>;
+  /** The buckets of a tenant's provisioning and active volumes, sorted: what its storage identity may reach. */
+  liveBuckets(tenantId: string): Promise<string[]>;
   /** Moves a volume to `state` (with an optional detail) and returns the new image. */
   setState(volumeId: string, state: VolumeState, detail?: string | null): Promise<Volume>;
   /** Replaces a volume's limits (grace unchanged) and returns the new image. */

@@ -85,6 +85,20 @@ export function volumeStoreContract(name: string, make: () => Promise<VolumeStor
       expect((await ids({ afterId: `vol_${base}`, limit: 1000 })).filter((id) => [a.id, b.id, c.id].includes(id))).toEqual([a.id, b.id, c.id]);
     });
 
+    it("lists a tenant's live buckets, sorted, without retired volumes' or other tenants'", async () => {
+      const other = await s.tenant();
+      const bucket = (name: string) => ({ storage: { kind: 's3' as const, bucket: `${name}-${base}` } });
+      const z = await s.store.insert(await volume(bucket('z')));
+      await s.store.insert(await volume(bucket('a')));
+      await s.store.insert(await volume());
+      const gone = await s.store.insert(await volume(bucket('m')));
+      await s.store.insert(await volume({ tenantId: other, ...bucket('o') }));
+      await s.store.setState(z.id, 'active');
+      await s.store.setState(gone.id, 'deleting');
+      expect(await s.store.liveBuckets(tenantId)).toEqual([`a-${base}`, `z-${base}`]);
+      expect(await s.store.liveBuckets(other)).toEqual([`o-${base}`]);
+    });
+
     it('changes the state with its detail, and the limits without the grace', async () => {
       const v = await s.store.insert(await volume());
       const active = await s.store.setState(v.id, 'active', 'formatted');
