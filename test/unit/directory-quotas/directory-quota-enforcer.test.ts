@@ -116,5 +116,10 @@ describe('DirectoryQuotaEnforcer', () => {
     const lifted = await enforcer.unfreeze(admin, (await store.find('acme', q.id))!, await record().then((x) => ({ inode: dir, ...x })));
     expect(lifted!.enforcement).toMatchObject({ state: 'over_soft', manual: null, graceDeadline: new Date(now.getTime() + 3600_000) });
     expect(await record()).toMatchObject({ maxSpace: -1n });
+    // Leaving the freeze is told even though the quota stays over soft (as for a volume).
+    expect(store.notices.map((n) => [n.type, n.data.state])).toEqual([
+      ['directory.frozen', 'frozen'],
+      ['directory.unfrozen', 'over_soft'],
+    ]);
   });
 });
