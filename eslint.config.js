@@ -4,7 +4,8 @@
  * layering ARCHITECTURE.md describes:
  * - only server/config.ts reads process.env (scripts and tests set up their own environments);
  * - the metadata layer (server/meta, server/engines) never imports a feature;
- * - a feature never imports another feature's store, nor its knex or fake implementations: it
+ * - a feature never imports another feature's store, nor its knex or fake implementations (the
+ *   infrastructure's ports, such as http/idempotency-store.ts, are not features): it
  *   goes through that feature's service or a named read model (`*-read-model.ts`, or the
  *   enforcement states port), which the composition root (server/app.ts) builds and injects.
  */
@@ -41,7 +42,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['../*/*-store.js', '../../*/*-store.js', '../*/knex-*.js', '../../*/knex-*.js', '../*/fake-*.js', '../../*/fake-*.js'],
+              group: FEATURES.flatMap((f) => [`../${f}/*-store.js`, `../../${f}/*-store.js`, `../${f}/knex-*.js`, `../../${f}/knex-*.js`, `../${f}/fake-*.js`, `../../${f}/fake-*.js`]),
               message: 'Reach another feature through its service or a named read model, never its store: the composition root injects it.',
             },
           ],

@@ -2,8 +2,12 @@
  * Composition root: constructs every part once, in order, and wires them together. No logic
  * lives here beyond choosing what to construct; tests build the same app with their own config.
  */
-import { knexEnforcementStates } from './enforcement/enforcement-states.js';
-import { knexUsageReadModel } from './quotas/usage-read-model.js';
+import { KnexIdempotencyStore } from './http/idempotency-store.js';
+import { listFleet } from './volumes/fleet-read-model.js';
+import { enforcementStates } from './enforcement/enforcement-states.js';
+import { KnexEnforcementStore } from './enforcement/knex-enforcement-store.js';
+import { usageReadModel } from './quotas/usage-read-model.js';
+import { KnexUsageStore } from './quotas/knex-usage-store.js';
 import { tenantReadModel } from './tenants/tenant-read-model.js';
 import { volumeReadModel } from './volumes/volume-read-model.js';
 import { KnexVolumeStore } from './volumes/knex-volume-store.js';
@@ -22,7 +26,6 @@ import { enforcementRoutes } from './enforcement/enforcement-routes.js';
 import { Applier } from './enforcement/applier.js';
 import { EnforcementService } from './enforcement/enforcement-service.js';
 import { presentDryRun } from './enforcement/dry-run.js';
-import { findState } from './enforcement/enforcement-store.js';
 import { KnexLayerStore } from './enforcement/knex-layer-store.js';
 import { createHttpApp } from './http/create-http-app.js';
 import { createHttpMetrics } from './http/metrics.js';
@@ -136,14 +139,16 @@ export function buildApp(r: AppResources) {
   const volumeStore = new KnexVolumeStore(r.db);
   const requestStore = new KnexRequestStore(r.db);
   const walkStore = new KnexWalkStore(r.db);
+  const usageStore = new KnexUsageStore(r.db);
+  const enforcementStore = new KnexEnforcementStore(r.db);
   const tenants = new TenantService(tenantStore);
   // Named read models: what a feature reads of another's tables inside its own transaction.
   const reads = {
     volumes: volumeReadModel(volumeStore),
     tenants: tenantReadModel(tenantStore),
-    usage: knexUsageReadModel,
+    usage: usageReadModel(usageStore),
     walks: walkReadModel(walkStore),
-    states: knexEnforcementStates,
+    states: enforcementStates(enforcementStore),
     requests: pendingRequestReadModel(requestStore),
   };
   const engines = new EngineRegistry();
@@ -231,6 +236,7 @@ export function buildApp(r: AppResources) {
   const notifications = new NotificationService(notificationStore);
   const usage = new UsageService({
     db: r.db,
+    store: usageStore,
     volumes,
     walks,
     states: reads.states,
@@ -245,7 +251,7 @@ export function buildApp(r: AppResources) {
   const applier = new Applier({
     log: r.log.child({ component: 'applier' }),
     layers,
-    desired: (id) => findState(r.db, id),
+    desired: (id) => enforcementStore.findState(id),
     metadata,
     volumes,
     storage: storageFreeze,
@@ -253,6 +259,7 @@ export function buildApp(r: AppResources) {
   });
   const enforcement = new EnforcementService({
     db: r.db,
+    states: enforcementStore,
     log: r.log.child({ component: 'enforcement' }),
     volumes,
     metadata,
@@ -357,10 +364,16 @@ export function buildApp(r: AppResources) {
     routers: [
       tenantRoutes(tenants),
       storageCredentialRoutes(credentials),
-      volumeRoutes(r.db, volumes, new VolumePurger(volumeStore, volumes, metadata, enforcement, onboarding), async (id) => {
-        await enforcement.reevaluate(id);
-        // An adopted volume may hold quotas set with `juicefs quota set`: listed as unmanaged at once.
-        await dirQuotaMaintenance.discoverAsSystem(id);
+      volumeRoutes({
+        service: volumes,
+        purger: new VolumePurger(volumeStore, volumes, metadata, enforcement, onboarding),
+        idempotency: new KnexIdempotencyStore(r.db),
+        fleet: (q) => listFleet(r.db, q),
+        afterCreate: async (id) => {
+          await enforcement.reevaluate(id);
+          // An adopted volume may hold quotas set with `juicefs quota set`: listed as unmanaged at once.
+          await dirQuotaMaintenance.discoverAsSystem(id);
+        },
       }),
       mountRoutes(mount),
       usageRoutes(usage),

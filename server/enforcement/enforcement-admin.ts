@@ -17,7 +17,7 @@ import type { Applier } from './applier.js';
 import { desire, policyCurrent } from './decisions.js';
 import { zero } from './enforcement-pass.js';
 import type { EnforcementOptions } from './enforcement-service.js';
-import { ensureState, findState, saveState, setStorageDesired } from './enforcement-store.js';
+import type { EnforcementStore } from './enforcement-store.js';
 import type { EnforcementRecorder } from './enforcement-transitions.js';
 import { decide, frozenCapacity, limitsOf, type Reading as PolicyReading } from './policy.js';
 import type { EvaluatedDecision } from './subject-decision.js';
@@ -25,6 +25,7 @@ import type { EvaluatedDecision } from './subject-decision.js';
 /** What the admin commands are built from. */
 export interface AdminDeps {
   db: Knex;
+  states: EnforcementStore;
   volumes: VolumeService;
   metadata: VolumeMetadata;
   applier: Applier;
@@ -49,8 +50,9 @@ export class EnforcementAdmin {
     const usage = await this.readNow(v);
     const now = new Date();
     await inTransaction(this.d.db, async (trx) => {
-      await ensureState(trx, v.id, v.tenantId);
-      const cur = (await findState(trx, v.id, { forUpdate: true }))!;
+      const states = this.d.states.transacting(trx);
+      await states.ensureState(v.id, v.tenantId);
+      const cur = (await states.findState(v.id, { forUpdate: true }))!;
       const frozen = frozenCapacity({ bytes: usage.usedBytes, inodes: usage.usedInodes });
       const next = desire(
         cur,
@@ -71,7 +73,7 @@ export class EnforcementAdmin {
         this.d.hasStorage(v),
       );
       await this.d.recorder.transition(trx, v, cur, next, actor, input.reason, zero());
-      await saveState(trx, next);
+      await states.saveState(next);
     });
     failpoint('freeze.after-commit');
     await this.d.recorder.carryOut(v.id, zero());
@@ -86,8 +88,9 @@ export class EnforcementAdmin {
     const usage = await this.readNow(v);
     const now = new Date();
     await inTransaction(this.d.db, async (trx) => {
-      await ensureState(trx, v.id, v.tenantId);
-      const cur = (await findState(trx, v.id, { forUpdate: true }))!;
+      const states = this.d.states.transacting(trx);
+      await states.ensureState(v.id, v.tenantId);
+      const cur = (await states.findState(v.id, { forUpdate: true }))!;
       if (!cur.manual) throw errors.notManuallyFrozen(v.id, cur.state);
       const reading: PolicyReading = { ok: true, bytes: usage.usedBytes, inodes: usage.usedInodes, readAt: now };
       const d = decide(limitsOf(v), reading, { ...policyCurrent(cur), state: 'ok', manualFreeze: null, graceDeadline: null }, now, this.d.opts) as EvaluatedDecision;
@@ -112,7 +115,7 @@ export class EnforcementAdmin {
         this.d.hasStorage(v),
       );
       await this.d.recorder.transition(trx, v, cur, next, actor, input.reason, zero());
-      await saveState(trx, next);
+      await states.saveState(next);
     });
     failpoint('unfreeze.after-commit');
     await this.d.recorder.carryOut(v.id, zero());
@@ -125,7 +128,7 @@ export class EnforcementAdmin {
    */
   async releaseStorage(volumeId: string): Promise<void> {
     if (!this.d.opts.storageLayer) return;
-    await inTransaction(this.d.db, (trx) => setStorageDesired(trx, volumeId, false));
+    await inTransaction(this.d.db, (trx) => this.d.states.transacting(trx).setStorageDesired(volumeId, false));
     const r = await this.d.applier.apply(volumeId);
     const failed = r.failed.find((f) => f.layer === 'storage');
     if (failed) throw new DependencyUnavailableError('object store (SeaweedFS filer)', `could not remove the volume's freeze rule; purge again to finish: ${failed.error}`);

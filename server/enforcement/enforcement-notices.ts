@@ -12,7 +12,7 @@ import type { UsageReadModel } from '../quotas/usage-read-model.js';
 import type { TenantReadModel } from '../tenants/tenant-read-model.js';
 import type { WalkReadModel } from '../walks/walk-read-model.js';
 import type { Volume } from '../volumes/volume.js';
-import { findState, initialState, markForecastChecked, type StateRow } from './enforcement-store.js';
+import { initialState, type EnforcementStore, type StateRow } from './enforcement-store.js';
 import { jsonLimits, limitsOf, toRelease, type Reading as PolicyReading } from './policy.js';
 import { graceWarningDue, subjectTransition, type Transition } from './subject-decision.js';
 
@@ -49,6 +49,7 @@ export function transitionNoticeType(cur: Pick<StateRow, 'state' | 'manual'>, ne
 export class EnforcementNotices {
   constructor(
     private readonly db: Knex,
+    private readonly states: EnforcementStore,
     private readonly outbox: Outbox,
     /** A notice names the tenant and the largest directories; a forecast reads the recent samples. */
     private readonly reads: { usage: Pick<UsageReadModel, 'hourly'>; walks: WalkReadModel; tenants: TenantReadModel },
@@ -95,13 +96,12 @@ export class EnforcementNotices {
       const soft = v.quota.softBytes !== null && reading.bytes < v.quota.softBytes ? forecastFull(series, v.quota.softBytes, now) : null;
       if (!hard && !soft) continue;
       await inTransaction(this.db, async (trx) => {
-        const data = async () => this.noticeData(trx, v, (await findState(trx, v.id)) ?? initialState(v.id, v.tenantId, now), reading, null);
+        const data = async () => this.noticeData(trx, v, (await this.states.transacting(trx).findState(v.id)) ?? initialState(v.id, v.tenantId, now), reading, null);
         const w = { tenantId: v.tenantId, volumeId: v.id, forecasts: { hard, soft }, limits: { hard: v.quota.hardBytes, soft: v.quota.softBytes }, bytesPerDay: (hard ?? soft)!.bytesPerDay, data };
         if (await this.outbox.warnForecast(trx, w, now)) sent++;
       });
     }
-    await markForecastChecked(
-      this.db,
+    await this.states.markForecastChecked(
       due.map((c) => ({ volumeId: c.v.id, tenantId: c.v.tenantId })),
       now,
     );

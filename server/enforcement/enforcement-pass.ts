@@ -19,7 +19,7 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import type { Volume } from '../volumes/volume.js';
 import { needsWrite, policyCurrent, toPolicy, trustReading } from './decisions.js';
 import type { EnforcementNotices, ForecastCandidate } from './enforcement-notices.js';
-import { initialState } from './enforcement-store.js';
+import { initialState, type EnforcementStore } from './enforcement-store.js';
 import { PassRows, type PageRows } from './pass-rows.js';
 import type { LayerStore } from './layer-store.js';
 import { decide, limitsOf, type Reading as PolicyReading } from './policy.js';
@@ -73,6 +73,7 @@ export interface LockedDecisions {
 /** What the passes are built from. */
 export interface PassDeps {
   db: Knex;
+  states: EnforcementStore;
   layers: LayerStore;
   volumes: Pick<VolumeService, 'listActive'>;
   usage: Pick<UsageService, 'recordReadings' | 'latestReadings'>;
@@ -91,7 +92,7 @@ export class EnforcementPasses {
   private readonly rows: PassRows;
 
   constructor(private readonly o: PassDeps) {
-    this.rows = new PassRows(o.db, o.layers);
+    this.rows = new PassRows(o.states, o.layers);
   }
 
   /**

@@ -41,7 +41,7 @@ import { EnforcementAdmin } from './enforcement-admin.js';
 import { EnforcementPasses, zero, type PassContext, type PassCounts } from './enforcement-pass.js';
 import { EnforcementRecorder } from './enforcement-transitions.js';
 import type { DryRunReport } from './dry-run.js';
-import { countByState, ensureState, findState, saveState } from './enforcement-store.js';
+import type { EnforcementStore } from './enforcement-store.js';
 import { decide, limitsOf, type PolicyOptions, type Reading as PolicyReading } from './policy.js';
 
 /** The actor recorded for the scheduler's own changes. */
@@ -63,6 +63,8 @@ export interface EnforcementOptions extends PolicyOptions {
 /** What the enforcement service is built from. */
 export interface EnforcementDeps {
   db: Knex;
+  /** Enforcement states and transitions. */
+  states: EnforcementStore;
   log: Logger;
   volumes: VolumeService;
   metadata: VolumeMetadata;
@@ -92,6 +94,7 @@ export class EnforcementService {
   private readonly passes: EnforcementPasses;
   private readonly reads: EnforcementDeps['reads'];
   private readonly layers: LayerStore;
+  private readonly states: EnforcementStore;
   private readonly usage: EnforcementDeps['usage'];
   /** Transition rows, audit rows and notices of committed decisions, and carrying them out. */
   private readonly recorder: EnforcementRecorder;
@@ -111,11 +114,12 @@ export class EnforcementService {
       reads: this.reads,
       usage: this.usage,
       layers: this.layers,
+      states: this.states,
     } = d);
-    const { db, registry } = d;
-    this.notices = new EnforcementNotices(db, this.outbox, d.reads, d.opts);
-    this.recorder = new EnforcementRecorder({ notices: this.notices, outbox: this.outbox, applier: this.applier, registry });
-    this.admin = new EnforcementAdmin({ db, volumes: d.volumes, metadata: d.metadata, applier: d.applier, recorder: this.recorder, opts: d.opts, hasStorage: (v) => this.hasStorage(v) });
+    const { db, registry, states } = d;
+    this.notices = new EnforcementNotices(db, states, this.outbox, d.reads, d.opts);
+    this.recorder = new EnforcementRecorder({ states, notices: this.notices, outbox: this.outbox, applier: this.applier, registry });
+    this.admin = new EnforcementAdmin({ db, states, volumes: d.volumes, metadata: d.metadata, applier: d.applier, recorder: this.recorder, opts: d.opts, hasStorage: (v) => this.hasStorage(v) });
     const verifier = new Verifier({
       db,
       layers: d.layers,
@@ -130,6 +134,7 @@ export class EnforcementService {
     });
     this.passes = new EnforcementPasses({
       db,
+      states,
       layers: d.layers,
       volumes: d.volumes,
       usage: d.usage,
@@ -147,7 +152,7 @@ export class EnforcementService {
       labelNames: ['state'],
       registers: [registry],
       async collect() {
-        const counts = await countByState(db).catch(() => ({}) as Record<string, number>);
+        const counts = await states.countByState().catch(() => ({}) as Record<string, number>);
         for (const state of ['ok', 'over_soft', 'frozen', 'unknown']) this.set({ state }, counts[state] ?? 0);
       },
     });
@@ -158,7 +163,7 @@ export class EnforcementService {
     const v = await this.volumes.get(principal, volumeId);
     return enforcementView(
       this.db,
-      { layers: this.layers, usage: this.reads.usage },
+      { states: this.states, layers: this.layers, usage: this.reads.usage },
       v,
       { hysteresis: this.opts.hysteresis, publicUrl: this.opts.publicUrl, storageLayer: this.opts.storageLayer },
       new Date(),
@@ -197,22 +202,23 @@ export class EnforcementService {
    * must be carried out after commit.
    */
   private async decideIn(trx: Db, stale: Volume, reading: PolicyReading, now: Date, ctx: PassContext, counts: PassCounts): Promise<boolean> {
-    await ensureState(trx, stale.id, stale.tenantId);
+    const states = this.states.transacting(trx);
+    await states.ensureState(stale.id, stale.tenantId);
     // The limits as of now: a quota approved since the page was loaded must not be undone.
     const v = (await this.reads.volumes.find(trx, stale.id)) ?? stale;
-    const cur = (await findState(trx, v.id, { forUpdate: true }))!;
+    const cur = (await states.findState(v.id, { forUpdate: true }))!;
     const d = decide(limitsOf(v), reading, policyCurrent(cur), now, this.opts);
     if (!needsWrite(cur, d, now, this.hasStorage(v))) return false;
     await ctx.lease?.assertHeld();
     if (d.kind === 'unknown') {
       // Only the first unknown reading is audited and told to admins; later ones update the reason.
       if (cur.unknownReason === null) await this.recorder.unknown(trx, v, ENFORCER, cur, reading, d.why, now, counts);
-      await saveState(trx, stateAfter(cur, d, reading, now));
+      await states.saveState(stateAfter(cur, d, reading, now));
       return false;
     }
     const next = desire(cur, stateAfter(cur, d, reading, now), this.hasStorage(v));
     if (d.changed) await this.recorder.transition(trx, v, cur, next, ENFORCER, null, counts);
-    await saveState(trx, next);
+    await states.saveState(next);
     if (await this.notices.graceWarning(trx, v, next, reading, now)) counts.notices++;
     return next.metadataGeneration !== cur.metadataGeneration || next.storageGeneration !== cur.storageGeneration;
   }

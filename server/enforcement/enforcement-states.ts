@@ -1,11 +1,14 @@
 /**
  * What other features read and seed of a volume's enforcement state inside their own
  * transactions: a grant or the storage reconciler reads the state it acts on; onboarding seeds
- * the state of a new volume with the limits its format wrote. The composition root injects
- * {@link knexEnforcementStates}; everything else about enforcement goes through its service.
+ * the state of a new volume with the limits its format wrote. Built over the enforcement store
+ * by the composition root ({@link enforcementStates}), so a fake store gives a fake read model;
+ * everything else about enforcement goes through its service, and no feature outside
+ * `enforcement/` imports the enforcement store itself.
  */
 import type { Db } from '../db/database.js';
-import { findState, initialState, seedState, type StateRow } from './enforcement-store.js';
+import { initialState, type EnforcementStore, type StateRow } from './enforcement-store.js';
+import { KnexEnforcementStore } from './knex-enforcement-store.js';
 
 export type { StateRow } from './enforcement-store.js';
 
@@ -19,9 +22,14 @@ export interface EnforcementStates {
   seed(db: Db, volumeId: string, tenantId: string, applied: { capacity: bigint; inodes: bigint }): Promise<void>;
 }
 
-/** The port over PostgreSQL. */
-export const knexEnforcementStates: EnforcementStates = {
-  current: async (db, v, since, opts) => (await findState(db, v.id, opts)) ?? initialState(v.id, v.tenantId, since),
-  find: findState,
-  seed: seedState,
-};
+/** The read model over an enforcement store, joining the caller's transaction. */
+export function enforcementStates(store: Pick<EnforcementStore, 'transacting'>): EnforcementStates {
+  return {
+    current: async (db, v, since, opts) => (await store.transacting(db).findState(v.id, opts)) ?? initialState(v.id, v.tenantId, since),
+    find: (db, volumeId, opts) => store.transacting(db).findState(volumeId, opts),
+    seed: (db, volumeId, tenantId, applied) => store.transacting(db).seedState(volumeId, tenantId, applied),
+  };
+}
+
+/** The read model over PostgreSQL, for callers built without a store at hand (tests, scripts). */
+export const knexEnforcementStates: EnforcementStates = enforcementStates({ transacting: (db) => new KnexEnforcementStore(db) });

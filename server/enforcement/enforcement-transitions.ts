@@ -12,11 +12,12 @@ import type { Volume } from '../volumes/volume.js';
 import type { Applier } from './applier.js';
 import type { EnforcementNotices } from './enforcement-notices.js';
 import type { PassCounts } from './enforcement-pass.js';
-import { insertTransition, type StateRow } from './enforcement-store.js';
+import type { EnforcementStore, StateRow } from './enforcement-store.js';
 import { jsonLimits, type Reading as PolicyReading } from './policy.js';
 
 /** What the recorder is built from. */
 export interface RecorderDeps {
+  states: EnforcementStore;
   notices: EnforcementNotices;
   outbox: Outbox;
   applier: Applier;
@@ -33,7 +34,7 @@ export class EnforcementRecorder {
 
   /** Writes the transition row, its audit row and its notice. */
   async transition(trx: Db, v: Volume, cur: StateRow, next: StateRow, actor: Actor, detail: string | null, counts: PassCounts): Promise<void> {
-    await insertTransition(trx, v.id, v.tenantId, {
+    await this.d.states.transacting(trx).insertTransition(v.id, v.tenantId, {
       from: cur.state,
       to: next.state,
       reason: next.reason,

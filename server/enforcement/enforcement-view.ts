@@ -7,7 +7,7 @@ import { humanBytes, humanCount, humanTime } from '../notifications/humanize.js'
 import type { UsageReadModel } from '../quotas/usage-read-model.js';
 import { pendingLink, whatYouCanDo } from '../requests/guidance.js';
 import type { Volume } from '../volumes/volume.js';
-import { findState, initialState, listTransitions, type StateRow } from './enforcement-store.js';
+import { initialState, type EnforcementStore, type StateRow } from './enforcement-store.js';
 import { layerKey, type Layer, type LayerRow, type LayerStore } from './layer-store.js';
 import { limitsOf, releaseLine, toRelease } from './policy.js';
 
@@ -17,16 +17,17 @@ const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 /** Builds the enforcement answer of one volume. */
 export async function enforcementView(
   db: Db,
-  reads: { layers: LayerStore; usage: Pick<UsageReadModel, 'latest'> },
+  reads: { states: EnforcementStore; layers: LayerStore; usage: Pick<UsageReadModel, 'latest'> },
   v: Volume,
   opts: { hysteresis: number; publicUrl: string; storageLayer: boolean },
   now: Date,
 ) {
   const { hysteresis, publicUrl, storageLayer } = opts;
   const layers = reads.layers;
-  const s = (await findState(db, v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
+  const states = reads.states.transacting(db);
+  const s = (await states.findState(v.id)) ?? initialState(v.id, v.tenantId, v.createdAt);
   const reading = (await reads.usage.latest(db, [v.id])).get(v.id);
-  const history = await listTransitions(db, v.id, 50);
+  const history = await states.listTransitions(v.id, 50);
   const limits = limitsOf(v);
   const usage = reading?.bytes != null ? { bytes: reading.bytes, inodes: reading.inodes ?? 0n } : s.bytes !== null ? { bytes: s.bytes, inodes: s.inodes ?? 0n } : null;
   const line = releaseLine(limits, hysteresis);

@@ -8,8 +8,7 @@
  * very statement that would have read it anyway, and a kept row is never used unless the
  * database just confirmed it unchanged.
  */
-import { loadStatesVersioned, type KnownVersions, type StateRow, type VersionedRows } from './enforcement-store.js';
-import type { Db } from '../db/database.js';
+import type { EnforcementStore, KnownVersions, StateRow, VersionedRows } from './enforcement-store.js';
 import { layerKey, type LayerRow, type LayerStore } from './layer-store.js';
 
 /** Everything kept is dropped this often, bounding memory of retired volumes and any surprise. */
@@ -102,7 +101,7 @@ export class PassRows {
   private since = Date.now();
 
   constructor(
-    private readonly db: Db,
+    private readonly stateStore: EnforcementStore,
     private readonly layerStore: LayerStore,
   ) {}
 
@@ -127,7 +126,7 @@ export class PassRows {
   async load(volumeIds: readonly string[], pass: number): Promise<PageRows> {
     const layers = this.layerStore;
     const [states, layerRows] = await Promise.all([
-      this.states.read(volumeIds, pass, (known) => loadStatesVersioned(this.db, volumeIds, known)),
+      this.states.read(volumeIds, pass, (known) => this.stateStore.loadStatesVersioned(volumeIds, known)),
       versioned(layers)
         ? this.layers.read(
             volumeIds.flatMap((id) => [layerKey(id, 'metadata'), layerKey(id, 'storage')]),

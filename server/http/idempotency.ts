@@ -4,8 +4,8 @@
  * with a different request is a 422, and one that arrives while the first is running is a 409.
  */
 import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
 import { ApiError, errors } from '../lib/errors.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 
 /** A response recorded for replay. */
 export interface StoredResponse {
@@ -33,40 +33,36 @@ function canonicalJson(v: unknown): string {
  * Runs `fn` at most once per (actor, key). Client errors (4xx) are stored and replayed like
  * successes; server errors release the key so the client can retry.
  */
-export async function withIdempotencyKey(db: Knex, scope: { actor: string; key: string; method: string; path: string; body: unknown }, fn: () => Promise<StoredResponse>): Promise<StoredResponse> {
+export async function withIdempotencyKey(
+  store: IdempotencyStore,
+  scope: { actor: string; key: string; method: string; path: string; body: unknown },
+  fn: () => Promise<StoredResponse>,
+): Promise<StoredResponse> {
   const requestHash = hashRequest({ method: scope.method, path: scope.path, body: scope.body });
-  const claimed = (await db('idempotency_keys')
-    .insert({ actor_sub: scope.actor, key: scope.key, method: scope.method, path: scope.path, request_hash: requestHash })
-    .onConflict(['actor_sub', 'key'])
-    .ignore()
-    .returning('key')) as unknown[];
-  if (claimed.length === 0) {
-    const row = (await db('idempotency_keys').where({ actor_sub: scope.actor, key: scope.key }).first()) as { request_hash: string; status: number | null; response: unknown } | undefined;
-    if (!row || row.request_hash !== requestHash) throw errors.idempotencyKeyReused();
+  if (!(await store.claim(scope, { method: scope.method, path: scope.path, requestHash }))) {
+    const row = await store.find(scope);
+    if (!row || row.requestHash !== requestHash) throw errors.idempotencyKeyReused();
     if (row.status === null) throw errors.idempotencyInProgress();
     return { status: row.status, body: row.response };
   }
-  const release = () => db('idempotency_keys').where({ actor_sub: scope.actor, key: scope.key }).delete();
   let result: StoredResponse;
   try {
     result = await fn();
   } catch (err) {
     if (err instanceof ApiError && err.status < 500) {
-      await store({ status: -1, body: err });
+      await record({ status: -1, body: err });
     } else {
-      await release();
+      await store.release(scope);
     }
     throw err;
   }
-  await store(result);
+  await record(result);
   return result;
 
-  async function store(r: { status: number; body: unknown }): Promise<void> {
+  async function record(r: { status: number; body: unknown }): Promise<void> {
     // A stored client error is replayed by re-raising the same catalog error.
     const body = r.body instanceof ApiError ? { $error: { status: r.body.status, code: r.body.code, title: r.body.title, detail: r.body.message, extra: r.body.extra } } : r.body;
-    await db('idempotency_keys')
-      .where({ actor_sub: scope.actor, key: scope.key })
-      .update({ status: r.body instanceof ApiError ? r.body.status : r.status, response: JSON.stringify(body) });
+    await store.answer(scope, r.body instanceof ApiError ? r.body.status : r.status, body);
   }
 }
 

@@ -9,23 +9,14 @@ import type { VolumeService } from '../volumes/volume-service.js';
 import { forecastFull } from './forecast.js';
 /** A usage reading as a pass records it (the usage store's type, part of this service's API). */
 export type { Reading } from './usage-store.js';
-import {
-  downsample,
-  latestReadings,
-  listSamples,
-  recordReadings,
-  recordStorageUsage,
-  storageComparison,
-  type Reading,
-  type RecordOptions,
-  type Resolution,
-  type StorageComparisonRow,
-  type StoredReading,
-} from './usage-store.js';
+import type { Reading, RecordOptions, Resolution, StorageComparisonRow, StoredReading, UsageStore } from './usage-store.js';
 
 /** What the usage service is built from (by the composition root). */
 export interface UsageServiceDeps {
+  /** The pool: other features' read models (states, pending requests) are read in it. */
   db: Knex;
+  /** Readings and samples. */
+  store: UsageStore;
   volumes: VolumeService;
   walks: WalkService;
   /** A volume's state is part of its usage answer. */
@@ -44,30 +35,31 @@ export class UsageService {
    * `sweep`: the readings are a whole listing page, so unchanged rows need not be written.
    */
   recordReadings(readings: readonly Reading[], opts: RecordOptions = {}): Promise<void> {
-    return recordReadings(this.db, readings, opts);
+    return this.store.recordReadings(readings, opts);
   }
 
   /** The latest stored reading of each volume. */
   latestReadings(volumeIds: readonly string[]): Promise<Map<string, StoredReading>> {
-    return latestReadings(this.db, volumeIds);
+    return this.store.latestReadings(volumeIds);
   }
 
   /** Active volumes with a bucket and their last counted bytes (the reconcile pass's comparison). */
   storageComparison(): Promise<StorageComparisonRow[]> {
-    return storageComparison(this.db);
+    return this.store.storageComparison();
   }
 
   /** Stores what a volume's bucket holds, beside its counters. */
   recordStorageUsage(volumeId: string, u: { bytes: bigint; objects: bigint }, at: Date): Promise<void> {
-    return recordStorageUsage(this.db, volumeId, u, at);
+    return this.store.recordStorageUsage(volumeId, u, at);
   }
 
   /** Folds old raw samples into hourly and daily maxima (the counters job, after each pass). */
   downsample(now: Date): Promise<{ folded: number; pruned: number }> {
-    return downsample(this.db, now);
+    return this.store.downsample(now);
   }
 
   private readonly db: Knex;
+  private readonly store: UsageStore;
   private readonly volumes: VolumeService;
   private readonly walks: WalkService;
   private readonly forecastWindowDays: number;
@@ -79,6 +71,7 @@ export class UsageService {
   constructor(d: UsageServiceDeps) {
     ({
       db: this.db,
+      store: this.store,
       volumes: this.volumes,
       walks: this.walks,
       forecastWindowDays: this.forecastWindowDays,
@@ -95,7 +88,7 @@ export class UsageService {
     const u = await this.walks.usageOf(v);
     const now = new Date();
     const since = new Date(now.getTime() - this.forecastWindowDays * 86_400_000);
-    const samples = await listSamples(this.db, v.id, since, now);
+    const samples = await this.store.listSamples(v.id, since, now);
     // The fresh reading counts as the newest sample.
     const forecast = forecastFull([...samples, { at: u.readAt, bytes: u.usedBytes, inodes: u.usedInodes }], v.quota.hardBytes, now);
     const state = await this.states.find(this.db, v.id);
@@ -110,6 +103,6 @@ export class UsageService {
     const v = await this.volumes.get(principal, volumeId);
     const until = q.until ? new Date(q.until) : new Date();
     const since = q.since ? new Date(q.since) : new Date(until.getTime() - 30 * 86_400_000);
-    return { volumeId: v.id, since, until, samples: await listSamples(this.db, v.id, since, until, q.resolution) };
+    return { volumeId: v.id, since, until, samples: await this.store.listSamples(v.id, since, until, q.resolution) };
   }
 }

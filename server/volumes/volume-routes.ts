@@ -1,11 +1,11 @@
 /** HTTP routes for volumes. Bodies and parameters are already validated against the OpenAPI spec. */
 import express, { type Router } from 'express';
-import type { Knex } from 'knex';
 import { requireRole } from '../http/auth-middleware.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { replayOrThrow, withIdempotencyKey } from '../http/idempotency.js';
+import type { IdempotencyStore } from '../http/idempotency-store.js';
 import { actorOf, principalOf } from '../http/request-context.js';
-import { listFleet, type FleetRow, type FleetSort, type FleetState } from './fleet-read-model.js';
+import type { FleetQuery, FleetRow, FleetSort, FleetState } from './fleet-read-model.js';
 import { presentVolume, type VolumeState } from './volume.js';
 import type { VolumePurger } from './volume-purger.js';
 import type { VolumeService } from './volume-service.js';
@@ -15,7 +15,18 @@ import type { VolumeService } from './volume-service.js';
  * counters at once, so its usage and enforcement answers are real from the first minute instead
  * of "unknown" until the next counters pass. A failure there is the pass's to retry.
  */
-export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePurger, afterCreate: (volumeId: string) => Promise<unknown>): Router {
+export interface VolumeRouteDeps {
+  service: VolumeService;
+  purger: VolumePurger;
+  /** Where `Idempotency-Key`s of creates are kept. */
+  idempotency: IdempotencyStore;
+  /** The admin's fleet table (a read model over volumes, states, readings and walks). */
+  fleet: (q: FleetQuery) => Promise<{ items: FleetRow[]; total: number }>;
+  afterCreate: (volumeId: string) => Promise<unknown>;
+}
+
+/** Router for volume routes (see {@link VolumeRouteDeps}). */
+export function volumeRoutes({ service, purger, idempotency, fleet, afterCreate }: VolumeRouteDeps): Router {
   const r = express.Router();
 
   r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
@@ -30,7 +41,7 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
       return { status: r.created ? 201 : 200, body: presentVolume(r.volume) as unknown };
     };
     const key = req.header('idempotency-key');
-    const out = key ? replayOrThrow(await withIdempotencyKey(db, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run)) : await run();
+    const out = key ? replayOrThrow(await withIdempotencyKey(idempotency, { actor: actor.sub, key, method: req.method, path: req.path, body: req.body }, run)) : await run();
     // The volume's own address, on a first create and on a replay alike.
     res.location(`/v1/volumes/${(out.body as { id: string }).id}`);
     res.status(out.status).json(credentials ? { ...(out.body as object), credentials } : out.body);
@@ -52,7 +63,7 @@ export function volumeRoutes(db: Knex, service: VolumeService, purger: VolumePur
   // The admin's fleet table: sorted and filtered in PostgreSQL (a read model), paged by offset.
   r.get('/v1/fleet', requireRole('admin', 'platform'), async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
-    const page = await listFleet(db, {
+    const page = await fleet({
       tenantIds: q.tenantId ? [q.tenantId] : undefined,
       state: q.state as FleetState | undefined,
       engine: q.engine,

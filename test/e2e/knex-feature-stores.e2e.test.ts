@@ -1,6 +1,6 @@
 /**
- * The knex stores of tenants, volumes, quota requests and rules, walks, job runs, the audit log, notifications and
- * storage identities against real PostgreSQL,
+ * The knex stores of tenants, volumes, quota requests and rules, walks, job runs, the audit log, notifications,
+ * storage identities, usage readings and enforcement states against real PostgreSQL,
  * through the same contract suites their in-memory fakes pass (test/unit/<feature>/fake-<name>-store.test.ts).
  * One database for all: every suite keeps to rows of its own.
  */
@@ -15,6 +15,8 @@ import { KnexTenantStore } from '../../server/tenants/knex-tenant-store.js';
 import { KnexRequestStore } from '../../server/requests/knex-request-store.js';
 import { KnexVolumeStore } from '../../server/volumes/knex-volume-store.js';
 import { KnexWalkStore } from '../../server/walks/knex-walk-store.js';
+import { KnexUsageStore } from '../../server/quotas/knex-usage-store.js';
+import { KnexEnforcementStore } from '../../server/enforcement/knex-enforcement-store.js';
 import { auditStoreContract } from '../contract/audit-store.contract.js';
 import { identityStoreContract } from '../contract/identity-store.contract.js';
 import { jobRunStoreContract } from '../contract/job-run-store.contract.js';
@@ -24,6 +26,8 @@ import { tenantStoreContract } from '../contract/tenant-store.contract.js';
 import { requestStoreContract } from '../contract/request-store.contract.js';
 import { volumeStoreContract } from '../contract/volume-store.contract.js';
 import { walkStoreContract } from '../contract/walk-store.contract.js';
+import { usageStoreContract } from '../contract/usage-store.contract.js';
+import { enforcementStoreContract } from '../contract/enforcement-store.contract.js';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/pg.js';
 
 if (!pgAvailable()) describe.skip('feature store contracts: PostgreSQL', () => it('needs PostgreSQL', () => {}));
@@ -66,7 +70,24 @@ else {
   requestStoreContract('PostgreSQL (knex)', async () => ({ store: new KnexRequestStore(d.db), auditActions, volume }));
   walkStoreContract('PostgreSQL (knex)', async () => ({ store: new KnexWalkStore(d.db), auditActions, volume }));
   notificationStoreContract('PostgreSQL (knex)', async () => ({ store: new KnexNotificationStore(d.db), auditActions, volume }));
+  enforcementStoreContract('PostgreSQL (knex)', async () => ({ store: new KnexEnforcementStore(d.db), volume }));
   identityStoreContract('PostgreSQL (knex)', async () => ({ store: new KnexIdentityStore(d.db), auditActions, tenant }));
+  // Usage rows join volumes (active, bucket): the contract names its volumes, made active here.
+  usageStoreContract('PostgreSQL (knex)', async () => ({
+    store: new KnexUsageStore(d.db),
+    volume: async (volumeId, bucket) => {
+      const tenantId = await tenant();
+      const quota = { softBytes: null, hardBytes: null, softInodes: null, hardInodes: null, graceSeconds: 0 };
+      const volumes = new KnexVolumeStore(d.db);
+      await volumes.claimPrefix(volumeId, volumeId);
+      await volumes.insert({ id: volumeId, tenantId, name: 'v', prefix: volumeId, engine: 'local', metaUrl: `sqlite3:///m/${volumeId}.db`, quota, requestHash: 'h' });
+      await d
+        .db('volumes')
+        .where({ id: volumeId })
+        .update({ state: 'active', storage_bucket: bucket ?? null });
+    },
+    deactivate: async (volumeId) => void (await d.db('volumes').where({ id: volumeId }).update({ state: 'deleting' })),
+  }));
   auditStoreContract('PostgreSQL (knex)', async () => ({
     store: new KnexAuditStore(d.db),
     // The writer stamps `now()`; the contract's filters need chosen instants, set on the row just written.
