@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { CounterUsage, SettingLimits, VolumeIdentity, VolumeMetadata, WalkOptions, WalkOutcome, StorageTarget, VolumeRef } from './volume-metadata.js';
-import { hexKey, type KvEngine } from '../engines/kv.js';
+import type { KvEngine } from '../engines/kv.js';
 import type { EngineRegistry } from './engine-registry.js';
 import { parseSetting, type FormatSpec, type FormatVersion, type SettingInfo } from './tkv/setting.js';
 import { NotFormattedError, PrefixNotEmptyError, readCountersMany, TkvVolume, type Counters } from './tkv/tkv-volume.js';
@@ -90,9 +90,9 @@ export class JuiceFsMetadata implements VolumeMetadata {
     const out = new Map<string, SettingLimits | Error>();
     await this.inBatches(volumes, out, async (engine, part) => {
       try {
-        const got = await engine.batchGet(part.map((p) => p.h.keys.setting()));
+        const got = await engine.batchGet(part.map((p) => p.h.settingKey.key));
         for (const { v, h } of part) {
-          const keyHex = hexKey(h.keys.setting());
+          const keyHex = h.settingKey.hex;
           const raw = got.get(keyHex);
           try {
             if (!raw) throw new NotFormattedError(keyHex);
@@ -242,27 +242,32 @@ export async function readCountersInBatch<H extends { readCounters(): Promise<Co
   many: (handles: H[]) => Promise<Counters[]>,
   out: Map<string, CounterUsage | Error>,
 ): Promise<void> {
-  const usage = (c: Counters): CounterUsage => ({ usedBytes: c.usedSpace, usedInodes: c.totalInodes });
   let counters: (Counters | Error)[];
   try {
     counters = await many(batch.map((b) => b.h));
   } catch {
     counters = await Promise.all(batch.map((b) => b.h.readCounters().catch((err: Error) => err)));
   }
+  // Synchronous for every volume with counters (all of them, nearly always): no promise each.
+  const absent: number[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const c = counters[i]!;
+    if (c instanceof Error) out.set(batch[i]!.v.id, c);
+    else if (c.absent) absent.push(i);
+    else out.set(batch[i]!.v.id, { usedBytes: c.usedSpace, usedInodes: c.totalInodes });
+  }
+  // No counters at all: an untouched volume has its setting; a vanished one has none, and
+  // must read as an error (unknown), never as empty (which would unfreeze it).
   await Promise.all(
-    batch.map(async (b, i) => {
-      const c = counters[i]!;
-      if (c instanceof Error) return void out.set(b.v.id, c);
-      // No counters at all: an untouched volume has its setting; a vanished one has none, and
-      // must read as an error (unknown), never as empty (which would unfreeze it).
-      if (c.absent) {
-        const gone = await b.h.readSettingText().then(
-          () => undefined,
-          (err: Error) => err,
-        );
-        if (gone) return void out.set(b.v.id, new Error(`the volume's metadata is missing (${gone.message}); a deleted prefix, or a metadata server that restarted empty`));
-      }
-      out.set(b.v.id, usage(c));
+    absent.map(async (i) => {
+      const b = batch[i]!;
+      const c = counters[i] as Counters;
+      const gone = await b.h.readSettingText().then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      if (gone) out.set(b.v.id, new Error(`the volume's metadata is missing (${gone.message}); a deleted prefix, or a metadata server that restarted empty`));
+      else out.set(b.v.id, { usedBytes: c.usedSpace, usedInodes: c.totalInodes });
     }),
   );
 }

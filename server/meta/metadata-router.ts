@@ -32,21 +32,28 @@ export class MetadataRouter implements VolumeMetadata {
     return withDeadline(reached, this.timeoutMs * factor, dependency);
   }
 
-  /** Runs a batch call on each layout's share of `volumes`; a share past its deadline fails as a whole. */
+  /**
+   * Runs a batch call on each layout's share of `volumes`; a share past its deadline fails as a
+   * whole. A fleet on one layout (the usual case) gets its layout's map as it is, uncopied.
+   */
   private async many<T>(volumes: readonly VolumeRef[], call: (m: VolumeMetadata, share: VolumeRef[]) => Promise<Map<string, T | Error>>): Promise<Map<string, T | Error>> {
-    const shares = [volumes.filter((v) => !isRedisUrl(v.metaUrl)), volumes.filter((v) => isRedisUrl(v.metaUrl))];
-    const results = await Promise.all(
-      shares.map(async (share, i) => {
-        if (!share.length) return new Map<string, T | Error>();
-        try {
-          // A batch may span many round trips: a longer deadline than one call, still bounded.
-          return await this.deadline(call(i === 0 ? this.tkv : this.redis, share), share[0]!.metaUrl, 4);
-        } catch (err) {
-          return new Map<string, T | Error>(share.map((v) => [v.id, err as Error]));
-        }
-      }),
-    );
-    return new Map(results.flatMap((m) => [...m]));
+    const tkv: VolumeRef[] = [];
+    const redis: VolumeRef[] = [];
+    for (const v of volumes) (isRedisUrl(v.metaUrl) ? redis : tkv).push(v);
+    const run = async (m: VolumeMetadata, share: VolumeRef[]): Promise<Map<string, T | Error>> => {
+      try {
+        // A batch may span many round trips: a longer deadline than one call, still bounded.
+        return await this.deadline(call(m, share), share[0]!.metaUrl, 4);
+      } catch (err) {
+        return new Map<string, T | Error>(share.map((v) => [v.id, err as Error]));
+      }
+    };
+    if (!redis.length) return tkv.length ? run(this.tkv, tkv) : new Map();
+    if (!tkv.length) return run(this.redis, redis);
+    const [a, b] = await Promise.all([run(this.tkv, tkv), run(this.redis, redis)]);
+    const [into, from] = a.size >= b.size ? [a, b] : [b, a];
+    for (const [id, r] of from) into.set(id, r);
+    return into;
   }
 
   async provision(v: VolumeRef, target?: StorageTarget): Promise<void> {

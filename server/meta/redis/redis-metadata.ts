@@ -39,8 +39,22 @@ export class RedisMetadata implements VolumeMetadata {
     private readonly log?: WatchLog,
   ) {}
 
-  /** The volume handle of a Redis meta URL. */
+  /** Handles by meta URL: a counters pass asks for every volume every few minutes. */
+  private readonly handles = new Map<string, RedisVolume>();
+
+  /** The volume handle of a Redis meta URL (cached, as its client is). */
   volume(metaUrl: string): RedisVolume {
+    let h = this.handles.get(metaUrl);
+    if (!h) {
+      h = new RedisVolume(this.client(metaUrl));
+      if (this.handles.size >= 100_000) this.handles.clear(); // bound memory on huge fleets
+      this.handles.set(metaUrl, h);
+    }
+    return h;
+  }
+
+  /** The shared client of a meta URL's database, opened on first use. */
+  private client(metaUrl: string): Redis {
     const loc = parseRedisUrl(metaUrl);
     const key = `${loc.server}/${loc.db}`;
     let client = this.clients.get(key);
@@ -63,7 +77,7 @@ export class RedisMetadata implements VolumeMetadata {
       watch.watch(client);
       this.clients.set(key, client);
     }
-    return new RedisVolume(client);
+    return client;
   }
 
   async provision(v: VolumeRef, target?: StorageTarget): Promise<void> {
@@ -131,6 +145,7 @@ export class RedisMetadata implements VolumeMetadata {
   async close(): Promise<void> {
     const all = [...this.clients.values()];
     this.clients.clear();
+    this.handles.clear();
     await Promise.allSettled(all.map((c) => c.quit().catch(() => c.disconnect())));
   }
 }

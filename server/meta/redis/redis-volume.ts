@@ -88,6 +88,18 @@ export class RedisVolume {
     return hexKey(key);
   }
 
+  private usage?: { used: Buffer; inodes: Buffer; usedHex: string; inodesHex: string };
+
+  /** The two usage counter keys and their hex forms, built once per handle (they never change). */
+  private get usageKeys(): { used: Buffer; inodes: Buffer; usedHex: string; inodesHex: string } {
+    if (!this.usage) {
+      const used = this.keys.usedSpace();
+      const inodes = this.keys.totalInodes();
+      this.usage = { used, inodes, usedHex: hexKey(used), inodesHex: hexKey(inodes) };
+    }
+    return this.usage;
+  }
+
   /** Where this volume lives, for messages: `db 5` or `tag {5}`. */
   private where(): string {
     return this.keys.tagged ? `key tag ${this.keys.prefix.toString('latin1')}` : `database ${this.redis.options.db ?? 0}`;
@@ -166,16 +178,16 @@ export class RedisVolume {
     await Promise.all(
       [...byClient].map(async ([client, idx]) => {
         const p = client.pipeline();
-        for (const i of idx) p.mgetBuffer(volumes[i]!.keys.usedSpace(), volumes[i]!.keys.totalInodes());
+        for (const i of idx) p.mgetBuffer(volumes[i]!.usageKeys.used, volumes[i]!.usageKeys.inodes);
         const res = (await p.exec()) ?? [];
         idx.forEach((i, j) => {
           const [err, val] = res[j] ?? [new Error('pipeline returned no reply'), null];
           if (err) throw err;
           const [used, inodes] = val as Array<Buffer | null>;
-          const v = volumes[i]!;
+          const k = volumes[i]!.usageKeys;
           out[i] = {
-            usedSpace: decodeDecimal(used, v.hex(v.keys.usedSpace())),
-            totalInodes: decodeDecimal(inodes, v.hex(v.keys.totalInodes())),
+            usedSpace: decodeDecimal(used, k.usedHex),
+            totalInodes: decodeDecimal(inodes, k.inodesHex),
             ...((used === null || used === undefined) && (inodes === null || inodes === undefined) ? { absent: true } : {}),
           };
         });

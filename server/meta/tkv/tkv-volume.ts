@@ -56,9 +56,19 @@ export function rootAttr(now: bigint, mode: number): Attr {
   };
 }
 
+/** A volume's two usage counter keys, with the hex forms `batchGet` results are keyed by. */
+export interface UsageKeys {
+  used: Buffer;
+  inodes: Buffer;
+  usedHex: string;
+  inodesHex: string;
+}
+
 /** A volume's metadata under one prefix of one engine. */
 export class TkvVolume {
   readonly keys: VolumeKeys;
+  private usage?: UsageKeys;
+  private settingAt?: { key: Buffer; hex: string };
 
   constructor(
     readonly engine: KvEngine,
@@ -92,16 +102,38 @@ export class TkvVolume {
     return { uuid, setting: json };
   }
 
+  /**
+   * The usage counter keys, built once per handle: they depend on the prefix alone, and a
+   * counters pass reads them for every volume every few minutes.
+   */
+  get usageKeys(): UsageKeys {
+    if (!this.usage) {
+      const used = this.keys.counter('usedSpace');
+      const inodes = this.keys.counter('totalInodes');
+      this.usage = { used, inodes, usedHex: hexKey(used), inodesHex: hexKey(inodes) };
+    }
+    return this.usage;
+  }
+
+  /** The setting key and its hex form, built once per handle (every pass verifies some settings). */
+  get settingKey(): { key: Buffer; hex: string } {
+    if (!this.settingAt) {
+      const key = this.keys.setting();
+      this.settingAt = { key, hex: hexKey(key) };
+    }
+    return this.settingAt;
+  }
+
   /** The raw setting text, or throws {@link NotFormattedError}. */
   async readSettingText(): Promise<string> {
-    const v = await this.engine.get(this.keys.setting());
-    if (!v) throw new NotFormattedError(hexKey(this.keys.setting()));
+    const v = await this.engine.get(this.settingKey.key);
+    if (!v) throw new NotFormattedError(this.settingKey.hex);
     return Buffer.from(v).toString('utf8');
   }
 
   /** The setting, parsed and checked. */
   async readSetting(): Promise<SettingInfo> {
-    return parseSetting(await this.readSettingText(), hexKey(this.keys.setting()));
+    return parseSetting(await this.readSettingText(), this.settingKey.hex);
   }
 
   /** `usedSpace` and `totalInodes` in one batch read. */
@@ -137,15 +169,21 @@ export class TkvVolume {
 }
 
 /** Reads the counters of many volumes on one engine in a single batch. */
-export async function readCountersMany(engine: KvEngine, volumes: TkvVolume[]): Promise<Counters[]> {
-  const keys = volumes.flatMap((v) => [v.keys.counter('usedSpace'), v.keys.counter('totalInodes')]);
+export async function readCountersMany(engine: KvEngine, volumes: readonly TkvVolume[]): Promise<Counters[]> {
+  const keys = new Array<Uint8Array>(2 * volumes.length);
+  for (let i = 0; i < volumes.length; i++) {
+    const k = volumes[i]!.usageKeys;
+    keys[2 * i] = k.used;
+    keys[2 * i + 1] = k.inodes;
+  }
   const got = await engine.batchGet(keys);
-  return volumes.map((_, i) => {
-    const used = keys[2 * i]!;
-    const inodes = keys[2 * i + 1]!;
-    const u = got.get(hexKey(used));
-    const n = got.get(hexKey(inodes));
-    return { usedSpace: decodeCounter(u, hexKey(used)), totalInodes: decodeCounter(n, hexKey(inodes)), ...(u === undefined && n === undefined ? { absent: true } : {}) };
+  return volumes.map((v) => {
+    const k = v.usageKeys;
+    const u = got.get(k.usedHex);
+    const n = got.get(k.inodesHex);
+    const c: Counters = { usedSpace: decodeCounter(u, k.usedHex), totalInodes: decodeCounter(n, k.inodesHex) };
+    if (u === undefined && n === undefined) c.absent = true;
+    return c;
   });
 }
 
