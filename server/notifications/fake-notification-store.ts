@@ -50,9 +50,9 @@ export class FakeNotificationStore implements NotificationStore {
     return { store: this, audit: fakeAudit(this), trx };
   }
 
-  /** Every notice written, oldest first (what a test asserts on). */
+  /** Every notice written, oldest first (what a test asserts on): in insertion order, since ids made in one millisecond need not sort by time. */
   allNotices(): StoredNotice[] {
-    return [...this.notices.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map(copyNotice);
+    return [...this.notices.values()].map(copyNotice);
   }
 
   /** Every delivery of a notice, by channel then target. */
