@@ -9,7 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import { inTransaction } from '../db/database.js';
 import { DependencyUnavailableError } from '../lib/deadline.js';
 import { errors } from '../lib/errors.js';
-import { failpoint } from '../lib/failpoints.js';
+import { failpoint, type FailpointName } from '../lib/failpoints.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import type { Volume } from '../volumes/volume.js';
@@ -17,7 +17,7 @@ import type { Applier } from './applier.js';
 import { desire, policyCurrent } from './decisions.js';
 import { zero } from './enforcement-pass.js';
 import type { EnforcementOptions } from './enforcement-service.js';
-import type { EnforcementStore } from './enforcement-store.js';
+import type { EnforcementStore, StateRow } from './enforcement-store.js';
 import type { EnforcementRecorder } from './enforcement-transitions.js';
 import { decide, frozenCapacity, limitsOf, type Reading as PolicyReading } from './policy.js';
 import type { EvaluatedDecision } from './subject-decision.js';
@@ -49,34 +49,21 @@ export class EnforcementAdmin {
     if (until && until <= new Date()) throw errors.validation('`until` must be in the future', [{ path: '/body/until', message: 'must be in the future' }]);
     const usage = await this.readNow(v);
     const now = new Date();
-    await inTransaction(this.d.db, async (trx) => {
-      const states = this.d.states.transacting(trx);
-      await states.ensureState(v.id, v.tenantId);
-      const cur = (await states.findState(v.id, { forUpdate: true }))!;
-      const frozen = frozenCapacity({ bytes: usage.usedBytes, inodes: usage.usedInodes });
-      const next = desire(
-        cur,
-        {
-          ...cur,
-          state: 'frozen',
-          reason: 'manual_freeze',
-          since: cur.state === 'frozen' ? cur.since : now,
-          graceDeadline: null,
-          bytes: usage.usedBytes,
-          inodes: usage.usedInodes,
-          readAt: now,
-          manual: { reason: input.reason, until, by: actor.sub, at: now },
-          desiredCapacity: frozen.bytes,
-          desiredInodes: frozen.inodes,
-          evaluatedAt: now,
-        },
-        this.d.hasStorage(v),
-      );
-      await this.d.recorder.transition(trx, v, cur, next, actor, input.reason, zero());
-      await states.saveState(next);
-    });
-    failpoint('freeze.after-commit');
-    await this.d.recorder.carryOut(v.id, zero());
+    const frozen = frozenCapacity({ bytes: usage.usedBytes, inodes: usage.usedInodes });
+    await this.decideManually(actor, v, input.reason, 'freeze.after-commit', (cur) => ({
+      ...cur,
+      state: 'frozen',
+      reason: 'manual_freeze',
+      since: cur.state === 'frozen' ? cur.since : now,
+      graceDeadline: null,
+      bytes: usage.usedBytes,
+      inodes: usage.usedInodes,
+      readAt: now,
+      manual: { reason: input.reason, until, by: actor.sub, at: now },
+      desiredCapacity: frozen.bytes,
+      desiredInodes: frozen.inodes,
+      evaluatedAt: now,
+    }));
   }
 
   /**
@@ -87,37 +74,43 @@ export class EnforcementAdmin {
     const v = await this.activeVolume(principal, volumeId);
     const usage = await this.readNow(v);
     const now = new Date();
+    const reading: PolicyReading = { ok: true, bytes: usage.usedBytes, inodes: usage.usedInodes, readAt: now };
+    await this.decideManually(actor, v, input.reason, 'unfreeze.after-commit', (cur) => {
+      if (!cur.manual) throw errors.notManuallyFrozen(v.id, cur.state);
+      const d = decide(limitsOf(v), reading, { ...policyCurrent(cur), state: 'ok', manualFreeze: null, graceDeadline: null }, now, this.d.opts) as EvaluatedDecision;
+      return {
+        ...cur,
+        state: d.next,
+        reason: d.next === 'ok' ? 'manual_unfreeze' : d.reason,
+        since: now,
+        graceDeadline: d.graceDeadline,
+        bytes: usage.usedBytes,
+        inodes: usage.usedInodes,
+        readAt: now,
+        manual: null,
+        unknownReason: null,
+        unknownSince: null,
+        desiredCapacity: d.capacity.bytes,
+        desiredInodes: d.capacity.inodes,
+        evaluatedAt: now,
+      };
+    });
+  }
+
+  /**
+   * The locked path of an admin command: lock the state row, build the next state from it (which
+   * may refuse), record the transition with its audit row and notice, commit; then carry it out.
+   */
+  private async decideManually(actor: Actor, v: Volume, reason: string, afterCommit: FailpointName, build: (cur: StateRow) => StateRow): Promise<void> {
     await inTransaction(this.d.db, async (trx) => {
       const states = this.d.states.transacting(trx);
       await states.ensureState(v.id, v.tenantId);
       const cur = (await states.findState(v.id, { forUpdate: true }))!;
-      if (!cur.manual) throw errors.notManuallyFrozen(v.id, cur.state);
-      const reading: PolicyReading = { ok: true, bytes: usage.usedBytes, inodes: usage.usedInodes, readAt: now };
-      const d = decide(limitsOf(v), reading, { ...policyCurrent(cur), state: 'ok', manualFreeze: null, graceDeadline: null }, now, this.d.opts) as EvaluatedDecision;
-      const next = desire(
-        cur,
-        {
-          ...cur,
-          state: d.next,
-          reason: d.next === 'ok' ? 'manual_unfreeze' : d.reason,
-          since: now,
-          graceDeadline: d.graceDeadline,
-          bytes: usage.usedBytes,
-          inodes: usage.usedInodes,
-          readAt: now,
-          manual: null,
-          unknownReason: null,
-          unknownSince: null,
-          desiredCapacity: d.capacity.bytes,
-          desiredInodes: d.capacity.inodes,
-          evaluatedAt: now,
-        },
-        this.d.hasStorage(v),
-      );
-      await this.d.recorder.transition(trx, v, cur, next, actor, input.reason, zero());
+      const next = desire(cur, build(cur), this.d.hasStorage(v));
+      await this.d.recorder.transition(trx, v, cur, next, actor, reason, zero());
       await states.saveState(next);
     });
-    failpoint('unfreeze.after-commit');
+    failpoint(afterCommit);
     await this.d.recorder.carryOut(v.id, zero());
   }
 

@@ -9,9 +9,7 @@ import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../server/auth/principal.js';
-import type { AppConfig } from '../../../server/config.js';
 import { initialState } from '../../../server/enforcement/enforcement-store.js';
-import { ApiError } from '../../../server/lib/errors.js';
 import type { NewNotice, NoticeData } from '../../../server/notifications/notice.js';
 import { FakeRequestStore } from '../../../server/requests/fake-request-store.js';
 import { FakeRuleStore } from '../../../server/requests/fake-rule-store.js';
@@ -23,6 +21,7 @@ import { FakeVolumeStore } from '../../../server/volumes/fake-volume-store.js';
 import type { Volume } from '../../../server/volumes/volume.js';
 import { volumeReadModel } from '../../../server/volumes/volume-read-model.js';
 import { VolumeService } from '../../../server/volumes/volume-service.js';
+import { rejectsWith, volumeConfig as config } from '../../support/unit.js';
 
 const actor = { sub: 'eve', role: 'engineer', requestId: 'req-1' };
 const rootActor = { sub: 'root', role: 'admin', requestId: 'req-2' };
@@ -30,26 +29,10 @@ const admin: Principal = { sub: 'root', role: 'admin', tenants: [] };
 const eve: Principal = { sub: 'eve', role: 'engineer', tenants: ['acme'] };
 const bob: Principal = { sub: 'bob', role: 'engineer', tenants: ['acme'] };
 const mallory: Principal = { sub: 'mallory', role: 'engineer', tenants: ['globex'] };
-const config: Pick<AppConfig, 'meta' | 'quotas' | 'storage'> = {
-  meta: { defaultEngine: 'local', localPath: '/srv/headroom/meta.db', redisDbs: [], formatVersion: '1.1', trashDays: 1, objectsDir: '/srv/objects', timeoutMs: 1000 },
-  quotas: { defaultGraceSeconds: 3600, maxHardBytes: 10n ** 15n, maxHardInodes: 10n ** 9n },
-  storage: undefined,
-};
 const notCalled = async (): Promise<never> => {
   throw new Error('directory quotas are not part of these tests');
 };
 const dirs: DirectoryRequestPort = { requestable: notCalled, usageOf: notCalled, findForGrant: notCalled, lockForGrant: notCalled, setLimitsAsGrant: notCalled, afterGrant: notCalled };
-
-/** Rejects with an ApiError of that status and code. */
-const rejectsWith = async (p: Promise<unknown>, status: number, code: string) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApiError);
-  expect(err).toMatchObject({ status, code });
-  return err as ApiError;
-};
 
 describe('RequestService', () => {
   let store: FakeRequestStore;
