@@ -17,7 +17,6 @@ import type { TenantReadModel } from '../tenants/tenant-read-model.js';
 import { CorruptMetadataError } from '../meta/tkv/records.js';
 import { NotFormattedError } from '../meta/tkv/tkv-volume.js';
 import type { EnforcementStates } from '../enforcement/enforcement-states.js';
-import { checkQuota } from '../quotas/quota-check.js';
 import { isRedisUrl, parseRedisUrl, redact } from '../meta/redis/redis-url.js';
 import { adoptionTarget, buildMetaUrl, redisAdoptionTarget } from './meta-url.js';
 import { allocateRedisDb, assertRedisAnswers } from './redis-db-allocator.js';
@@ -25,6 +24,7 @@ import { bucketFor } from '../storage/storage-onboarding.js';
 import type { VolumeMetadata } from '../meta/volume-metadata.js';
 import type { MetadataProvisioner } from './metadata-provisioner.js';
 import { allocatePrefix, derivePrefix } from './prefix-allocator.js';
+import { keepExistingLimits, normaliseQuota, presentQuota } from './volume-quota.js';
 import { presentVolume, type EngineKind, type Quota, type Volume, type VolumeState } from './volume.js';
 import type { VolumeStore } from './volume-store.js';
 
@@ -78,7 +78,7 @@ export class VolumeService {
   async create(actor: Actor, tenantId: string, input: CreateVolumeInput): Promise<{ volume: Volume; created: boolean; credentials?: { accessKey: string; secretKey: string } }> {
     if (input.adopt) return this.adopt(actor, tenantId, input, input.adopt.metaUrl);
     const engine = input.engine ?? this.config.meta.defaultEngine;
-    const quota = this.normaliseQuota(input.quota);
+    const quota = normaliseQuota(input.quota, this.config.quotas);
     // Hash the normalised request so `{}` and an explicit default are the same request.
     const requestHash = hashRequest({ name: input.name, engine, quota: presentQuota(quota) });
     buildMetaUrl(this.config.meta, engine, 'probe'); // fail fast, before writing anything
@@ -132,7 +132,7 @@ export class VolumeService {
   private async adopt(actor: Actor, tenantId: string, input: CreateVolumeInput, metaUrl: string): Promise<{ volume: Volume; created: boolean }> {
     if (input.engine) throw errors.validation('"engine" cannot be given with "adopt": the meta URL names the engine');
     if (!this.metadata) throw errors.unavailable('volume adoption needs the metadata service');
-    const quota = this.normaliseQuota(input.quota);
+    const quota = normaliseQuota(input.quota, this.config.quotas);
     const requestHash = hashRequest({ name: input.name, adopt: metaUrl, quota: presentQuota(quota) });
     const redis = isRedisUrl(metaUrl) ? redisAdoptionTarget(this.config.meta, metaUrl) : undefined;
     const target = redis ? undefined : adoptionTarget(this.config.meta, metaUrl);
@@ -270,41 +270,4 @@ export class VolumeService {
   async delete(actor: Actor, volumeId: string): Promise<Volume> {
     return this.transition(actor, volumeId, ['provisioning', 'active', 'failed'], 'deleting', null, 'volume.deleted');
   }
-
-  /** Applies defaults and the cross-field rules the schema cannot express. */
-  private normaliseQuota(q: CreateVolumeInput['quota'] = {}): Quota {
-    const b = (x: number | undefined) => (x === undefined ? null : BigInt(x));
-    const quota: Quota = {
-      softBytes: b(q.softBytes),
-      hardBytes: b(q.hardBytes),
-      softInodes: b(q.softInodes),
-      hardInodes: b(q.hardInodes),
-      graceSeconds: q.graceSeconds ?? this.config.quotas.defaultGraceSeconds,
-    };
-    checkQuota(quota, this.config.quotas);
-    return quota;
-  }
-}
-
-/**
- * The quota of an adopted volume: hard limits the request leaves unset take the Capacity/Inodes
- * the volume's setting already enforces, when that quota is valid (soft below hard, under the
- * platform ceiling); otherwise the request's quota as it is.
- */
-function keepExistingLimits(q: Quota, existing: { capacity: bigint; inodes: bigint }, ceiling: Parameters<typeof checkQuota>[1]): Quota {
-  const kept: Quota = {
-    ...q,
-    hardBytes: q.hardBytes ?? (existing.capacity > 0n ? existing.capacity : null),
-    hardInodes: q.hardInodes ?? (existing.inodes > 0n ? existing.inodes : null),
-  };
-  try {
-    checkQuota(kept, ceiling);
-    return kept;
-  } catch {
-    return q;
-  }
-}
-
-function presentQuota(q: Quota) {
-  return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
 }
