@@ -3,10 +3,11 @@
  * build the app, listen, and shut everything down cleanly on SIGINT/SIGTERM.
  */
 import type { Server } from 'node:http';
-import { pino } from 'pino';
+import type { Knex } from 'knex';
+import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
 import { resolveJwtSecret, resolveStorageSecret, resolveWebhookSecret } from './auth/resolve-secret.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type AppConfig } from './config.js';
 import { createDb } from './db/database.js';
 import { EmbeddedStartError, startEmbeddedPostgres, takeOverSignals, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { migrateLatest } from './db/migrations.js';
@@ -15,19 +16,18 @@ import { loopbackTaken } from './lib/net.js';
 /** A reason not to start that the operator can act on, printed as one line. */
 class StartError extends Error {}
 
+type App = ReturnType<typeof buildApp>;
+
+/** What `main` opened, in the order it closes them. */
+interface Opened {
+  app: App;
+  db: Knex;
+  healthDb: Knex;
+  embedded?: EmbeddedDatabase;
+}
+
 async function main(): Promise<void> {
-  let config;
-  try {
-    // The one place the environment is handed over: config.ts parses it, nobody else reads it.
-    // eslint-disable-next-line no-restricted-properties
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = readConfig();
   const log = pino({ level: config.logLevel });
   // Before anything starts: a server already answering on the port would get our clients.
   const taken = await loopbackTaken(config.http.port);
@@ -44,7 +44,33 @@ async function main(): Promise<void> {
   const app = buildApp({ config, log, db, healthDb, jwtSecret, webhookSecret, storageSecretKey });
   await app.start();
 
-  const server: Server = await new Promise<Server>((resolve, reject) => {
+  const opened: Opened = { app, db, healthDb, embedded };
+  const server = await listen(config, opened);
+  log.info(
+    { port: config.http.port, database: embedded ? 'embedded' : 'DATABASE_URL' },
+    `Headroom listening on http://localhost:${config.http.port} — mint a token with: npm run token -- --role admin --sub you`,
+  );
+  stopOnSignals(log, server, opened);
+}
+
+/** The configuration, or exit 2 with the operator's one-line reason. */
+function readConfig(): AppConfig {
+  try {
+    // The one place the environment is handed over: config.ts parses it, nobody else reads it.
+    // eslint-disable-next-line no-restricted-properties
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Listens on the configured port; on failure closes everything opened and rethrows. */
+async function listen(config: AppConfig, { app, db, healthDb, embedded }: Opened): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
     const s = app.http.listen(config.http.port, config.http.host, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new StartError(`port ${config.http.port} is already in use on ${config.http.host}; stop what holds it or set PORT`) : err),
@@ -57,11 +83,10 @@ async function main(): Promise<void> {
     await embedded?.stop().catch(() => undefined);
     throw err;
   });
-  log.info(
-    { port: config.http.port, database: embedded ? 'embedded' : 'DATABASE_URL' },
-    `Headroom listening on http://localhost:${config.http.port} — mint a token with: npm run token -- --role admin --sub you`,
-  );
+}
 
+/** Shuts down cleanly on SIGINT/SIGTERM/SIGHUP, or when the parent process goes. */
+function stopOnSignals(log: Logger, server: Server, { app, db, healthDb, embedded }: Opened): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -36,23 +36,7 @@ export interface NotificationWiringDeps {
 /** Builds the notification side of the app. */
 export function buildNotifications(d: NotificationWiringDeps) {
   const c = d.config;
-  // Webhook targets are set by admins and the platform: never Headroom's own endpoints or the
-  // platform's internal network unless OUTBOUND_ALLOW says so.
-  const outbound = new OutboundGuard({
-    allow: c.outboundAllow,
-    internal: [
-      c.database.url ?? `127.0.0.1:${c.database.embeddedPort}`,
-      c.jobs.redisUrl,
-      c.meta.redisUrl,
-      ...(c.meta.etcdEndpoints ?? []),
-      ...(c.meta.tikvPdEndpoints ?? []),
-      c.storage?.s3Endpoint,
-      c.storage?.iamEndpoint,
-      c.storage?.filerUrl,
-      c.storage?.masterUrl,
-      c.notify.smtpUrl,
-    ].filter((x): x is string => Boolean(x)),
-  });
+  const outbound = outboundGuard(c);
   const email = c.notify.smtpUrl ? new EmailSender(c.notify.smtpUrl, c.notify.smtpFrom, c.notify.timeoutMs) : undefined;
   // Tenants' chat channels (issue 18): addresses and secrets sealed at rest under the webhook
   // signing key's box (always resolved, unlike the storage key), unsealed at delivery.
@@ -60,13 +44,13 @@ export function buildNotifications(d: NotificationWiringDeps) {
   const notificationStore = d.stores.notifications;
   const channels = new ChannelService(d.db, channelStore, new SecretBox(d.webhookSecret), d.tenants);
   const findingSource = new FindingSource(d.stores.insights);
-  const dispatcher = new Dispatcher(
-    notificationStore,
-    d.log.child({ component: 'notifications' }),
-    { webhook: new WebhookSender(d.webhookSecret, c.notify.timeoutMs, outbound), email, chat: new ChatSender(outbound, c.notify.timeoutMs), channels },
-    { maxAttempts: c.notify.maxAttempts, backoffMs: c.notify.backoffMs, pollMs: c.notify.pollMs, lockMs: Math.max(60_000, c.notify.timeoutMs * 3) },
-    d.registry,
-  );
+  const dispatcher = new Dispatcher({
+    store: notificationStore,
+    log: d.log.child({ component: 'notifications' }),
+    senders: { webhook: new WebhookSender(d.webhookSecret, c.notify.timeoutMs, outbound), email, chat: new ChatSender(outbound, c.notify.timeoutMs), channels },
+    options: { maxAttempts: c.notify.maxAttempts, backoffMs: c.notify.backoffMs, pollMs: c.notify.pollMs, lockMs: Math.max(60_000, c.notify.timeoutMs * 3) },
+    registry: d.registry,
+  });
   const outbox = new Outbox(
     {
       store: notificationStore,
@@ -88,17 +72,40 @@ export function buildNotifications(d: NotificationWiringDeps) {
     opts: { publicUrl: c.publicUrl, forecastWindowDays: c.enforcement.forecastWindowDays },
   });
   const notifications = new NotificationService(notificationStore);
-  /** One line per channel, so "why did nobody hear about it" is answered by the start log. */
-  const logChannels = () => {
-    const smtpHost = c.notify.smtpUrl ? new URL(c.notify.smtpUrl).host : undefined;
-    d.log.info({ channel: 'email', enabled: !!email, smtp: smtpHost }, email ? `notifications by email: enabled (SMTP ${smtpHost})` : 'notifications by email: disabled (set SMTP_URL to enable)');
-    d.log.info({ channel: 'webhook', enabled: true }, "notifications by webhook: enabled for tenants with a webhookUrl (signed with WEBHOOK_SECRET's key)");
-    d.log.info(
-      { channel: 'admins', email: !!c.notify.adminEmail, webhook: !!c.notify.adminWebhookUrl },
-      c.notify.adminEmail || c.notify.adminWebhookUrl
-        ? `admin notices: ${[c.notify.adminEmail && 'email', c.notify.adminWebhookUrl && 'webhook'].filter(Boolean).join(' and ')}`
-        : 'admin notices: recorded only (set ADMIN_EMAIL or ADMIN_WEBHOOK_URL to deliver them)',
-    );
-  };
+  const logChannels = () => logChannelsOf(d.log, c, !!email);
   return { outbound, email, channels, dispatcher, outbox, digest, notifications, logChannels };
+}
+
+/** The guard every webhook and chat call passes. */
+function outboundGuard(c: AppConfig): OutboundGuard {
+  // Webhook targets are set by admins and the platform: never Headroom's own endpoints or the
+  // platform's internal network unless OUTBOUND_ALLOW says so.
+  return new OutboundGuard({
+    allow: c.outboundAllow,
+    internal: [
+      c.database.url ?? `127.0.0.1:${c.database.embeddedPort}`,
+      c.jobs.redisUrl,
+      c.meta.redisUrl,
+      ...(c.meta.etcdEndpoints ?? []),
+      ...(c.meta.tikvPdEndpoints ?? []),
+      c.storage?.s3Endpoint,
+      c.storage?.iamEndpoint,
+      c.storage?.filerUrl,
+      c.storage?.masterUrl,
+      c.notify.smtpUrl,
+    ].filter((x): x is string => Boolean(x)),
+  });
+}
+
+/** One line per channel, so "why did nobody hear about it" is answered by the start log. */
+function logChannelsOf(log: Logger, c: AppConfig, email: boolean): void {
+  const smtpHost = c.notify.smtpUrl ? new URL(c.notify.smtpUrl).host : undefined;
+  log.info({ channel: 'email', enabled: email, smtp: smtpHost }, email ? `notifications by email: enabled (SMTP ${smtpHost})` : 'notifications by email: disabled (set SMTP_URL to enable)');
+  log.info({ channel: 'webhook', enabled: true }, "notifications by webhook: enabled for tenants with a webhookUrl (signed with WEBHOOK_SECRET's key)");
+  log.info(
+    { channel: 'admins', email: !!c.notify.adminEmail, webhook: !!c.notify.adminWebhookUrl },
+    c.notify.adminEmail || c.notify.adminWebhookUrl
+      ? `admin notices: ${[c.notify.adminEmail && 'email', c.notify.adminWebhookUrl && 'webhook'].filter(Boolean).join(' and ')}`
+      : 'admin notices: recorded only (set ADMIN_EMAIL or ADMIN_WEBHOOK_URL to deliver them)',
+  );
 }

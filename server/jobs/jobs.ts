@@ -50,90 +50,88 @@ export function leaseNameOf(job: string): string {
   return job === 'counters' || job === 'enforce' ? 'enforcement' : job;
 }
 
+/** The services the jobs call into. */
+export interface JobServices {
+  enforcement: EnforcementService;
+  requests: RequestService;
+  walks: WalkService;
+  reconciler: StorageReconciler;
+  usage: UsageService;
+  directoryQuotas?: DirectoryQuotaJobs;
+  digest?: { run(now?: Date, signal?: AbortSignal): Promise<{ tenants: number; sent: number }> };
+}
+
 /** Builds the job list. */
-export function buildJobs(
-  {
-    enforcement,
-    requests,
-    walks,
-    reconciler,
-    usage,
-    directoryQuotas,
-    digest,
-  }: {
-    enforcement: EnforcementService;
-    requests: RequestService;
-    walks: WalkService;
-    reconciler: StorageReconciler;
-    usage: UsageService;
-    directoryQuotas?: DirectoryQuotaJobs;
-    digest?: { run(now?: Date, signal?: AbortSignal): Promise<{ tenants: number; sent: number }> };
-  },
-  s: JobSettings,
-  budget: WalkBudget,
-): Job[] {
+export function buildJobs(services: JobServices, s: JobSettings, budget: WalkBudget): Job[] {
   return [
-    {
-      name: 'counters',
-      cron: s.countersCron,
-      timeoutMs: 4 * 60_000,
-      run: async ({ signal, lease }) => {
-        await lease.assertHeld();
-        const grantsReverted = await requests.revertDue();
-        const counts = await enforcement.countersPass({ signal, lease });
-        // Directory quotas are read in the same cheap way (batched quota records), so they share the pass.
-        await lease.assertHeld();
-        const dq = directoryQuotas ? await directoryQuotas.pass() : undefined;
-        const now = new Date();
-        const { folded } = await usage.downsample(now);
-        // Directory quotas' samples are folded where volumes' are, on the same clock.
-        const dqFolded = directoryQuotas ? (await directoryQuotas.downsample(now)).folded : 0;
-        return { ...counts, samplesFolded: folded, grantsReverted, ...(dq && prefixed('directoryQuotas', { ...dq, samplesFolded: dqFolded })) };
-      },
-    },
-    {
-      name: 'enforce',
-      cron: s.enforceCron,
-      timeoutMs: 4 * 60_000,
-      run: async ({ signal, lease }) => {
-        // Temporary grants that ran out go first, so the pass judges the limits now in force.
-        await lease.assertHeld();
-        const grantsReverted = await requests.revertDue();
-        return { ...(await enforcement.enforcePass({ signal, lease })), grantsReverted };
-      },
-    },
-    {
-      name: 'reconcile',
-      cron: s.reconcileCron,
-      timeoutMs: 2 * 60_000,
-      run: async ({ lease }) => {
-        await lease.assertHeld();
-        const counts = await reconciler.run();
-        const dq = directoryQuotas ? await directoryQuotas.reconcile() : undefined;
-        return { ...counts, ...(dq && prefixed('directoryQuotaWrites', dq)) };
-      },
-    },
-    {
-      name: 'walks',
-      cron: s.walkCron,
-      timeoutMs: s.walkTimeoutMs,
-      run: ({ signal, lease }) => runWalks(walks, budget, { signal, lease }),
-    },
-    // One digest per tenant and ISO week (idempotent by week, so a re-run sends nothing twice).
-    ...(digest && s.digestCron
-      ? [
-          {
-            name: 'digest',
-            cron: s.digestCron,
-            timeoutMs: 10 * 60_000,
-            run: async ({ signal, lease }: { signal: AbortSignal; lease: { assertHeld(): Promise<void> } }) => {
-              await lease.assertHeld();
-              return digest.run(new Date(), signal);
-            },
-          },
-        ]
-      : []),
+    countersJob(services, s.countersCron),
+    enforceJob(services, s.enforceCron),
+    reconcileJob(services, s.reconcileCron),
+    { name: 'walks', cron: s.walkCron, timeoutMs: s.walkTimeoutMs, run: ({ signal, lease }) => runWalks(services.walks, budget, { signal, lease }) },
+    ...(services.digest && s.digestCron ? [digestJob(services.digest, s.digestCron)] : []),
   ];
+}
+
+function countersJob({ requests, enforcement, usage, directoryQuotas }: JobServices, cron: string): Job {
+  return {
+    name: 'counters',
+    cron,
+    timeoutMs: 4 * 60_000,
+    run: async ({ signal, lease }) => {
+      await lease.assertHeld();
+      const grantsReverted = await requests.revertDue();
+      const counts = await enforcement.countersPass({ signal, lease });
+      // Directory quotas are read in the same cheap way (batched quota records), so they share the pass.
+      await lease.assertHeld();
+      const dq = directoryQuotas ? await directoryQuotas.pass() : undefined;
+      const now = new Date();
+      const { folded } = await usage.downsample(now);
+      // Directory quotas' samples are folded where volumes' are, on the same clock.
+      const dqFolded = directoryQuotas ? (await directoryQuotas.downsample(now)).folded : 0;
+      return { ...counts, samplesFolded: folded, grantsReverted, ...(dq && prefixed('directoryQuotas', { ...dq, samplesFolded: dqFolded })) };
+    },
+  };
+}
+
+function enforceJob({ requests, enforcement }: JobServices, cron: string): Job {
+  return {
+    name: 'enforce',
+    cron,
+    timeoutMs: 4 * 60_000,
+    run: async ({ signal, lease }) => {
+      // Temporary grants that ran out go first, so the pass judges the limits now in force.
+      await lease.assertHeld();
+      const grantsReverted = await requests.revertDue();
+      return { ...(await enforcement.enforcePass({ signal, lease })), grantsReverted };
+    },
+  };
+}
+
+function reconcileJob({ reconciler, directoryQuotas }: JobServices, cron: string): Job {
+  return {
+    name: 'reconcile',
+    cron,
+    timeoutMs: 2 * 60_000,
+    run: async ({ lease }) => {
+      await lease.assertHeld();
+      const counts = await reconciler.run();
+      const dq = directoryQuotas ? await directoryQuotas.reconcile() : undefined;
+      return { ...counts, ...(dq && prefixed('directoryQuotaWrites', dq)) };
+    },
+  };
+}
+
+/** One digest per tenant and ISO week (idempotent by week, so a re-run sends nothing twice). */
+function digestJob(digest: NonNullable<JobServices['digest']>, cron: string): Job {
+  return {
+    name: 'digest',
+    cron,
+    timeoutMs: 10 * 60_000,
+    run: async ({ signal, lease }) => {
+      await lease.assertHeld();
+      return digest.run(new Date(), signal);
+    },
+  };
 }
 
 /** `{a: 1}` → `{"prefix.a": 1}`, so two parts of one run keep their counts apart. */

@@ -42,6 +42,16 @@ export interface Senders {
   channels?: ChannelResolver;
 }
 
+/** What a dispatcher is built from. */
+export interface DispatcherDeps {
+  store: NotificationStore;
+  log: Logger;
+  senders: Senders;
+  options: DispatcherOptions;
+  /** Where its attempt counter is registered. */
+  registry: client.Registry;
+}
+
 /** A vendor's rate limit is waited out in line up to this long; longer, the delivery is put back. */
 const MAX_INLINE_WAIT_MS = 1500;
 
@@ -56,13 +66,16 @@ export class Dispatcher {
   private readonly sent: client.Counter<'channel' | 'result'>;
   private readonly pacer = new RatePacer();
 
-  constructor(
-    private readonly store: NotificationStore,
-    private readonly log: Logger,
-    private readonly senders: Senders,
-    private readonly opts: DispatcherOptions,
-    registry: client.Registry,
-  ) {
+  private readonly store: NotificationStore;
+  private readonly log: Logger;
+  private readonly senders: Senders;
+  private readonly opts: DispatcherOptions;
+
+  constructor({ store, log, senders, options, registry }: DispatcherDeps) {
+    this.store = store;
+    this.log = log;
+    this.senders = senders;
+    this.opts = options;
     this.sent = new client.Counter({ name: 'headroom_notification_attempts_total', help: 'Notice delivery attempts by channel and result', labelNames: ['channel', 'result'], registers: [registry] });
   }
 

@@ -75,6 +75,30 @@ export function limitsText(l: Record<string, string | null> | null | undefined, 
 
 /** The template variables of a notice, in `lang`, as of `now`. */
 export function noticeVars(d: NoticeData, lang: Language, now: Date): TemplateVars {
+  const { aboutFiles, ...usage } = usageVars(d, lang);
+  const until = (iso: string | null) => (iso ? Math.round((new Date(iso).getTime() - now.getTime()) / 1000) : 0);
+  return {
+    volumeName: d.volume.name,
+    tenantName: d.tenant.name,
+    ...usage,
+    softLimit: d.limits.softBytes ? humanBytes(BigInt(d.limits.softBytes)) : usage.limit,
+    graceDeadline: d.graceDeadline ? humanTime(d.graceDeadline) : '',
+    graceLeft: d.graceDeadline ? humanDuration(until(d.graceDeadline), lang) : '',
+    fullIn: d.forecast ? humanDuration(until(d.forecast.fullAt), lang) : '',
+    topFolders: foldersText(d, aboutFiles, lang),
+    toFree: toFreeText(d, lang),
+    requestUrl: d.links.request,
+    enforcementUrl: d.links.enforcement,
+    reasonText: reasonText(d, lang),
+    detail: d.detail ?? '',
+    manualUntil: d.manualUntil ? humanTime(d.manualUntil) : '',
+    ...requestVars(d, lang),
+    ...warningVars(d, lang),
+  };
+}
+
+/** Used and limit, in bytes or in files (whichever the notice is about), and the line saying so. */
+function usageVars(d: NoticeData, lang: Language) {
   const usedBytes = big(d.usage?.bytes) ?? 0n;
   const usedInodes = big(d.usage?.inodes) ?? 0n;
   const byteLimit = big(d.limits.hardBytes) ?? big(d.limits.softBytes);
@@ -94,39 +118,31 @@ export function noticeVars(d: NoticeData, lang: Language, now: Date): TemplateVa
   } else {
     usageLine = lang === 'zh' ? `已用 ${used}` : `using ${used}`;
   }
+  return { aboutFiles, usageLine, percent, used, limit, usedFiles, fileLimit };
+}
 
+/** The largest folders, with their file counts when files matter. */
+function foldersText(d: NoticeData, aboutFiles: boolean, lang: Language): string {
   const folders = d.topDirectories.map((f) => {
     const inodes = BigInt(f.inodes);
     const showFiles = aboutFiles || inodes >= 100_000n;
     const files = lang === 'zh' ? `${humanCount(inodes)} 个文件` : `${humanCount(inodes)} files`;
     return `${f.path} (${humanBytes(BigInt(f.bytes))}${showFiles ? `, ${files}` : ''})`;
   });
+  return joinList(folders, lang);
+}
 
+/** How much to delete to be released, in bytes and files. */
+function toFreeText(d: NoticeData, lang: Language): string {
   const free: string[] = [];
   if (d.toRelease && BigInt(d.toRelease.bytes) > 0n) free.push(humanBytes(BigInt(d.toRelease.bytes)));
   if (d.toRelease && BigInt(d.toRelease.inodes) > 0n) free.push(lang === 'zh' ? `${humanCount(BigInt(d.toRelease.inodes))} 个文件` : `${humanCount(BigInt(d.toRelease.inodes))} files`);
+  return free.length ? joinList(free, lang) : lang === 'zh' ? '一些空间' : 'some space';
+}
 
-  const until = (iso: string | null) => (iso ? Math.round((new Date(iso).getTime() - now.getTime()) / 1000) : 0);
+/** The words of a quota request's notices (empty when the notice is about none). */
+function requestVars(d: NoticeData, lang: Language) {
   return {
-    volumeName: d.volume.name,
-    tenantName: d.tenant.name,
-    usageLine,
-    percent,
-    used,
-    limit,
-    usedFiles,
-    fileLimit,
-    softLimit: d.limits.softBytes ? humanBytes(BigInt(d.limits.softBytes)) : limit,
-    graceDeadline: d.graceDeadline ? humanTime(d.graceDeadline) : '',
-    graceLeft: d.graceDeadline ? humanDuration(until(d.graceDeadline), lang) : '',
-    fullIn: d.forecast ? humanDuration(until(d.forecast.fullAt), lang) : '',
-    topFolders: joinList(folders, lang),
-    toFree: free.length ? joinList(free, lang) : lang === 'zh' ? '一些空间' : 'some space',
-    requestUrl: d.links.request,
-    enforcementUrl: d.links.enforcement,
-    reasonText: reasonText(d, lang),
-    detail: d.detail ?? '',
-    manualUntil: d.manualUntil ? humanTime(d.manualUntil) : '',
     requestId: d.request?.id ?? '',
     requestedBy: d.request?.requestedBy ?? '',
     requestReason: d.request?.reason ?? '',
@@ -136,7 +152,6 @@ export function noticeVars(d: NoticeData, lang: Language, now: Date): TemplateVa
     comment: d.request?.comment ?? '',
     requestExplanation: d.request?.explanation ? explanationText(d.request.explanation, lang) : '',
     requestLink: d.request?.link ?? '',
-    ...warningVars(d, lang),
   };
 }
 

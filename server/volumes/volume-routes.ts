@@ -1,5 +1,5 @@
 /** HTTP routes for volumes. Bodies and parameters are already validated against the OpenAPI spec. */
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { requireRole } from '../http/auth-middleware.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { replayOrThrow, withIdempotencyKey } from '../http/idempotency.js';
@@ -26,10 +26,31 @@ export interface VolumeRouteDeps {
 }
 
 /** Router for volume routes (see {@link VolumeRouteDeps}). */
-export function volumeRoutes({ service, purger, idempotency, fleet, afterCreate }: VolumeRouteDeps): Router {
+export function volumeRoutes(deps: VolumeRouteDeps): Router {
+  const { service, purger } = deps;
   const r = express.Router();
+  r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), createVolume(deps));
+  r.get('/v1/volumes', listVolumes(service));
+  // The admin's fleet table: sorted and filtered in PostgreSQL (a read model), paged by offset.
+  r.get('/v1/fleet', requireRole('admin', 'platform'), fleetTable(deps.fleet));
 
-  r.post('/v1/tenants/:tenantId/volumes', requireRole('admin', 'platform'), async (req, res) => {
+  r.get('/v1/volumes/:volumeId', async (req, res) => {
+    res.json(presentVolume(await service.get(principalOf(req), String(req.params.volumeId))));
+  });
+
+  r.delete('/v1/volumes/:volumeId', requireRole('admin'), async (req, res) => {
+    res.json(presentVolume(await service.delete(actorOf(req), String(req.params.volumeId))));
+  });
+
+  r.post('/v1/volumes/:volumeId/purge', requireRole('admin'), async (req, res) => {
+    res.json(presentVolume(await purger.purge(actorOf(req), principalOf(req), String(req.params.volumeId), req.body.confirm)));
+  });
+  return r;
+}
+
+/** `POST /v1/tenants/{tenantId}/volumes`: create (or replay by `Idempotency-Key`), then `afterCreate`. */
+function createVolume({ service, idempotency, afterCreate }: VolumeRouteDeps): RequestHandler {
+  return async (req, res) => {
     const actor = actorOf(req);
     const tenantId = String(req.params.tenantId);
     // New storage keys go to this response only: never into the idempotency store, logs or audit.
@@ -45,9 +66,12 @@ export function volumeRoutes({ service, purger, idempotency, fleet, afterCreate 
     // The volume's own address, on a first create and on a replay alike.
     res.location(`/v1/volumes/${(out.body as { id: string }).id}`);
     res.status(out.status).json(credentials ? { ...(out.body as object), credentials } : out.body);
-  });
+  };
+}
 
-  r.get('/v1/volumes', async (req, res) => {
+/** `GET /v1/volumes`: the volumes the caller may see, paged by cursor. */
+function listVolumes(service: VolumeService): RequestHandler {
+  return async (req, res) => {
     const limit = Number(req.query.limit ?? 100);
     const afterId = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined;
     const rows = await service.list(principalOf(req), {
@@ -58,10 +82,12 @@ export function volumeRoutes({ service, purger, idempotency, fleet, afterCreate 
     });
     const page = rows.slice(0, limit);
     res.json({ items: page.map(presentVolume), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null });
-  });
+  };
+}
 
-  // The admin's fleet table: sorted and filtered in PostgreSQL (a read model), paged by offset.
-  r.get('/v1/fleet', requireRole('admin', 'platform'), async (req, res) => {
+/** `GET /v1/fleet`: the query string turned into a fleet query. */
+function fleetTable(fleet: VolumeRouteDeps['fleet']): RequestHandler {
+  return async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
     const page = await fleet({
       tenantIds: q.tenantId ? [q.tenantId] : undefined,
@@ -74,20 +100,7 @@ export function volumeRoutes({ service, purger, idempotency, fleet, afterCreate 
       offset: Number(q.offset ?? 0),
     });
     res.json({ items: page.items.map(presentFleetRow), total: page.total });
-  });
-
-  r.get('/v1/volumes/:volumeId', async (req, res) => {
-    res.json(presentVolume(await service.get(principalOf(req), String(req.params.volumeId))));
-  });
-
-  r.delete('/v1/volumes/:volumeId', requireRole('admin'), async (req, res) => {
-    res.json(presentVolume(await service.delete(actorOf(req), String(req.params.volumeId))));
-  });
-
-  r.post('/v1/volumes/:volumeId/purge', requireRole('admin'), async (req, res) => {
-    res.json(presentVolume(await purger.purge(actorOf(req), principalOf(req), String(req.params.volumeId), req.body.confirm)));
-  });
-  return r;
+  };
 }
 
 /** A fleet row as the API shows it (counts as JSON numbers, times as ISO strings). */
