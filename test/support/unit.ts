@@ -1,8 +1,8 @@
 /**
  * What unit tests of services over the in-memory stores set up alike: the principals and actor
  * they act as, the check of an ApiError's status and code, a store whose audit writes fail, the
- * configuration slice volumes read, a directory quota enforcer on an in-memory TKV volume, and an
- * evaluated enforcement decision.
+ * configuration slice volumes read, a directory quota enforcer and a directory quota service on an
+ * in-memory TKV volume, and an evaluated enforcement decision.
  */
 import { expect } from 'vitest';
 import type { AuditInput, Actor } from '../../server/audit/audit-log.js';
@@ -10,9 +10,11 @@ import type { Principal } from '../../server/auth/principal.js';
 import type { AppConfig } from '../../server/config.js';
 import { DirectoryQuotaApplier } from '../../server/directory-quotas/directory-quota-applier.js';
 import { DirectoryQuotaEnforcer } from '../../server/directory-quotas/directory-quota-enforcer.js';
+import { DirectoryQuotaService } from '../../server/directory-quotas/directory-quota-service.js';
 import { FakeDirectoryQuotaStore } from '../../server/directory-quotas/fake-directory-quota-store.js';
 import type { Decision } from '../../server/enforcement/policy.js';
 import type { EvaluatedDecision } from '../../server/enforcement/subject-decision.js';
+import type { Volume } from '../../server/volumes/volume.js';
 import { MemoryEngine } from '../../server/engines/memory/memory-engine.js';
 import { ApiError } from '../../server/lib/errors.js';
 import { FixtureBuilder } from '../../server/meta/tkv/fixture.js';
@@ -20,7 +22,7 @@ import { ROOT_INODE } from '../../server/meta/tkv/keys.js';
 import { TkvDirQuotas } from '../../server/meta/tkv/quota-records.js';
 import { decodeDirQuota, encodeDirQuota } from '../../server/meta/tkv/records.js';
 import { TkvVolume } from '../../server/meta/tkv/tkv-volume.js';
-import type { VolumeRef } from '../../server/meta/volume-metadata.js';
+import type { DirQuotaMetadata, VolumeRef } from '../../server/meta/volume-metadata.js';
 
 /** The audit actor of an admin's request. */
 export const actor = { sub: 'root', role: 'admin', requestId: 'req-1' };
@@ -83,6 +85,66 @@ export async function directoryQuotaEnforcerFixture(volume: VolumeRef, clock: ()
     await tv.engine.txn(async (t) => t.put(tv.keys.dirQuota(dir), encodeDirQuota({ ...rec, usedSpace: bytes, usedInodes: inodes })));
   };
   return { tv, dir, store, applier, enforcer, use };
+}
+
+/** An active local volume "team" of tenant acme, as the directory quota service sees it. */
+export const teamVolume: Volume = {
+  id: 'vol_1',
+  tenantId: 'acme',
+  name: 'team',
+  prefix: 'team',
+  engine: 'local',
+  metaUrl: 'local://x?prefix=team',
+  state: 'active',
+  stateDetail: null,
+  quota: { softBytes: null, hardBytes: null, softInodes: null, hardInodes: null, graceSeconds: 0 },
+  storage: { kind: 'file', bucket: null },
+  requestHash: 'h',
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+};
+
+/**
+ * A directory quota service over the fake store and real TKV quota records of {@link teamVolume}
+ * (an `/alice` directory holding one 12 KiB file). While `down(true)`, record writes and deletes
+ * fail and reads keep working, as on an engine out of space; engineers see the volume only in
+ * their tenants.
+ */
+export async function directoryQuotaServiceFixture() {
+  const volume = teamVolume;
+  const engine = new MemoryEngine();
+  const tv = new TkvVolume(engine, Buffer.from('team'));
+  await tv.format({ name: 'team', storage: 'file', bucket: '/b/' });
+  const fx = new FixtureBuilder(engine, tv.keys);
+  const alice = await fx.mkdir(ROOT_INODE, 'alice');
+  await fx.file(alice, 'f', 4096 * 3);
+  await fx.finish();
+  const real = new TkvDirQuotas(() => tv);
+  let isDown = false;
+  const metadata = new Proxy(real, {
+    get: (target, prop: keyof DirQuotaMetadata) => {
+      if (typeof target[prop] !== 'function') return undefined; // no user/group quotas here
+      const f = (target[prop] as (...a: unknown[]) => unknown).bind(target);
+      return ['setDirQuota', 'deleteDirQuota'].includes(prop) ? (...a: unknown[]) => (isDown ? Promise.reject(new Error('engine refuses writes')) : f(...a)) : f;
+    },
+  }) as DirQuotaMetadata;
+  const store = new FakeDirectoryQuotaStore();
+  const applier = new DirectoryQuotaApplier(store, metadata, async (id) => (id === volume.id ? volume : undefined));
+  const svc = new DirectoryQuotaService({
+    store,
+    volumes: {
+      get: async (p, id) => {
+        if (id !== volume.id || (p.role === 'engineer' && !p.tenants.includes(volume.tenantId))) throw new ApiError(404, 'volume_not_found', 'x', 'x');
+        return volume;
+      },
+    },
+    metadata,
+    applier,
+    enforcer: new DirectoryQuotaEnforcer({ store, metadata, applier, volumeRef: async () => volume, opts: { hysteresis: 0.02, maxReadingAgeMs: 60_000 } }),
+    ceiling: { maxHardBytes: 1n << 50n, maxHardInodes: 1n << 40n },
+  });
+  const down = (on: boolean) => void (isDown = on);
+  return { volume, tv, alice, store, applier, svc, down };
 }
 
 /** What {@link directoryQuotaEnforcerFixture} sets up. */

@@ -6,78 +6,27 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../server/auth/principal.js';
 import { DirectoryQuotaApplier } from '../../../server/directory-quotas/directory-quota-applier.js';
-import { DirectoryQuotaEnforcer } from '../../../server/directory-quotas/directory-quota-enforcer.js';
 import { DirectoryQuotaService } from '../../../server/directory-quotas/directory-quota-service.js';
 import { FakeDirectoryQuotaStore } from '../../../server/directory-quotas/fake-directory-quota-store.js';
-import { MemoryEngine } from '../../../server/engines/memory/memory-engine.js';
-import { ApiError } from '../../../server/lib/errors.js';
-import { FixtureBuilder } from '../../../server/meta/tkv/fixture.js';
-import { ROOT_INODE } from '../../../server/meta/tkv/keys.js';
-import { TkvDirQuotas } from '../../../server/meta/tkv/quota-records.js';
 import { decodeDirQuota } from '../../../server/meta/tkv/records.js';
 import { TkvVolume } from '../../../server/meta/tkv/tkv-volume.js';
-import type { DirQuotaMetadata } from '../../../server/meta/volume-metadata.js';
 import type { Volume } from '../../../server/volumes/volume.js';
+import { directoryQuotaServiceFixture } from '../../support/unit.js';
 
 const admin: Principal = { sub: 'root', role: 'admin', tenants: [] };
 const actor = { sub: 'root', role: 'admin' };
-const volume: Volume = {
-  id: 'vol_1',
-  tenantId: 'acme',
-  name: 'team',
-  prefix: 'team',
-  engine: 'local',
-  metaUrl: 'local://x?prefix=team',
-  state: 'active',
-  stateDetail: null,
-  quota: { softBytes: null, hardBytes: null, softInodes: null, hardInodes: null, graceSeconds: 0 },
-  storage: { kind: 'file', bucket: null },
-  requestHash: 'h',
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-};
 
 describe('DirectoryQuotaService', () => {
   let store: FakeDirectoryQuotaStore;
   let tv: TkvVolume;
   let svc: DirectoryQuotaService;
   let applier: DirectoryQuotaApplier;
-  let down: boolean; // the engine refuses writes
+  let down: (on: boolean) => void; // while on, the engine refuses writes
+  let volume: Volume;
   let alice: bigint;
 
   beforeEach(async () => {
-    const engine = new MemoryEngine();
-    tv = new TkvVolume(engine, Buffer.from('team'));
-    await tv.format({ name: 'team', storage: 'file', bucket: '/b/' });
-    const fx = new FixtureBuilder(engine, tv.keys);
-    alice = await fx.mkdir(ROOT_INODE, 'alice');
-    await fx.file(alice, 'f', 4096 * 3);
-    await fx.finish();
-    const real = new TkvDirQuotas(() => tv);
-    down = false;
-    // Writes fail while `down`; reads keep working (a write-refusing engine, say one out of space).
-    const metadata = new Proxy(real, {
-      get: (target, prop: keyof DirQuotaMetadata) => {
-        if (typeof target[prop] !== 'function') return undefined; // no user/group quotas here
-        const f = (target[prop] as (...a: unknown[]) => unknown).bind(target);
-        return ['setDirQuota', 'deleteDirQuota'].includes(prop) ? (...a: unknown[]) => (down ? Promise.reject(new Error('engine refuses writes')) : f(...a)) : f;
-      },
-    }) as DirQuotaMetadata;
-    store = new FakeDirectoryQuotaStore();
-    applier = new DirectoryQuotaApplier(store, metadata, async (id) => (id === volume.id ? volume : undefined));
-    svc = new DirectoryQuotaService({
-      store,
-      volumes: {
-        get: async (p, id) => {
-          if (id !== volume.id || (p.role === 'engineer' && !p.tenants.includes(volume.tenantId))) throw new ApiError(404, 'volume_not_found', 'x', 'x');
-          return volume;
-        },
-      },
-      metadata,
-      applier,
-      enforcer: new DirectoryQuotaEnforcer({ store, metadata, applier, volumeRef: async () => volume, opts: { hysteresis: 0.02, maxReadingAgeMs: 60_000 } }),
-      ceiling: { maxHardBytes: 1n << 50n, maxHardInodes: 1n << 40n },
-    });
+    ({ volume, tv, alice, store, applier, svc, down } = await directoryQuotaServiceFixture());
   });
 
   const record = async (ino: bigint) => {
@@ -86,13 +35,13 @@ describe('DirectoryQuotaService', () => {
   };
 
   it('keeps the decision when JuiceFS refuses the write, and the reconcile pass carries it out later', async () => {
-    down = true;
+    down(true);
     const q = await svc.create(actor, admin, volume.id, { path: '/alice', hardBytes: 1 << 20 });
     expect(q.juicefs).toMatchObject({ generation: 1, appliedGeneration: 0, lastError: 'engine refuses writes' });
     expect(await record(alice)).toBeUndefined();
     expect(store.audits.map((a) => a.action)).toEqual(['directory_quota.created']);
     expect(await applier.reconcile()).toEqual({ tried: 1, failed: 1 });
-    down = false;
+    down(false);
     expect(await applier.reconcile()).toEqual({ tried: 1, failed: 0 });
     expect(await record(alice)).toEqual({ maxSpace: 1n << 20n, maxInodes: -1n, usedSpace: 12288n, usedInodes: 1n });
     expect((await svc.get(admin, volume.id, q.id)).juicefs).toMatchObject({ appliedGeneration: 1, lastError: null, recordPresent: true });
@@ -101,11 +50,11 @@ describe('DirectoryQuotaService', () => {
 
   it('deletes in two steps: the row stays `deleting` until the record is gone', async () => {
     const q = await svc.create(actor, admin, volume.id, { path: '/alice', hardInodes: 10 });
-    down = true;
+    down(true);
     const d = await svc.delete(actor, admin, volume.id, q.id);
     expect(d.state).toBe('deleting');
     expect(await record(alice)).toBeDefined();
-    down = false;
+    down(false);
     await applier.reconcile();
     expect(await record(alice)).toBeUndefined();
     await expect(svc.get(admin, volume.id, q.id)).rejects.toMatchObject({ status: 404 });
