@@ -37,23 +37,17 @@ describe.skipIf(!pgAvailable())('usage readings recorded change-only, aged by sw
     return rows.map((r) => r.id);
   }
   const ok = (volumeId: string, bytes: number, at: Date): Reading => ({ volumeId, ok: true, bytes: BigInt(bytes), inodes: 1n, at });
+  /** Records a whole listing page's readings, as a pass does. */
+  const sweep = (readings: Reading[]) => recordReadings(d.db, readings, { sweep: true });
   const rowsOf = async (ids: string[]) => (await d.db('usage_readings').whereIn('volume_id', ids).orderBy('volume_id')) as { volume_id: string; read_at: Date; bytes: bigint; error: string | null }[];
 
   it('writes only changed rows, and every volume of the page reads as read at the pass', async () => {
     const ids = await page(4);
     const t0 = new Date(Date.now() - 30 * MIN);
     const t1 = new Date(t0.getTime() + 5 * MIN);
-    await recordReadings(
-      d.db,
-      ids.map((id, i) => ok(id, 100 + i, t0)),
-      { sweep: true },
-    );
+    await sweep(ids.map((id, i) => ok(id, 100 + i, t0)));
     // Only the second volume changes.
-    await recordReadings(
-      d.db,
-      ids.map((id, i) => ok(id, i === 1 ? 999 : 100 + i, t1)),
-      { sweep: true },
-    );
+    await sweep(ids.map((id, i) => ok(id, i === 1 ? 999 : 100 + i, t1)));
     const rows = await rowsOf(ids);
     expect(rows.map((r) => r.read_at.getTime())).toEqual([t0, t1, t0, t0].map((t) => t.getTime()));
     expect(rows.map((r) => Number(r.bytes))).toEqual([100, 999, 102, 103]);
@@ -69,30 +63,14 @@ describe.skipIf(!pgAvailable())('usage readings recorded change-only, aged by sw
     const t1 = new Date(t0.getTime() + 5 * MIN);
     const t2 = new Date(t0.getTime() + 10 * MIN);
     const t3 = new Date(t0.getTime() + 15 * MIN);
-    await recordReadings(
-      d.db,
-      ids.map((id) => ok(id, 100, t0)),
-      { sweep: true },
-    );
-    await recordReadings(
-      d.db,
-      ids.map((id) => ok(id, 100, t1)),
-      { sweep: true },
-    );
+    await sweep(ids.map((id) => ok(id, 100, t0)));
+    await sweep(ids.map((id) => ok(id, 100, t1)));
     // The middle volume fails at t2, inside the page's range: the sweep at t2 must not count for it.
-    await recordReadings(
-      d.db,
-      ids.map((id, i) => (i === 1 ? { volumeId: id, ok: false as const, error: 'engine timed out', at: t2 } : ok(id, 100, t2))),
-      { sweep: true },
-    );
+    await sweep(ids.map((id, i) => (i === 1 ? { volumeId: id, ok: false as const, error: 'engine timed out', at: t2 } : ok(id, 100, t2))));
     let latest = await latestReadings(d.db, ids);
     expect(latest.get(ids[1]!)).toMatchObject({ readAt: t1, error: 'engine timed out', errorAt: t2 });
     expect(latest.get(ids[0]!)!.readAt).toEqual(t2);
-    await recordReadings(
-      d.db,
-      ids.map((id) => ok(id, 100, t3)),
-      { sweep: true },
-    );
+    await sweep(ids.map((id) => ok(id, 100, t3)));
     latest = await latestReadings(d.db, ids);
     expect(ids.map((id) => latest.get(id)!.readAt)).toEqual([t3, t3, t3]);
     expect(latest.get(ids[1]!)).toMatchObject({ error: null, errorAt: null });
@@ -102,17 +80,9 @@ describe.skipIf(!pgAvailable())('usage readings recorded change-only, aged by sw
     const ids = await page(3);
     const t0 = new Date(Date.now() - 30 * MIN);
     const t1 = new Date(t0.getTime() + 5 * MIN);
-    await recordReadings(
-      d.db,
-      ids.map((id) => ok(id, 100, t0)),
-      { sweep: true },
-    );
+    await sweep(ids.map((id) => ok(id, 100, t0)));
     await setVolumeState(d.db, ids[2]!, 'deleting');
-    await recordReadings(
-      d.db,
-      ids.slice(0, 2).map((id) => ok(id, 100, t1)),
-      { sweep: true },
-    );
+    await sweep(ids.slice(0, 2).map((id) => ok(id, 100, t1)));
     const latest = await latestReadings(d.db, ids);
     expect(ids.map((id) => latest.get(id)!.readAt)).toEqual([t1, t1, t0]);
     const t2 = new Date(t0.getTime() + 10 * MIN);
@@ -124,16 +94,8 @@ describe.skipIf(!pgAvailable())('usage readings recorded change-only, aged by sw
     const ids = await page(2);
     const t0 = new Date(Date.now() - 3 * 60 * MIN);
     const t1 = new Date(t0.getTime() + 5 * MIN);
-    await recordReadings(
-      d.db,
-      ids.map((id) => ok(id, 100, t0)),
-      { sweep: true },
-    );
-    await recordReadings(
-      d.db,
-      ids.map((id) => ok(id, 100, t1)),
-      { sweep: true },
-    );
+    await sweep(ids.map((id) => ok(id, 100, t0)));
+    await sweep(ids.map((id) => ok(id, 100, t1)));
     const sweeps = () => d.db('usage_read_sweeps').where({ first_volume_id: ids[0], last_volume_id: ids[1] });
     expect(await sweeps()).toHaveLength(1);
     await downsample(d.db, new Date());
