@@ -16,10 +16,11 @@ import type { Actor } from '../audit/audit-log.js';
 import { decide, jsonLimits, limitsOf, toRelease, type Decision, type PolicyOptions, type Reading } from '../enforcement/policy.js';
 import { subjectAfter, subjectCurrent, subjectNeedsWrite, subjectTransition, type ClampOf, type EnforcedSubject, type ManualFreeze, type Transition } from '../enforcement/subject-decision.js';
 import type { NewNotice, NoticeType } from '../notifications/notice.js';
-import { dirQuotaKey, userGroupQuotaKey, type DirQuotaMetadata, type DirQuotaRecord, type UserGroupQuotaMetadata, type VolumeRef } from '../meta/volume-metadata.js';
+import type { DirQuotaMetadata, DirQuotaRecord, UserGroupQuotaMetadata, VolumeRef } from '../meta/volume-metadata.js';
 import { desiredLimits, type DirectoryQuota, type DirectoryQuotaEnforcement, type ObservedLimits } from './directory-quota.js';
 import type { DirectoryQuotaApplier } from './directory-quota-applier.js';
 import type { DirectoryQuotaStore, NewDirectoryQuotaSample } from './directory-quota-store.js';
+import { readQuotaRecords } from './quota-record-reads.js';
 
 /** The actor of pass decisions in the audit log. */
 export const DIR_ENFORCER: Actor = { sub: 'system:directory-quota-enforcer', role: 'system' };
@@ -182,22 +183,12 @@ export class DirectoryQuotaEnforcer {
   /** The page's records by row id: directories and uids/gids each in one batch. */
   private async records(page: DirectoryQuota[], refs: Map<string, VolumeRef | undefined>): Promise<Map<string, DirQuotaRecord | null | Error>> {
     const known = page.filter((q) => refs.get(q.volumeId));
-    const dirs = known.filter((q) => q.kind === 'dir');
-    const owners = known.filter((q) => q.kind !== 'dir');
-    const dirItems = dirs.map((q) => ({ volume: refs.get(q.volumeId)!, inode: q.inode }));
-    const d = await this.d.metadata.readDirQuotasMany(dirItems).catch((err: Error) => new Map(dirItems.map((i) => [dirQuotaKey(i.volume.id, i.inode), err])));
-    const ugItems = owners.map((q) => ({ volume: refs.get(q.volumeId)!, kind: q.kind as 'user' | 'group', id: q.inode }));
-    const read = this.d.metadata.readUserGroupQuotasMany;
-    const u =
-      ugItems.length && read
-        ? await read.call(this.d.metadata, ugItems).catch((err: Error) => new Map(ugItems.map((i) => [userGroupQuotaKey(i.volume.id, i.kind, i.id), err])))
-        : new Map<string, Error>();
-    const out = new Map<string, DirQuotaRecord | null | Error>();
+    const read = await readQuotaRecords(
+      this.d.metadata,
+      known.map((quota) => ({ quota, volume: refs.get(quota.volumeId)! })),
+    );
     // A record read as absent is null (not "not read"): only a missing answer is an error.
-    const pick = (m: Map<string, DirQuotaRecord | null | Error>, k: string) => (m.has(k) ? m.get(k)! : new Error('not read'));
-    for (const q of dirs) out.set(q.id, pick(d, dirQuotaKey(q.volumeId, q.inode)));
-    for (const q of owners) out.set(q.id, pick(u, userGroupQuotaKey(q.volumeId, q.kind as 'user' | 'group', q.inode)));
-    return out;
+    return new Map(known.map((q) => [q.id, read.has(q.id) ? read.get(q.id)! : new Error('not read')]));
   }
 
   /**

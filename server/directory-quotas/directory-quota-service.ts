@@ -20,6 +20,7 @@ import { dirQuotaErrors } from './directory-quota-errors.js';
 import { DirectoryQuotaExistsError, type DirectoryQuotaStore } from './directory-quota-store.js';
 import { big, hasHard, meta, pathOf, quotaOf, type CreateDirectoryQuotaInput, type Limit, type UpdateDirectoryQuotaInput } from './directory-quota-input.js';
 import { presentDirectoryQuota, type DirectoryQuotaView } from './directory-quota-view.js';
+import { readQuotaRecords } from './quota-record-reads.js';
 
 export interface DirectoryQuotaDeps {
   store: DirectoryQuotaStore;
@@ -52,26 +53,11 @@ export class DirectoryQuotaService {
   }
 
   /** The JuiceFS records of native quotas by row id, in one batch per kind; a failed read is reported, not thrown. */
-  private async records(v: VolumeRef, qs: DirectoryQuota[]): Promise<Map<string, DirQuotaRecord | null | Error>> {
-    const out = new Map<string, DirQuotaRecord | null | Error>();
-    const native = qs.filter((q) => q.native);
-    const dirs = native.filter((q) => q.kind === 'dir');
-    const owners = native.filter((q) => q.kind !== 'dir');
-    const fail = (err: Error) => new Map(native.map((q) => [q.kind === 'dir' ? dirQuotaKey(v.id, q.inode) : userGroupQuotaKey(v.id, q.kind as UserGroupKind, q.inode), err]));
-    const d = dirs.length ? await this.d.metadata.readDirQuotasMany(dirs.map((q) => ({ volume: v, inode: q.inode }))).catch(fail) : new Map();
-    const read = this.d.metadata.readUserGroupQuotasMany;
-    const u =
-      owners.length && read
-        ? await read
-            .call(
-              this.d.metadata,
-              owners.map((q) => ({ volume: v, kind: q.kind as UserGroupKind, id: q.inode })),
-            )
-            .catch(fail)
-        : new Map();
-    for (const q of dirs) out.set(q.id, d.get(dirQuotaKey(v.id, q.inode)));
-    for (const q of owners) out.set(q.id, u.get(userGroupQuotaKey(v.id, q.kind as UserGroupKind, q.inode)));
-    return out;
+  private records(v: VolumeRef, qs: DirectoryQuota[]): Promise<Map<string, DirQuotaRecord | null | Error>> {
+    return readQuotaRecords(
+      this.d.metadata,
+      qs.filter((q) => q.native).map((quota) => ({ quota, volume: v })),
+    );
   }
 
   /** A quota as the API shows it, with the record read for it (or the read's error). */
