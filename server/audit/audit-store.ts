@@ -3,9 +3,7 @@
  * change's own transaction). `KnexAuditStore` implements it over PostgreSQL and `FakeAuditStore`
  * in memory; both pass test/contract/audit-store.contract.ts.
  */
-import type { Db } from '../db/database.js';
 import type { AuditInput } from './audit-log.js';
-import { KnexAuditStore } from './knex-audit-store.js';
 
 /** One audit row as read. */
 export interface AuditEvent extends AuditInput {
@@ -36,9 +34,4 @@ export interface AuditFilter {
 export interface AuditStore {
   /** A page of audit rows matching `f`, newest (largest id) first. */
   list(f: AuditFilter): Promise<AuditEvent[]>;
-}
-
-/** Reads a page of audit rows matching `f` (the knex store's {@link AuditStore.list}). */
-export function listAudit(db: Db, f: AuditFilter): Promise<AuditEvent[]> {
-  return new KnexAuditStore(db).list(f);
 }

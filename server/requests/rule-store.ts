@@ -7,7 +7,6 @@
 import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
 import type { Rule } from './auto-approval.js';
-import { KnexRuleStore } from './knex-rule-store.js';
 
 /** A rule as stored, with what the API shows around it. */
 export interface StoredRule {
@@ -50,16 +49,6 @@ export interface RuleStore {
 
 // Quota requests and rule previews read rules inside transactions of their own with these two
 // (they predate the store; writes go through it). They run the knex store's SQL.
-
-/** Rules, optionally of one tier, in evaluation order. */
-export function listRules(db: Db, tier?: string): Promise<StoredRule[]> {
-  return new KnexRuleStore(db).list(tier);
-}
-
-/** One rule. */
-export function findRule(db: Db, id: string): Promise<StoredRule | undefined> {
-  return new KnexRuleStore(db).find(id);
-}
 
 /** The policy's view of a stored rule (numbers as the pure function wants them). */
 export function toPolicyRule(r: StoredRule): Rule {

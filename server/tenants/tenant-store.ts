@@ -7,7 +7,6 @@
  */
 import type { Actor, AuditInput } from '../audit/audit-log.js';
 import type { Db } from '../db/database.js';
-import { KnexTenantStore } from './knex-tenant-store.js';
 
 /** A tenant: a user or team that owns volumes. */
 export interface Tenant {
@@ -53,27 +52,4 @@ export interface TenantStore {
   update(tenantId: string, patch: TenantPatch): Promise<Tenant | undefined>;
   /** A page of tenants ordered by id, optionally limited to the `only` ids. */
   list(opts: { only?: readonly string[]; afterId?: string; limit: number }): Promise<Tenant[]>;
-}
-
-// The free functions below predate the store and are what other features call with a
-// transaction of their own (a request's, a notice's); they run the knex store's SQL.
-
-/** Changes some of a tenant's details; returns the new image. */
-export function updateTenant(db: Db, tenantId: string, patch: TenantPatch): Promise<Tenant | undefined> {
-  return new KnexTenantStore(db).update(tenantId, patch);
-}
-
-/** Finds one tenant by id (see {@link TenantStore.find} for `forUpdate`). */
-export function findTenant(db: Db, tenantId: string, opts: { forUpdate?: boolean } = {}): Promise<Tenant | undefined> {
-  return new KnexTenantStore(db).find(tenantId, opts);
-}
-
-/** Inserts a tenant; returns undefined when the id is already taken (no exception, no abort). */
-export function insertTenant(db: Db, t: NewTenant): Promise<Tenant | undefined> {
-  return new KnexTenantStore(db).insert(t);
-}
-
-/** A page of tenants ordered by id, optionally limited to `only` ids. */
-export function listTenants(db: Db, opts: { only?: readonly string[]; afterId?: string; limit: number }): Promise<Tenant[]> {
-  return new KnexTenantStore(db).list(opts);
 }

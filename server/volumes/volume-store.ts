@@ -84,27 +84,12 @@ export function insertVolume(db: Db, v: NewVolume): Promise<Volume> {
   return new KnexVolumeStore(db).insert(v);
 }
 
-/** The tenant's live (not deleting or purged) volume called `name`. */
-export function findLiveVolumeByName(db: Db, tenantId: string, name: string): Promise<Volume | undefined> {
-  return new KnexVolumeStore(db).findLiveByName(tenantId, name);
-}
-
 /** Finds a volume by id, optionally locking the row for update. */
 export function findVolume(db: Db, volumeId: string, opts: { forUpdate?: boolean } = {}): Promise<Volume | undefined> {
   return new KnexVolumeStore(db).find(volumeId, opts);
 }
 
-/** A page of volumes in id (creation) order. */
-export function listVolumes(db: Db, f: VolumeFilter): Promise<Volume[]> {
-  return new KnexVolumeStore(db).list(f);
-}
-
 /** Moves a volume to `state` (with an optional detail) and returns the new image. */
 export function setVolumeState(db: Db, volumeId: string, state: VolumeState, detail: string | null = null): Promise<Volume> {
   return new KnexVolumeStore(db).setState(volumeId, state, detail);
-}
-
-/** Replaces a volume's limits (grace unchanged) and returns the new image. */
-export function updateQuota(db: Db, volumeId: string, q: Omit<Quota, 'graceSeconds'>): Promise<Volume> {
-  return new KnexVolumeStore(db).updateQuota(volumeId, q);
 }
